@@ -1,0 +1,36 @@
+"""Shared fixtures: the real photos in ../shared/data (tests skip when they are absent)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("UNMASK_TEST_DATA", ROOT.parent / "shared" / "data"))
+
+
+def _need(folder: str) -> Path:
+    path = DATA / folder
+    if not path.is_dir():
+        pytest.skip(f"test photos not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def people_dir() -> Path:
+    """`people/pNN/K.jpg`: unmasked photos, several per person."""
+    return _need("people")
+
+
+@pytest.fixture(scope="session")
+def mfr2_dir() -> Path:
+    """`mfr2/mNN/K.png` + labels.csv: real masked faces, 160x160 crops."""
+    return _need("mfr2")
+
+
+@pytest.fixture(scope="session")
+def expressions_dir() -> Path:
+    """`expressions/*.jpg`: one face per expression."""
+    return _need("expressions")
