@@ -13,6 +13,7 @@ from unmask.errors import UnmaskError
 # command name -> (module under unmask.cli, attribute, one-line help shown by `unmask --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("run", "run", "Complete a masked face from a reference photo of the same person."),
+    "demo": ("demo", "demo", "Run a complete example offline on photos the project makes itself."),
     "align": ("align", "align", "Detect a face and write its FFHQ-aligned crop (and landmarks as JSON)."),
     "region": ("region", "region", "Find the face-mask region of a photo and write it as a mask image."),
     "eval": ("evaluate", "evaluate", "Score completion methods on photo sets with synthetic masks."),
