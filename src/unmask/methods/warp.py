@@ -1,0 +1,189 @@
+"""Method `warp`: the reference's own lower face, warped into the target's pose and composited.
+
+1. Pose: if the reference looks the other way than the target (yaw of opposite sign, and the
+   mirrored reference is closer in yaw), the reference is mirrored with its landmarks.
+2. Hidden landmarks: the visible eyes, brows and upper nose bridge of the target fix a similarity
+   transform from the reference; the reference's nose, mouth and jaw mapped through it are the
+   target's hidden points (the person's own proportions in the target's pose).
+3. Warp: a thin-plate spline through the 68 point pairs, two rings of points beyond the jaw and a
+   frame on the crop border maps every target pixel to a reference pixel, so the whole region
+   (also where the mask reaches past the jaw line) is covered by reference pixels.
+4. Composite: Poisson cloning of the warped reference into the (grown) region.
+"""
+
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+
+from unmask.blend import composite_region, poisson_composite
+from unmask.methods.base import AlignedCase, Completion, Method, Progress
+
+ANCHORS = np.r_[0, 16, 17:29, 36:48]
+"""Landmarks that stay visible above a face mask: jaw ends at ear level, brows, upper nose
+bridge, eyes (iBUG 300-W indices)."""
+
+_MIRROR = np.r_[16:-1:-1, 26:16:-1, 27:31, 35:30:-1, 45:41:-1, 47, 46, 39:35:-1, 41, 40,
+                54:47:-1, 59:54:-1, 64:59:-1, 67:64:-1]
+"""Index of each landmark's left-right counterpart (iBUG 300-W order)."""
+
+_RINGS = (1.3, 1.7)  # jaw points pushed out from the nose by these factors: the warp's outer support
+_FRAME = 3  # frame points per crop side (plus corners)
+_TPS_STEP = 4  # the spline is evaluated on a grid this coarse and interpolated (it is smooth)
+
+
+class WarpMethod(Method):
+    """Warp the reference's lower face onto the target's estimated landmarks, then Poisson-clone it.
+
+    Options: `mirror` "auto" (mirror a reference turned the other way), "never" or "always";
+    `size` the aligned crop side (default 512); `regularization` the spline's smoothing (0 = exact
+    through every point)."""
+
+    name = "warp"
+
+    def __init__(self, mirror: str = "auto", size: int = 512, regularization: float = 1e-3):
+        if mirror not in ("auto", "never", "always"):
+            raise ValueError(f"mirror must be 'auto', 'never' or 'always', not {mirror!r}")
+        self.mirror = mirror
+        self.size = int(size)
+        self.regularization = float(regularization)
+
+    def complete(self, case: AlignedCase, progress: Progress | None = None) -> Completion:
+        """Fill `case.region` with the warped reference; see the module docstring."""
+        say = progress or (lambda message: None)
+        start = time.perf_counter()
+        reference, ref_points = case.reference, case.reference_landmarks
+        target_yaw, ref_yaw = yaw(case.target_landmarks), yaw(ref_points)
+        mirrored = self.mirror == "always" or (
+            self.mirror == "auto" and abs(target_yaw + ref_yaw) < abs(target_yaw - ref_yaw) - 0.05
+        )
+        if mirrored:
+            say("mirroring the reference (it faces the other way)")
+            reference, ref_points = mirror_face(reference, ref_points)
+        say("estimating the hidden landmarks from the reference")
+        target_points = estimate_hidden(case.target_landmarks, ref_points)
+        say("warping the reference onto them")
+        warped = warp_face(reference, ref_points, target_points, case.size, self.regularization)
+        say("Poisson compositing")
+        image = poisson_composite(case.target, warped, case.region)
+        changed = composite_region(case.region)
+        image[~changed] = case.target[~changed]
+        return Completion(
+            image=image,
+            changed=changed,
+            steps={"warped reference": warped, "composite": image},
+            info={
+                "mirrored_reference": bool(mirrored),
+                "yaw": {"target": round(float(target_yaw), 3), "reference": round(float(ref_yaw), 3)},
+                "target_landmarks": np.round(target_points, 2).tolist(),
+                "seconds": round(time.perf_counter() - start, 3),
+            },
+        )
+
+
+def yaw(points: np.ndarray) -> float:
+    """Signed head turn from landmarks (68, 2), about -1..1, 0 = frontal: where the top of the nose
+    bridge sits between the jaw's two ends at ear level (visible above a face mask)."""
+    left, right = points[27, 0] - points[0, 0], points[16, 0] - points[27, 0]
+    return float((left - right) / max(left + right, 1e-6))
+
+
+def mirror_face(image: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flip a crop (S, S, 3) left-right with its landmarks (68, 2), keeping the iBUG numbering
+    (a left eye point stays a left eye point)."""
+    flipped = points.copy()
+    flipped[:, 0] = image.shape[1] - 1 - points[:, 0]
+    return np.ascontiguousarray(image[:, ::-1]), flipped[_MIRROR]
+
+
+def estimate_hidden(target: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """All 68 target landmarks (68, 2): the visible `ANCHORS` as detected, every other point the
+    reference's, mapped by the similarity transform that best fits reference to target anchors."""
+    matrix = similarity(reference[ANCHORS], target[ANCHORS])
+    out = _apply(matrix, reference)
+    out[ANCHORS] = target[ANCHORS]
+    return out
+
+
+def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares rotation + uniform scale + shift (2, 3) taking points `src` (N, 2) to `dst`."""
+    src_c, dst_c = src - src.mean(axis=0), dst - dst.mean(axis=0)
+    a = (src_c * dst_c).sum() / (src_c**2).sum()
+    b = (src_c[:, 0] * dst_c[:, 1] - src_c[:, 1] * dst_c[:, 0]).sum() / (src_c**2).sum()
+    rot = np.array([[a, -b], [b, a]])
+    return np.hstack([rot, (dst.mean(axis=0) - rot @ src.mean(axis=0))[:, None]])
+
+
+def warp_face(
+    reference: np.ndarray,
+    ref_points: np.ndarray,
+    target_points: np.ndarray,
+    size: int,
+    regularization: float = 1e-3,
+) -> np.ndarray:
+    """The reference crop (S, S, 3) warped so its landmarks land on `target_points` (68, 2):
+    a thin-plate spline through the landmarks, rings beyond the jaw and the crop frame."""
+    ref_ctrl = _control_points(ref_points)
+    tgt_ctrl = _control_points(target_points)
+    # the crop frame moves as the whole face does, so the far background stays put
+    frame = _frame(size)
+    to_ref = similarity(target_points, ref_points)
+    dst = np.vstack([tgt_ctrl, frame])
+    src = np.vstack([ref_ctrl, _apply(to_ref, frame)])
+    map_x, map_y = _tps_map(dst, src, size, regularization)
+    return cv2.remap(reference, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+
+
+def _control_points(points: np.ndarray) -> np.ndarray:
+    """The 68 landmarks plus the jaw line pushed out from the nose (rings beyond the jaw)."""
+    centre = points[27:36].mean(axis=0)
+    jaw = points[0:17]
+    rings = [centre + factor * (jaw - centre) for factor in _RINGS]
+    return np.vstack([points, *rings])
+
+
+def _frame(size: int) -> np.ndarray:
+    edge = np.linspace(0, size - 1, _FRAME + 2)
+    last = float(size - 1)
+    sides = [(x, 0.0) for x in edge] + [(x, last) for x in edge]
+    sides += [(0.0, y) for y in edge[1:-1]] + [(last, y) for y in edge[1:-1]]
+    return np.array(sides)
+
+
+def _apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    return points @ matrix[:, :2].T + matrix[:, 2]
+
+
+def _tps_map(dst: np.ndarray, src: np.ndarray, size: int, regularization: float):
+    """Backward maps (float32 (S, S) x and y) of the thin-plate spline taking `dst` to `src`."""
+    scale = float(size)
+    p = dst / scale  # unit coordinates keep the system well conditioned
+    n = len(p)
+    kernel = _tps_kernel(np.linalg.norm(p[:, None] - p[None], axis=2))
+    affine = np.hstack([np.ones((n, 1)), p])
+    system = np.zeros((n + 3, n + 3))
+    system[:n, :n] = kernel + regularization * np.eye(n)
+    system[:n, n:] = affine
+    system[n:, :n] = affine.T
+    rhs = np.zeros((n + 3, 2))
+    rhs[:n] = src / scale
+    coef = np.linalg.solve(system, rhs)
+    grid = np.arange(0, size + _TPS_STEP, _TPS_STEP, dtype=np.float64)
+    gx, gy = np.meshgrid(grid, grid)
+    q = np.stack([gx.ravel(), gy.ravel()], axis=1) / scale
+    values = _tps_kernel(np.linalg.norm(q[:, None] - p[None], axis=2)) @ coef[:n]
+    values += np.hstack([np.ones((len(q), 1)), q]) @ coef[n:]
+    values = (values * scale).reshape(len(grid), len(grid), 2).astype(np.float32)
+    # grid node k sits at pixel k * step: sample the grid at pixel / step
+    pixel = np.arange(size, dtype=np.float32) / _TPS_STEP
+    px, py = np.meshgrid(pixel, pixel)
+    map_x = cv2.remap(values[..., 0], px, py, cv2.INTER_LINEAR)
+    map_y = cv2.remap(values[..., 1], px, py, cv2.INTER_LINEAR)
+    return map_x, map_y
+
+
+def _tps_kernel(r: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(r > 0, r * r * np.log(r * r), 0.0)
