@@ -56,6 +56,9 @@ class Method(ABC):
 
     name: ClassVar[str]
     size: int = 512  # aligned crop side the method works at (stylegan: the generator's resolution)
+    # True: works on any framing, so the pipeline may widen the crop beyond FFHQ's (keeping the face
+    # resolution) until it holds the whole mask region; False: needs FFHQ framing exactly (stylegan)
+    wide_crop: ClassVar[bool] = False
 
     @abstractmethod
     def complete(self, case: AlignedCase, progress: Progress | None = None) -> Completion:
