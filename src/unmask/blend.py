@@ -70,11 +70,24 @@ def poisson_composite(
     if match_colour:
         src = match_colours(tgt, src, grown, _default(None, RING, side))
     filled = src + _membrane(tgt - src, grown)
-    alpha = _feather_weights(grown, _default(feather, FEATHER, side))[:, :, None]
+    alpha = feather_weights(grown, _default(feather, FEATHER, side))[:, :, None]
     blended = alpha * filled + (1.0 - alpha) * tgt
     out = target.copy()
     out[grown] = np.clip(np.round(blended[grown]), 0, 255).astype(np.uint8)
     return out
+
+
+def paste_into_photo(
+    photo: np.ndarray, crop: np.ndarray, alignment, changed: np.ndarray, feather: int | None = None
+) -> np.ndarray:
+    """The completed aligned `crop` (S, S, 3) pasted into the full-resolution `photo` (H, W, 3)
+    through the inverse of `alignment` (an `unmask.face.Alignment`), only where `changed` (S, S)
+    bool is True, with a `feather`-pixel soft edge inside it (default `FEATHER` x S). Photo
+    pixels outside the changed region, mapped into the photo, are bit-identical. uint8 out."""
+    from unmask.face import paste_back
+
+    weights = feather_weights(changed, _default(feather, FEATHER, crop.shape[0]))
+    return paste_back(photo, crop, alignment, mask=weights)
 
 
 def match_colours(target: np.ndarray, source: np.ndarray, region: np.ndarray, ring: int) -> np.ndarray:
@@ -161,9 +174,9 @@ def _membrane_direct(difference: np.ndarray, region: np.ndarray) -> np.ndarray:
     return out
 
 
-def _feather_weights(region: np.ndarray, feather: int) -> np.ndarray:
-    """Weights (H, W) in [0, 1]: 0 outside `region`, rising to 1 at `feather` px inside its edge.
-    The image border does not count as an edge."""
+def feather_weights(region: np.ndarray, feather: int) -> np.ndarray:
+    """Weights (H, W) float in [0, 1]: 0 outside the bool mask `region`, rising to 1 at `feather`
+    px inside its edge. The image border does not count as an edge."""
     padded = np.pad(region, 1, mode="edge").astype(np.uint8)
     dist = cv2.distanceTransform(padded, cv2.DIST_L2, 5)[1:-1, 1:-1]
     if feather <= 0:

@@ -42,6 +42,7 @@ class WarpMethod(Method):
     through every point)."""
 
     name = "warp"
+    wide_crop = True
 
     def __init__(self, mirror: str = "auto", size: int = 512, regularization: float = 1e-3):
         if mirror not in ("auto", "never", "always"):

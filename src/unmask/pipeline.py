@@ -1,0 +1,356 @@
+"""The whole job, and the Python API `unmask.complete(...)`.
+
+photo -> face -> mask region (the user's, or found) -> FFHQ-aligned crops of target, reference
+(and expression) -> identity check -> method -> Poisson-composited crop -> pasted back into the
+original photo -> `Result` (full-size image, aligned crop, step images, JSON-able record).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from unmask.errors import UnmaskError
+from unmask.images import read_image, write_image, write_text
+
+Progress = Callable[[str], None]
+
+IDENTITY_WARNING = 0.6
+"""dlib descriptor distance above which the reference is probably another person (dlib's own
+same-person threshold). The target is masked, so its descriptor is only indicative."""
+
+_ZOOM_MARGIN = 0.08  # room around the region for the compositing's grow, feather and colour ring
+_MAX_ZOOM = 2.0
+
+
+@dataclass
+class Result:
+    """What `complete` returns. `image`: the completed photo, uint8 (H, W, 3), the target's size;
+    `aligned`: the completed aligned crop (S, S, 3); `steps`: named uint8 images for a panel, in
+    order; `record`: a JSON-able account of what was done; `inputs`: the input files (never
+    overwritten by `save`)."""
+
+    image: np.ndarray
+    aligned: np.ndarray
+    steps: dict[str, np.ndarray]
+    record: dict[str, Any]
+    inputs: list[Path] = field(default_factory=list)
+
+    def save(self, path: str | Path, panel: str | Path | None = None, json: str | Path | None = None) -> list[Path]:
+        """Write the completed photo to `path`, and optionally the before/after panel and the JSON
+        record, each atomically and never over an input. Returns the paths written."""
+        from unmask.panel import make_panel
+
+        outputs = [Path(p) for p in (path, panel, json) if p is not None]
+        resolved = [p.resolve() for p in outputs]
+        if len(set(resolved)) != len(resolved):
+            raise UnmaskError("the result, panel and JSON record must be different files", path)
+        written = [write_image(path, self.image, protect=self.inputs)]
+        if panel is not None:
+            written.append(write_image(panel, make_panel(self.steps), protect=self.inputs))
+        if json is not None:
+            written.append(write_text(json, self.to_json(), protect=self.inputs))
+        return written
+
+    def to_json(self) -> str:
+        """The record as indented JSON text."""
+        return json.dumps(self.record, indent=2) + "\n"
+
+
+def complete(
+    target: str | Path | np.ndarray,
+    reference: str | Path | np.ndarray,
+    expression: str | Path | np.ndarray | None = None,
+    method: str = "warp",
+    mask: str | Path | np.ndarray | None = None,
+    face: int | None = None,
+    reference_face: int | None = None,
+    size: int | None = None,
+    strict: bool = False,
+    seed: int = 0,
+    progress: Progress | None = None,
+    **method_options: Any,
+) -> Result:
+    """Complete the masked face in `target` from `reference`, an unmasked photo of the same person.
+
+    target, reference, expression: file paths or uint8 RGB arrays (H, W, 3). `method`: one of
+    `unmask.methods.METHODS` ("warp" needs no model). `mask`: the region to fill, a mask image
+    path (white = fill) or a bool array of the target's size; without it the face mask is found.
+    `face` / `reference_face`: which face in a photo with several (0 = largest). `size`: aligned
+    crop side (default: the method's). `strict`: refuse a reference that looks like another person
+    instead of warning. `progress` receives one message per stage. Extra keyword arguments are the
+    method's options. Raises `UnmaskError` for unusable inputs.
+    """
+    from unmask.face import face_descriptor, find_face, identity_distance
+    from unmask.methods import AlignedCase, make_method
+
+    say = progress or (lambda message: None)
+    clock = _Clock()
+    inputs = [Path(p) for p in (target, reference, expression, mask) if isinstance(p, (str, Path))]
+
+    say("reading photos")
+    target_img, target_name = _read(target, "target")
+    reference_img, reference_name = _read(reference, "reference")
+    expression_img, expression_name = (None, None) if expression is None else _read(expression, "expression")
+    options = dict(method_options)
+    if size is not None:
+        options["size"] = int(size)
+    algorithm = _make_method(make_method, method, options)
+    crop = algorithm.size
+    clock.lap("read")
+
+    say("finding faces")
+    target_face = find_face(target_img, index=face, path=target_name)
+    reference_face_ = find_face(reference_img, index=reference_face, path=reference_name)
+    expression_face = None if expression_img is None else find_face(expression_img, path=expression_name)
+    clock.lap("faces")
+
+    say("finding the face-mask region")
+    region, region_info = _region(target_img, target_face, mask, target_name)
+    clock.lap("region")
+
+    say("checking that the reference is the same person")
+    distance = identity_distance(face_descriptor(target_img, target_face), face_descriptor(reference_img, reference_face_))
+    _check_identity(distance, strict, reference_name, say)
+    clock.lap("identity")
+
+    target_points = _estimated_landmarks(target_face.landmarks, reference_face_.landmarks)
+    zoom = _zoom_to_fit(region, target_points, crop) if algorithm.wide_crop else 1.0
+    crop = int(round(crop * zoom / 8)) * 8
+    say(f"aligning faces at {crop}x{crop}" + (f" ({zoom:.2f}x wider than FFHQ framing)" if zoom > 1 else ""))
+    target_crop, alignment = _align(target_img, target_points, crop, zoom)
+    reference_crop, reference_alignment = _align(reference_img, reference_face_.landmarks, crop, zoom)
+    region_crop = _region_to_crop(region, alignment)
+    outside = 1.0 - region_crop.sum() / max(region.sum() * alignment.scale**2, 1.0)
+    if outside > 0.02:
+        say(f"warning: {outside:.0%} of the face-mask region lies outside the aligned crop and stays unfilled")
+    if not region_crop.any():
+        raise UnmaskError("the face-mask region does not overlap the aligned face", target_name)
+    case = AlignedCase(
+        target=target_crop,
+        region=region_crop,
+        target_landmarks=alignment.to_crop(target_points),
+        reference=reference_crop,
+        reference_landmarks=reference_alignment.to_crop(reference_face_.landmarks),
+        seed=seed,
+    )
+    if expression_face is not None:
+        case.expression, expression_alignment = _align(expression_img, expression_face.landmarks, crop)
+        case.expression_landmarks = expression_alignment.to_crop(expression_face.landmarks)
+    clock.lap("align")
+
+    say(f"completing with method '{method}'")
+    completion = algorithm.complete(case, progress=say)
+    clock.lap("method")
+
+    say("pasting back into the photo")
+    from unmask.blend import paste_into_photo
+
+    image = paste_into_photo(target_img, completion.image, alignment, completion.changed)
+    clock.lap("paste")
+
+    steps = {"masked photo": target_crop, "face-mask region": _show_region(target_crop, region_crop),
+             "reference": reference_crop}
+    if case.expression is not None:
+        steps["expression"] = case.expression
+    steps.update({name: img for name, img in completion.steps.items() if name != "composite"})
+    steps["result"] = completion.image
+    record = {
+        "unmask_version": _version(),
+        "method": method,
+        "method_options": {k: _jsonable(v) for k, v in options.items()},
+        "seed": seed,
+        "inputs": {"target": _label(target), "reference": _label(reference), "expression": _label(expression),
+                   "mask": _label(mask)},
+        "photo_size": [int(target_img.shape[1]), int(target_img.shape[0])],
+        "crop_size": crop,
+        "faces": {"target": _face_record(target_face), "reference": _face_record(reference_face_),
+                  **({"expression": _face_record(expression_face)} if expression_face is not None else {})},
+        "region": {**region_info, "area_px": int(region.sum()),
+                   "area_fraction": round(float(region.mean()), 5), "area_crop_px": int(region_crop.sum())},
+        "identity_distance": round(float(distance), 4),
+        "same_person": bool(distance <= IDENTITY_WARNING),
+        "alignment": {"quad": np.round(alignment.quad, 2).tolist()},
+        "completion": completion.info,
+        "changed_photo_px": int(np.any(image != target_img, axis=2).sum()),
+        "seconds": clock.laps,
+        "versions": _versions(),
+    }
+    say(f"done in {clock.total():.1f} s")
+    return Result(image=image, aligned=completion.image, steps=steps, record=record, inputs=inputs)
+
+
+def _read(item: str | Path | np.ndarray, role: str) -> tuple[np.ndarray, Path | None]:
+    if isinstance(item, (str, Path)):
+        return read_image(item), Path(item)
+    array = np.asarray(item)
+    if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3:
+        raise UnmaskError(f"the {role} must be an image file or a uint8 RGB array (H, W, 3), "
+                          f"got {array.dtype} {array.shape}")
+    return np.ascontiguousarray(array), None
+
+
+def _make_method(make_method, name: str, options: dict[str, Any]):
+    try:
+        return make_method(name, **options)
+    except TypeError as exc:  # an option the method does not take
+        raise UnmaskError(f"method '{name}' does not accept these options {sorted(options)}: {exc}") from None
+    except ValueError as exc:  # an option value the method refuses
+        raise UnmaskError(f"method '{name}': {exc}") from None
+
+
+def _region(image: np.ndarray, face, mask, name: Path | None) -> tuple[np.ndarray, dict[str, Any]]:
+    """The bool region (H, W) to fill, and how it was obtained."""
+    if mask is not None:
+        if isinstance(mask, (str, Path)):
+            from unmask.face import load_user_mask
+
+            region = load_user_mask(mask, image.shape[:2])
+        else:
+            region = np.asarray(mask)
+            if region.shape != image.shape[:2]:
+                raise UnmaskError(f"the mask array is {region.shape}, the target photo is {image.shape[:2]}")
+            region = region.astype(bool)
+        if not region.any():
+            raise UnmaskError("the mask is empty: nothing to fill (white marks the region)",
+                              mask if isinstance(mask, (str, Path)) else None)
+        return region, {"source": "user mask"}
+    from unmask.face import find_mask_region
+
+    found = find_mask_region(image, face)
+    if not found.found or not found.mask.any():
+        raise UnmaskError("no face mask found on the face; if the face is not masked there is nothing to "
+                          "complete, otherwise draw the region yourself and pass it with --mask", name)
+    return found.mask.astype(bool), {"source": "detected", **_region_details(found)}
+
+
+def _region_details(found) -> dict[str, Any]:
+    """The JSON-able fields of a `MaskRegion` other than the mask itself."""
+    fields = getattr(found, "__dataclass_fields__", {})
+    return {k: _jsonable(getattr(found, k)) for k in fields if k not in ("mask", "found")
+            and _is_small(getattr(found, k))}
+
+
+def _is_small(value: Any) -> bool:
+    return not isinstance(value, np.ndarray) or value.size <= 16
+
+
+def _check_identity(distance: float, strict: bool, reference_name: Path | None, say: Progress) -> None:
+    if distance <= IDENTITY_WARNING:
+        return
+    message = (f"the reference looks like another person (identity distance {distance:.2f} > "
+               f"{IDENTITY_WARNING}; the target is masked, so this is only indicative)")
+    if strict:
+        raise UnmaskError(message + "; without --strict this is only a warning", reference_name)
+    say("warning: " + message)
+    warnings.warn(message, stacklevel=3)
+
+
+def _estimated_landmarks(target: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """The target's 68 points with those under the mask estimated from the reference's proportions
+    (the detector's guesses there follow the mask, not the face)."""
+    from unmask.methods.warp import estimate_hidden
+
+    return estimate_hidden(target, reference)
+
+
+def _zoom_to_fit(region: np.ndarray, landmarks: np.ndarray, size: int) -> float:
+    """How much wider than the FFHQ crop a crop must be to hold `region` with a margin (1 .. 2)."""
+    from unmask.face import Alignment, ffhq_quad
+
+    alignment = Alignment.from_quad(ffhq_quad(landmarks), size)
+    ys, xs = np.nonzero(region)
+    points = alignment.to_crop(np.stack([xs, ys], axis=1).astype(np.float64))
+    reach = np.abs(points - (size - 1) / 2.0).max() / (size / 2.0)
+    return float(np.clip(reach * (1.0 + _ZOOM_MARGIN), 1.0, _MAX_ZOOM))
+
+
+def _align(image: np.ndarray, landmarks: np.ndarray, size: int, zoom: float = 1.0):
+    """FFHQ-aligned crop (size, size, 3) and its `Alignment`, covering `zoom` times the FFHQ quad.
+    (The FFHQ quad is built from the landmarks and follows them under any similarity transform,
+    so landmarks spread by `zoom` around the quad's centre give the quad spread by `zoom`.)"""
+    from unmask.face import align_face, ffhq_quad
+
+    centre = ffhq_quad(landmarks).mean(axis=0)
+    return align_face(image, centre + zoom * (landmarks - centre), size)
+
+
+def _region_to_crop(region: np.ndarray, alignment) -> np.ndarray:
+    """The photo region (H, W) bool warped into the aligned crop (S, S) bool."""
+    import cv2
+
+    size = alignment.size
+    warped = cv2.warpAffine(region.astype(np.float32), alignment.matrix[:2], (size, size),
+                            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    return warped >= 0.5
+
+
+def _show_region(crop: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """The crop with the region tinted, for the panel."""
+    out = crop.astype(np.float32)
+    out[region] = 0.45 * out[region] + 0.55 * np.array([255.0, 40.0, 160.0])
+    return out.astype(np.uint8)
+
+
+def _face_record(face) -> dict[str, Any]:
+    return {"box": [round(float(v), 1) for v in face.box], "score": round(float(face.score), 4)}
+
+
+def _label(item) -> str | None:
+    if item is None:
+        return None
+    return str(item) if isinstance(item, (str, Path)) else "array"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (np.generic,)):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (str, int, float, bool, type(None), list, dict, tuple)):
+        return value
+    return str(value)
+
+
+def _version() -> str:
+    from unmask import __version__
+
+    return __version__
+
+
+def _versions() -> dict[str, str]:
+    import cv2
+
+    versions = {"python": platform.python_version(), "numpy": np.__version__, "opencv": cv2.__version__}
+    try:
+        import dlib
+
+        versions["dlib"] = dlib.__version__
+    except ImportError:
+        pass
+    return versions
+
+
+class _Clock:
+    """Seconds spent per stage."""
+
+    def __init__(self) -> None:
+        self.start = self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self.last, 3)
+        self.last = now
+
+    def total(self) -> float:
+        return time.perf_counter() - self.start
