@@ -48,10 +48,7 @@ class Result:
         record, each atomically and never over an input. Returns the paths written."""
         from unmask.panel import make_panel
 
-        outputs = [Path(p) for p in (path, panel, json) if p is not None]
-        resolved = [p.resolve() for p in outputs]
-        if len(set(resolved)) != len(resolved):
-            raise UnmaskError("the result, panel and JSON record must be different files", path)
+        check_outputs([path, panel, json], self.inputs)
         written = [write_image(path, self.image, protect=self.inputs)]
         if panel is not None:
             written.append(write_image(panel, make_panel(self.steps), protect=self.inputs))
@@ -62,6 +59,22 @@ class Result:
     def to_json(self) -> str:
         """The record as indented JSON text."""
         return json.dumps(self.record, indent=2) + "\n"
+
+
+def check_outputs(outputs: list[str | Path | None], inputs: list[str | Path]) -> None:
+    """Raise `UnmaskError` when an output path (None = not written) is an input file or when two
+    outputs share a path; call it before any work so that nothing is computed in vain."""
+    protected = {Path(p).resolve() for p in inputs}
+    seen: set[Path] = set()
+    for path in outputs:
+        if path is None:
+            continue
+        resolved = Path(path).resolve()
+        if resolved in protected:
+            raise UnmaskError("refusing to overwrite an input file; choose another output path", path)
+        if resolved in seen:
+            raise UnmaskError("two outputs have the same path; give each its own", path)
+        seen.add(resolved)
 
 
 def complete(

@@ -1,0 +1,83 @@
+"""`unmask run`: complete a masked face from a reference photo of the same person."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from unmask.errors import UnmaskError
+from unmask.methods import METHODS
+
+
+@click.command("run")
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--reference", "-r", required=True, type=click.Path(path_type=Path),
+              help="An unmasked photo of the same person.")
+@click.option("--output", "-o", required=True, type=click.Path(path_type=Path),
+              help="Where to write the completed photo (.jpg, .png, ...), at the target's size.")
+@click.option("--expression", type=click.Path(path_type=Path), help="A face whose expression to use (stylegan).")
+@click.option("--method", "-m", type=click.Choice(list(METHODS)), default="warp", show_default=True,
+              help="Completion method; 'warp' needs no model download.")
+@click.option("--mask", type=click.Path(path_type=Path),
+              help="The region to fill as an image of the target's size (white = fill); default: found.")
+@click.option("--face", type=int, help="Which face of the target to complete (0 = largest).")
+@click.option("--reference-face", type=int, help="Which face of the reference to use (0 = largest).")
+@click.option("--strict", is_flag=True, help="Refuse a reference that looks like another person.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (stylegan).")
+@click.option("--weights", help="Generator weights for --method stylegan (a file or a model-zoo name).")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="Any other method option, repeatable (e.g. --option mirror=never).")
+@click.option("--panel", type=click.Path(path_type=Path), help="Also write a before/after panel of the steps.")
+@click.option("--json", "record", type=click.Path(path_type=Path), help="Also write a JSON record of the run.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only errors and the paths written.")
+def run(target: Path, reference: Path, output: Path, expression: Path | None, method: str, mask: Path | None,
+        face: int | None, reference_face: int | None, strict: bool, seed: int, weights: str | None,
+        options: tuple[str, ...], panel: Path | None, record: Path | None, quiet: bool) -> None:
+    """Complete the masked face in TARGET using --reference, an unmasked photo of the same person.
+
+    \b
+    Example:
+      unmask run masked.jpg --reference unmasked.jpg -o result.jpg --panel panel.png --json run.json
+    """
+    from unmask.pipeline import check_outputs, complete
+
+    check_outputs([output, panel, record], [p for p in (target, reference, expression, mask) if p is not None])
+    method_options = parse_options(options)
+    if weights is not None:
+        method_options["weights"] = weights
+    start = time.perf_counter()
+
+    def progress(message: str) -> None:
+        if not quiet or message.startswith("warning"):
+            click.echo(f"[{time.perf_counter() - start:5.1f} s] {message}", err=True)
+
+    result = complete(target, reference, expression=expression, method=method, mask=mask, face=face,
+                      reference_face=reference_face, strict=strict, seed=seed, progress=progress,
+                      **method_options)
+    for path in result.save(output, panel=panel, json=record):
+        click.echo(str(path))
+
+
+def parse_options(options: tuple[str, ...]) -> dict[str, Any]:
+    """`KEY=VALUE` strings -> dict; values read as int, float, true/false when they look like one."""
+    parsed: dict[str, Any] = {}
+    for item in options:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UnmaskError(f"--option expects KEY=VALUE, got '{item}'")
+        parsed[key.strip().replace("-", "_")] = _value(value.strip())
+    return parsed
+
+
+def _value(text: str) -> Any:
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
