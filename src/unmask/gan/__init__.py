@@ -1,0 +1,7 @@
+"""StyleGAN2 in plain PyTorch: the generator, the style index layout, safe checkpoint readers,
+the project's own weights format and the model zoo (see docs/weights.md)."""
+
+from unmask.gan.generator import Generator, GeneratorConfig
+from unmask.gan.layout import band_indices, num_ws, style_indices
+
+__all__ = ["Generator", "GeneratorConfig", "band_indices", "num_ws", "style_indices"]
