@@ -65,7 +65,8 @@ def run_demo(out_dir: str | Path, progress: Callable[[str], None] | None = None)
     """Make the inputs, complete them with the `warp` method and write everything into `out_dir`:
     the inputs, the region, the ground truth, the result, the panel and the JSON record. Returns
     name -> path of each file written."""
-    from unmask.pipeline import complete
+    from unmask.face import Alignment
+    from unmask.pipeline import complete, crop_like
 
     say = progress or (lambda message: None)
     out = Path(out_dir)
@@ -78,20 +79,10 @@ def run_demo(out_dir: str | Path, progress: Callable[[str], None] | None = None)
         "truth": write_image(out / "ground_truth.png", inputs.truth),
     }
     result = complete(paths["masked"], paths["reference"], mask=inputs.region, method="warp", progress=progress)
-    result.steps["ground truth"] = _crop_like(inputs.truth, result)
+    alignment = Alignment.from_quad(np.asarray(result.record["alignment"]["quad"]), result.aligned.shape[0])
+    result.steps["ground truth"] = crop_like(inputs.truth, alignment)
     result.record["demo"] = {"reference": "skimage.data.astronaut() (public domain, NASA)",
                              "mask_kind": MASK_KIND, "region_is": "the painted synthetic mask (exact)"}
     written = result.save(out / "result.png", panel=out / "panel.png", json=out / "result.json")
     paths.update(zip(("result", "panel", "record"), written))
     return paths
-
-
-def _crop_like(photo: np.ndarray, result) -> np.ndarray:
-    """`photo` cut and aligned exactly as the result's aligned crop was (same quad)."""
-    from unmask.face import Alignment
-
-    quad = np.asarray(result.record["alignment"]["quad"])
-    size = result.aligned.shape[0]
-    alignment = Alignment.from_quad(quad, size)
-    return cv2.warpAffine(photo, alignment.matrix[:2], (size, size), flags=cv2.INTER_CUBIC,
-                          borderMode=cv2.BORDER_REPLICATE)

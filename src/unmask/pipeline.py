@@ -28,6 +28,7 @@ same-person threshold). The target is masked, so its descriptor is only indicati
 
 _ZOOM_MARGIN = 0.08  # room around the region for the compositing's grow, feather and colour ring
 _MAX_ZOOM = 2.0
+_MAX_CROP = 1024  # largest FFHQ-framed crop side a wide-crop method works at (time grows with its area)
 
 
 @dataclass
@@ -116,7 +117,7 @@ def complete(
     if size is not None:
         options["size"] = int(size)
     algorithm = _make_method(make_method, method, options)
-    crop = algorithm.size
+    region = None if mask is None else _user_region(mask, target_img.shape[:2])
     clock.lap("read")
 
     say("finding faces")
@@ -125,8 +126,11 @@ def complete(
     expression_face = None if expression_img is None else find_face(expression_img, path=expression_name)
     clock.lap("faces")
 
-    say("finding the face-mask region")
-    region, region_info = _region(target_img, target_face, mask, target_name)
+    if region is None:
+        say("finding the face-mask region")
+        region, region_info = _found_region(target_img, target_face, target_name)
+    else:
+        region_info = {"source": "user mask"}
     clock.lap("region")
 
     say("checking that the reference is the same person")
@@ -135,8 +139,12 @@ def complete(
     clock.lap("identity")
 
     target_points = _estimated_landmarks(target_face.landmarks, reference_face_.landmarks)
-    zoom = _zoom_to_fit(region, target_points, crop) if algorithm.wide_crop else 1.0
-    crop = int(round(crop * zoom / 8)) * 8
+    zoom, crop = 1.0, algorithm.size
+    if algorithm.wide_crop:
+        zoom = _zoom_to_fit(region, target_points, crop)
+        # keep the photo's own resolution on the face (within limits), so the pasted part is not blurred
+        native = _quad_side(target_points) if size is None else crop
+        crop = int(round(np.clip(native, algorithm.size, _MAX_CROP) * zoom / 8)) * 8
     say(f"aligning faces at {crop}x{crop}" + (f" ({zoom:.2f}x wider than FFHQ framing)" if zoom > 1 else ""))
     target_crop, alignment = _align(target_img, target_points, crop, zoom)
     reference_crop, reference_alignment = _align(reference_img, reference_face_.landmarks, crop, zoom)
@@ -219,22 +227,25 @@ def _make_method(make_method, name: str, options: dict[str, Any]):
         raise UnmaskError(f"method '{name}': {exc}") from None
 
 
-def _region(image: np.ndarray, face, mask, name: Path | None) -> tuple[np.ndarray, dict[str, Any]]:
-    """The bool region (H, W) to fill, and how it was obtained."""
-    if mask is not None:
-        if isinstance(mask, (str, Path)):
-            from unmask.face import load_user_mask
+def _user_region(mask: str | Path | np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The user's region to fill, bool (H, W): a mask image (white = fill) or an array."""
+    if isinstance(mask, (str, Path)):
+        from unmask.face import load_user_mask
 
-            region = load_user_mask(mask, image.shape[:2])
-        else:
-            region = np.asarray(mask)
-            if region.shape != image.shape[:2]:
-                raise UnmaskError(f"the mask array is {region.shape}, the target photo is {image.shape[:2]}")
-            region = region.astype(bool)
-        if not region.any():
-            raise UnmaskError("the mask is empty: nothing to fill (white marks the region)",
-                              mask if isinstance(mask, (str, Path)) else None)
-        return region, {"source": "user mask"}
+        region = load_user_mask(mask, shape)
+    else:
+        region = np.asarray(mask)
+        if region.shape != shape:
+            raise UnmaskError(f"the mask array is {region.shape}, the target photo is {shape}")
+        region = region.astype(bool)
+    if not region.any():
+        raise UnmaskError("the mask is empty: nothing to fill (white marks the region)",
+                          mask if isinstance(mask, (str, Path)) else None)
+    return region
+
+
+def _found_region(image: np.ndarray, face, name: Path | None) -> tuple[np.ndarray, dict[str, Any]]:
+    """The face-mask region found on the photo, bool (H, W), and what the finder reported."""
     from unmask.face import find_mask_region
 
     found = find_mask_region(image, face)
@@ -285,6 +296,14 @@ def _zoom_to_fit(region: np.ndarray, landmarks: np.ndarray, size: int) -> float:
     return float(np.clip(reach * (1.0 + _ZOOM_MARGIN), 1.0, _MAX_ZOOM))
 
 
+def _quad_side(landmarks: np.ndarray) -> float:
+    """Side of the FFHQ crop square in photo pixels."""
+    from unmask.face import ffhq_quad
+
+    quad = ffhq_quad(landmarks)
+    return float(np.linalg.norm(quad[3] - quad[0]))
+
+
 def _align(image: np.ndarray, landmarks: np.ndarray, size: int, zoom: float = 1.0):
     """FFHQ-aligned crop (size, size, 3) and its `Alignment`, covering `zoom` times the FFHQ quad.
     (The FFHQ quad is built from the landmarks and follows them under any similarity transform,
@@ -303,6 +322,16 @@ def _region_to_crop(region: np.ndarray, alignment) -> np.ndarray:
     warped = cv2.warpAffine(region.astype(np.float32), alignment.matrix[:2], (size, size),
                             flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
     return warped >= 0.5
+
+
+def crop_like(photo: np.ndarray, alignment) -> np.ndarray:
+    """`photo` (H, W, 3) cut exactly as `alignment` says (S, S, 3), e.g. a ground truth next to a
+    result's aligned crop."""
+    import cv2
+
+    size = alignment.size
+    return cv2.warpAffine(photo, alignment.matrix[:2], (size, size), flags=cv2.INTER_CUBIC,
+                          borderMode=cv2.BORDER_REPLICATE)
 
 
 def _show_region(crop: np.ndarray, region: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ import time
 
 import cv2
 import numpy as np
+from scipy.spatial.distance import cdist
 
 from unmask.blend import composite_region, poisson_composite
 from unmask.methods.base import AlignedCase, Completion, Method, Progress
@@ -31,7 +32,7 @@ _MIRROR = np.r_[16:-1:-1, 26:16:-1, 27:31, 35:30:-1, 45:41:-1, 47, 46, 39:35:-1,
 
 _RINGS = (1.3, 1.7)  # jaw points pushed out from the nose by these factors: the warp's outer support
 _FRAME = 3  # frame points per crop side (plus corners)
-_TPS_STEP = 4  # the spline is evaluated on a grid this coarse and interpolated (it is smooth)
+_TPS_NODES = 97  # the spline is evaluated on a grid of this many nodes a side and interpolated (it is smooth)
 
 
 class WarpMethod(Method):
@@ -162,7 +163,7 @@ def _tps_map(dst: np.ndarray, src: np.ndarray, size: int, regularization: float)
     scale = float(size)
     p = dst / scale  # unit coordinates keep the system well conditioned
     n = len(p)
-    kernel = _tps_kernel(np.linalg.norm(p[:, None] - p[None], axis=2))
+    kernel = _tps_kernel(cdist(p, p))
     affine = np.hstack([np.ones((n, 1)), p])
     system = np.zeros((n + 3, n + 3))
     system[:n, :n] = kernel + regularization * np.eye(n)
@@ -171,14 +172,15 @@ def _tps_map(dst: np.ndarray, src: np.ndarray, size: int, regularization: float)
     rhs = np.zeros((n + 3, 2))
     rhs[:n] = src / scale
     coef = np.linalg.solve(system, rhs)
-    grid = np.arange(0, size + _TPS_STEP, _TPS_STEP, dtype=np.float64)
+    step = max(1.0, (size - 1) / (_TPS_NODES - 1))
+    grid = np.arange(0, size - 1 + step, step)
     gx, gy = np.meshgrid(grid, grid)
     q = np.stack([gx.ravel(), gy.ravel()], axis=1) / scale
-    values = _tps_kernel(np.linalg.norm(q[:, None] - p[None], axis=2)) @ coef[:n]
+    values = _tps_kernel(cdist(q, p)) @ coef[:n]
     values += np.hstack([np.ones((len(q), 1)), q]) @ coef[n:]
     values = (values * scale).reshape(len(grid), len(grid), 2).astype(np.float32)
     # grid node k sits at pixel k * step: sample the grid at pixel / step
-    pixel = np.arange(size, dtype=np.float32) / _TPS_STEP
+    pixel = np.arange(size, dtype=np.float32) / np.float32(step)
     px, py = np.meshgrid(pixel, pixel)
     map_x = cv2.remap(values[..., 0], px, py, cv2.INTER_LINEAR)
     map_y = cv2.remap(values[..., 1], px, py, cv2.INTER_LINEAR)

@@ -1,0 +1,122 @@
+"""`unmask.complete` on a real photo pair with a synthetic mask: what changes, where it lands, the record."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import unmask
+from unmask.blend import GROW, composite_region, grow_region, paste_into_photo
+from unmask.errors import UnmaskError
+from unmask.face import Alignment, align_face, find_face
+from unmask.face.synthetic import render_mask
+from unmask.images import read_image
+from unmask.pipeline import _region_to_crop, crop_like
+
+
+@pytest.fixture(scope="module")
+def photos(people_dir):
+    truth = read_image(people_dir / "p02" / "1.jpg")
+    face = find_face(truth)
+    masked, region = render_mask(truth, face.landmarks, "surgical", 0)
+    return {"truth": truth, "face": face, "masked": masked, "region": region,
+            "reference": people_dir / "p02" / "3.jpg"}
+
+
+@pytest.fixture(scope="module")
+def result(photos):
+    messages = []
+    res = unmask.complete(photos["masked"], photos["reference"], mask=photos["region"], method="warp",
+                          progress=messages.append)
+    res.messages = messages
+    return res
+
+
+def _alignment(result) -> Alignment:
+    return Alignment.from_quad(np.asarray(result.record["alignment"]["quad"]), result.aligned.shape[0])
+
+
+def test_photo_pixels_outside_the_composited_region_are_bit_identical(photos, result):
+    masked, region = photos["masked"], photos["region"]
+    assert result.image.shape == masked.shape and result.image.dtype == np.uint8
+    scale = _alignment(result).scale
+    # the crop region grows by GROW * crop side before compositing; + 3 px for the resampling
+    reach = math.ceil(GROW * result.aligned.shape[0] / scale) + 3
+    allowed = grow_region(region, reach)
+    changed = np.any(result.image != masked, axis=2)
+    assert not changed[~allowed].any(), int(changed[~allowed].sum())
+    # and the mask is gone: most of the region changed, by a lot (the mask was light blue / black)
+    assert changed[region].mean() > 0.95
+    assert result.record["changed_photo_px"] == int(changed.sum())
+
+
+def test_aligned_pixels_outside_the_composited_region_are_bit_identical(photos, result):
+    alignment = _alignment(result)
+    target_crop = result.steps["masked photo"]
+    region_crop = _region_to_crop(photos["region"], alignment)
+    outside = ~composite_region(region_crop)
+    assert np.array_equal(result.aligned[outside], target_crop[outside])
+    assert not np.array_equal(result.aligned[region_crop], target_crop[region_crop])
+
+
+def test_paste_back_lands_where_the_face_was(photos, result):
+    # paste the ground truth's aligned crop through the pipeline's alignment into the masked photo:
+    # if the inverse alignment is right, the re-detected landmarks (mouth and jaw included) are the
+    # original photo's to within 2 px at the original resolution (the photo is 768x1024)
+    alignment = _alignment(result)
+    truth_crop = crop_like(photos["truth"], alignment)
+    region_crop = _region_to_crop(photos["region"], alignment)
+    pasted = paste_into_photo(photos["masked"], truth_crop, alignment, composite_region(region_crop))
+    found = find_face(pasted).landmarks
+    error = np.linalg.norm(found - photos["face"].landmarks, axis=1)
+    pasted_points = np.r_[5:12, 31:36, 48:68]  # chin, nostrils, mouth: all inside the pasted region
+    assert error[pasted_points].mean() < 2.0, error[pasted_points].mean()
+    # dlib's points are whole pixels and its jaw line wanders by a few: the median over all 68
+    assert np.median(error) < 2.0, np.median(error)
+
+
+def test_record_steps_and_progress(photos, result):
+    record = json.loads(result.to_json())
+    assert record["method"] == "warp"
+    assert record["region"]["source"] == "user mask"
+    assert record["region"]["area_px"] == int(photos["region"].sum())
+    assert 0.0 <= record["identity_distance"] < 0.6 and record["same_person"] is True
+    assert set(record["seconds"]) >= {"read", "faces", "region", "identity", "align", "method", "paste"}
+    assert record["faces"]["target"]["box"] and record["photo_size"] == [photos["masked"].shape[1],
+                                                                       photos["masked"].shape[0]]
+    assert list(result.steps)[0] == "masked photo" and list(result.steps)[-1] == "result"
+    assert "warped reference" in result.steps
+    assert any("finding faces" in m for m in result.messages) and result.messages[-1].startswith("done")
+
+
+def test_bad_inputs_raise_clear_errors(photos, tmp_path):
+    masked, region = photos["masked"], photos["region"]
+    with pytest.raises(UnmaskError, match="mask array"):
+        unmask.complete(masked, photos["reference"], mask=region[:-1])
+    with pytest.raises(UnmaskError, match="empty"):
+        unmask.complete(masked, photos["reference"], mask=np.zeros_like(region))
+    with pytest.raises(UnmaskError, match="uint8 RGB"):
+        unmask.complete(masked.astype(np.float32), photos["reference"], mask=region)
+    with pytest.raises(UnmaskError, match="unknown method"):
+        unmask.complete(masked, photos["reference"], mask=region, method="nope")
+    with pytest.raises(UnmaskError, match="does not accept"):
+        unmask.complete(masked, photos["reference"], mask=region, no_such_option=1)
+    blank = np.full((240, 240, 3), 128, np.uint8)
+    with pytest.raises(UnmaskError, match="no face"):
+        unmask.complete(blank, photos["reference"])
+
+
+def test_zoomed_alignment_keeps_the_landmark_transform(photos):
+    # pipeline._align widens the FFHQ quad by spreading the landmarks; the crop must still hold the
+    # face where the alignment says
+    from unmask.pipeline import _align
+
+    points = photos["face"].landmarks
+    crop, alignment = _align(photos["truth"], points, 384, zoom=1.3)
+    plain, plain_alignment = align_face(photos["truth"], points, 384)
+    centre = plain_alignment.quad.mean(axis=0)
+    assert np.allclose(alignment.quad, centre + 1.3 * (plain_alignment.quad - centre))
+    assert crop.shape == (384, 384, 3)
