@@ -1,0 +1,481 @@
+"""The evaluation harness: completion methods scored on real photos with known ground truth.
+
+Synthetic mode (`people/<person>/<photo>`): every photo of a person with at least two photos is
+a target once. A procedural face mask (`unmask.face.render_mask`, kinds cycling with the case index
+and the seed) is painted on it; the unmasked photo is the ground truth and the painted region the
+true region. The reference is another photo of the same person, chosen by the seed. The face and
+its landmarks are then found on the *masked* photo, as for a real one, the hidden landmarks are
+estimated from the reference (as the pipeline does), and the masked photo, the ground truth (same
+transform) and the reference are FFHQ-aligned at `size`. Scores of the completion against the
+ground truth: PSNR, SSIM and perceptual distance inside the region's bounding box grown by 10 % and
+on the whole aligned crop, and dlib's identity distance (both descriptors taken at the ground
+truth's own landmarks), next to the identity distance of the masked input and of the reference.
+
+Real mode (`mfr2`-style: `<person>/<file>` + `labels.csv` with person,file,mask; mask "no-mask" for
+unmasked photos): targets are the masked photos, the region is found by `find_mask_region`, the
+reference is an unmasked photo of the person and the identity probe another one; only identity
+distances are scored (completed and masked face vs the probe).
+
+Cases are ordered round-robin over persons (so `limit` spans many persons) and are reproducible
+for a given seed. A case whose photo, face or region cannot be used is recorded as skipped with
+the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from unmask.errors import UnmaskError
+
+MODES = ("synthetic", "real")
+REGIONS = ("truth", "detected")
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+MARGIN = 0.1
+"""The region's bounding box is grown by this fraction of its size on every side for scoring."""
+
+IMAGE_METRICS = ("psnr_region", "ssim_region", "perceptual_region", "psnr_face", "ssim_face", "perceptual_face")
+IDENTITY_METRICS = ("identity_result", "identity_masked", "identity_reference")
+SHEET_CASES = 8
+"""Cases shown in the contact sheet (the first ones scored)."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One evaluation case: which photos play which part. `kind` is the synthetic mask kind
+    (synthetic mode), `probe` the unmasked identity probe (real mode)."""
+
+    index: int
+    person: str
+    target: Path
+    reference: Path
+    kind: str | None = None
+    probe: Path | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.person}/{self.target.name}"
+
+
+@dataclass
+class Report:
+    """Everything `evaluate` measured: one row per (case, method), the summary, the contact sheet."""
+
+    rows: list[dict[str, Any]]
+    summary: dict[str, Any]
+    sheet: np.ndarray | None
+    inputs: list[Path] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------------- cases
+
+
+def synthetic_cases(folder: str | Path, seed: int = 0, limit: int | None = None) -> list[Case]:
+    """Cases of a `<person>/<photo>` folder: each photo of a person with >= 2 photos is a target
+    once, with a reference and a mask kind chosen from the seed. Round-robin over persons."""
+    from unmask.face.synthetic import MASK_KINDS
+
+    persons = {name: photos for name, photos in _person_photos(Path(folder)).items() if len(photos) >= 2}
+    if not persons:
+        raise UnmaskError("no person folder with at least two photos (expected <person>/<photo>.jpg)", folder)
+    cases = []
+    for index, (person, target) in enumerate(_round_robin(persons)):
+        rng = np.random.default_rng([seed, index])
+        others = [p for p in persons[person] if p != target]
+        reference = others[int(rng.integers(len(others)))]
+        kind = MASK_KINDS[(index + seed) % len(MASK_KINDS)]
+        cases.append(Case(index, person, target, reference, kind=kind))
+    return cases[:limit]
+
+
+def real_cases(folder: str | Path, seed: int = 0, limit: int | None = None) -> list[Case]:
+    """Cases of an `mfr2`-style folder (labels.csv: person,file,mask): each masked photo is a
+    target; reference and identity probe are two different unmasked photos of the person (a person
+    with fewer than two gets no case). Round-robin over persons."""
+    folder = Path(folder)
+    labels = _read_labels(folder)
+    masked: dict[str, list[Path]] = {}
+    unmasked: dict[str, list[Path]] = {}
+    for person, file, mask in labels:
+        (unmasked if mask == "no-mask" else masked).setdefault(person, []).append(folder / person / file)
+    persons = {p: sorted(masked[p]) for p in sorted(masked) if len(unmasked.get(p, [])) >= 2}
+    if not persons:
+        raise UnmaskError("no person with a masked photo and two unmasked ones in labels.csv", folder / "labels.csv")
+    cases = []
+    for index, (person, target) in enumerate(_round_robin(persons)):
+        rng = np.random.default_rng([seed, index])
+        reference, probe = (Path(p) for p in rng.choice(sorted(unmasked[person]), size=2, replace=False))
+        cases.append(Case(index, person, target, reference, probe=probe))
+    return cases[:limit]
+
+
+def _person_photos(folder: Path) -> dict[str, list[Path]]:
+    if not folder.is_dir():
+        raise UnmaskError("not a folder of person folders", folder)
+    persons = {}
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+        photos = sorted(p for p in sub.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES and p.is_file())
+        if photos:
+            persons[sub.name] = photos
+    return persons
+
+
+def _round_robin(persons: dict[str, list[Path]]) -> Iterable[tuple[str, Path]]:
+    """(person, photo) pairs: every person's first photo, then every person's second, ..."""
+    for rank in range(max(len(photos) for photos in persons.values())):
+        for person, photos in persons.items():
+            if rank < len(photos):
+                yield person, photos[rank]
+
+
+def _read_labels(folder: Path) -> list[tuple[str, str, str]]:
+    path = folder / "labels.csv"
+    if not path.is_file():
+        raise UnmaskError("real mode needs labels.csv (columns person,file,mask; mask 'no-mask' = unmasked)", path)
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or not {"person", "file", "mask"} <= set(reader.fieldnames):
+            raise UnmaskError(f"expected the columns person,file,mask, found {reader.fieldnames}", path)
+        return [(row["person"], row["file"], row["mask"]) for row in reader]
+
+
+# ----------------------------------------------------------------------------------- preparation
+
+
+class _Photos:
+    """Photos and their largest face, each read and detected once per evaluation."""
+
+    def __init__(self) -> None:
+        self._cache: dict[Path, tuple[np.ndarray, Any]] = {}
+
+    def get(self, path: Path) -> tuple[np.ndarray, Any]:
+        from unmask.face import find_face
+        from unmask.images import read_image
+
+        if path not in self._cache:
+            image = read_image(path)
+            self._cache[path] = (image, find_face(image, path=path))
+        return self._cache[path]
+
+
+@dataclass
+class _Prepared:
+    """A case's aligned inputs: the method's `AlignedCase`, what scores it, and what the sheet shows."""
+
+    aligned: Any  # AlignedCase
+    truth: np.ndarray | None  # aligned ground truth (synthetic) or aligned probe (real), (S, S, 3)
+    landmarks: np.ndarray  # (68, 2) crop points at which identity descriptors are taken
+    anchor: np.ndarray  # identity descriptor everything is compared with (truth or probe)
+    record: dict[str, Any]  # per-case fields for the rows
+    identity: dict[str, float]  # identity_masked, identity_reference
+
+
+def _prepare_synthetic(case: Case, photos: _Photos, size: int, seed: int, region_mode: str) -> _Prepared:
+    from unmask.face import align_face, find_face
+    from unmask.face.synthetic import render_mask
+    from unmask.metrics import descriptor
+
+    original, face = photos.get(case.target)
+    masked, region = render_mask(original, face.landmarks, case.kind, np.random.default_rng([seed, case.index, 1]))
+    try:
+        masked_face = find_face(masked, path=case.target)
+    except UnmaskError as exc:
+        raise UnmaskError(f"after painting a {case.kind} mask: {exc}") from None
+    reference, reference_face = photos.get(case.reference)
+    points = _estimated_landmarks(masked_face.landmarks, reference_face.landmarks)
+    target_crop, alignment = align_face(masked, points, size)
+    truth_crop, _ = align_face(original, points, size)
+    reference_crop, reference_alignment = align_face(reference, reference_face.landmarks, size)
+    truth_region = _to_crop(region, alignment)
+    record: dict[str, Any] = {}
+    if region_mode == "detected":
+        crop_region = _to_crop(_detected_region(masked, masked_face, case.target), alignment)
+        union = np.logical_or(crop_region, truth_region).sum()
+        record["region_iou"] = float(np.logical_and(crop_region, truth_region).sum() / max(union, 1))
+    else:
+        crop_region = truth_region
+    aligned = _aligned_case(target_crop, crop_region, alignment.to_crop(points), reference_crop,
+                            reference_alignment.to_crop(reference_face.landmarks), seed, case)
+    landmarks = alignment.to_crop(face.landmarks)
+    anchor = descriptor(truth_crop, landmarks)
+    record["region_fraction"] = float(crop_region.mean())
+    identity = {
+        "identity_masked": _distance(descriptor(target_crop, landmarks), anchor),
+        "identity_reference": _distance(descriptor(reference_crop, aligned.reference_landmarks), anchor),
+    }
+    return _Prepared(aligned, truth_crop, landmarks, anchor, record, identity)
+
+
+def _prepare_real(case: Case, photos: _Photos, size: int, seed: int) -> _Prepared:
+    from unmask.face import align_face, face_descriptor
+    from unmask.metrics import descriptor
+
+    masked, masked_face = photos.get(case.target)
+    reference, reference_face = photos.get(case.reference)
+    probe, probe_face = photos.get(case.probe)
+    region = _detected_region(masked, masked_face, case.target)
+    points = _estimated_landmarks(masked_face.landmarks, reference_face.landmarks)
+    target_crop, alignment = align_face(masked, points, size)
+    reference_crop, reference_alignment = align_face(reference, reference_face.landmarks, size)
+    probe_crop, _ = align_face(probe, probe_face.landmarks, size)
+    crop_region = _to_crop(region, alignment)
+    aligned = _aligned_case(target_crop, crop_region, alignment.to_crop(points), reference_crop,
+                            reference_alignment.to_crop(reference_face.landmarks), seed, case)
+    anchor = face_descriptor(probe, probe_face)
+    identity = {
+        "identity_masked": _distance(descriptor(target_crop, aligned.target_landmarks), anchor),
+        "identity_reference": _distance(face_descriptor(reference, reference_face), anchor),
+    }
+    record = {"region_fraction": float(crop_region.mean())}
+    return _Prepared(aligned, probe_crop, aligned.target_landmarks, anchor, record, identity)
+
+
+def _aligned_case(target, region, target_points, reference, reference_points, seed: int, case: Case):
+    from unmask.methods import AlignedCase
+
+    if not region.any():
+        raise UnmaskError("the face-mask region does not overlap the aligned face", case.target)
+    return AlignedCase(target=target, region=region, target_landmarks=target_points,
+                       reference=reference, reference_landmarks=reference_points, seed=seed)
+
+
+def _estimated_landmarks(target: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """The masked face's landmarks with the hidden ones estimated from the reference (as the
+    pipeline aligns a masked target)."""
+    from unmask.methods.warp import estimate_hidden
+
+    return estimate_hidden(target, reference)
+
+
+def _detected_region(image: np.ndarray, face, path: Path) -> np.ndarray:
+    from unmask.face import find_mask_region
+
+    found = find_mask_region(image, face)
+    if not found.found or not found.mask.any():
+        raise UnmaskError("no face-mask region found", path)
+    return found.mask.astype(bool)
+
+
+def _to_crop(region: np.ndarray, alignment) -> np.ndarray:
+    """A photo-sized bool region warped into the aligned crop: bool (S, S), True where at least
+    half of a crop pixel comes from the region (bilinear weights)."""
+    import cv2
+
+    weights = cv2.warpAffine(region.astype(np.float32), alignment.matrix[:2], (alignment.size, alignment.size),
+                             flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    return weights >= 0.5
+
+
+def _distance(a: np.ndarray, b: np.ndarray) -> float:
+    from unmask.face import identity_distance
+
+    return identity_distance(a, b)
+
+
+# ----------------------------------------------------------------------------------- evaluation
+
+
+def evaluate(
+    folder: str | Path,
+    methods: list[str],
+    mode: str = "synthetic",
+    size: int = 256,
+    seed: int = 0,
+    limit: int | None = None,
+    region: str | None = None,
+    net: str = "alex",
+    options: dict[str, dict[str, Any]] | None = None,
+    progress: Callable[[Iterable], Iterable] | None = None,
+) -> Report:
+    """Score `methods` (names for `make_method`) on the cases of `folder` (see the module text).
+
+    `mode` "synthetic" or "real"; `size` aligned crop side; `region` "truth" (synthetic default)
+    or "detected" (the only choice in real mode); `net` the perceptual network; `options` method
+    name -> its options; `progress` wraps the case iterable (e.g. `tqdm`). Returns a `Report`;
+    raises `UnmaskError` for bad arguments.
+    """
+
+    if mode not in MODES:
+        raise UnmaskError(f"unknown mode '{mode}'; choose one of: {', '.join(MODES)}")
+    region = region or ("truth" if mode == "synthetic" else "detected")
+    if region not in REGIONS:
+        raise UnmaskError(f"unknown region source '{region}'; choose one of: {', '.join(REGIONS)}")
+    if mode == "real" and region == "truth":
+        raise UnmaskError("real masked photos have no true region: use --region detected")
+    if size < 64:
+        raise UnmaskError(f"the aligned size must be at least 64 px, got {size}")
+    if not methods:
+        raise UnmaskError("name at least one method to evaluate")
+    algorithms = {name: _make(name, (options or {}).get(name, {})) for name in dict.fromkeys(methods)}
+    cases = synthetic_cases(folder, seed, limit) if mode == "synthetic" else real_cases(folder, seed, limit)
+
+    photos = _Photos()
+    rows: list[dict[str, Any]] = []
+    shown: list[tuple[Case, _Prepared, dict[str, np.ndarray]]] = []
+    for case in (progress or iter)(cases):
+        base = _case_fields(case, mode)
+        try:
+            if mode == "synthetic":
+                prepared = _prepare_synthetic(case, photos, size, seed, region)
+            else:
+                prepared = _prepare_real(case, photos, size, seed)
+        except UnmaskError as exc:
+            rows.extend({**base, "method": name, "status": "skipped", "reason": str(exc)} for name in algorithms)
+            continue
+        results = {}
+        for name, algorithm in algorithms.items():
+            row = {**base, "method": name, "status": "ok", "reason": "", **prepared.record}
+            try:
+                start = time.perf_counter()
+                completion = algorithm.complete(prepared.aligned)
+                row["seconds"] = round(time.perf_counter() - start, 3)
+            except UnmaskError as exc:
+                rows.append({**row, "status": "skipped", "reason": str(exc)})
+                continue
+            rows.append({**row, **_score(completion.image, prepared, mode)})
+            results[name] = completion.image
+        if results and len(shown) < SHEET_CASES:
+            shown.append((case, prepared, results))
+    summary = summarize(rows, list(algorithms))
+    summary.update({"mode": mode, "folder": str(folder), "size": size, "seed": seed, "region": region,
+                    "perceptual_net": net, "margin": MARGIN, "cases": len(cases)})
+    inputs = sorted({p for c in cases for p in (c.target, c.reference, c.probe) if p is not None})
+    return Report(rows, summary, _sheet(shown, mode) if shown else None, inputs)
+
+
+def _make(name: str, options: dict[str, Any]):
+    from unmask.methods import make_method
+
+    try:
+        return make_method(name, **options)
+    except (TypeError, ValueError) as exc:  # an option the method does not take, or a bad value
+        raise UnmaskError(f"method '{name}' with options {options}: {exc}") from None
+
+
+def _case_fields(case: Case, mode: str) -> dict[str, Any]:
+    fields = {"case": case.name, "person": case.person, "target": str(case.target), "reference": str(case.reference)}
+    if mode == "synthetic":
+        fields["mask_kind"] = case.kind
+    else:
+        fields["probe"] = str(case.probe)
+    return fields
+
+
+def _score(image: np.ndarray, prepared: _Prepared, mode: str) -> dict[str, float]:
+    from unmask.metrics import descriptor, image_scores
+
+    scores: dict[str, float] = {}
+    if mode == "synthetic":
+        scores.update(image_scores(image, prepared.truth, prepared.aligned.region, MARGIN))
+    scores["identity_result"] = _distance(descriptor(image, prepared.landmarks), prepared.anchor)
+    scores.update(prepared.identity)
+    return scores
+
+
+def summarize(rows: list[dict[str, Any]], methods: list[str]) -> dict[str, Any]:
+    """Per method: cases scored and skipped, and the median and mean of every metric over the
+    scored cases (non-finite values, e.g. the PSNR of an unchanged region, are left out)."""
+    out: dict[str, Any] = {"methods": {}}
+    for name in methods:
+        mine = [r for r in rows if r["method"] == name]
+        ok = [r for r in mine if r["status"] == "ok"]
+        metrics = {}
+        for metric in (*IMAGE_METRICS, *IDENTITY_METRICS, "region_iou", "seconds"):
+            values = np.array([r[metric] for r in ok if metric in r], dtype=np.float64)
+            values = values[np.isfinite(values)]
+            if values.size:
+                metrics[metric] = {"median": float(np.median(values)), "mean": float(values.mean()), "n": int(values.size)}
+        skipped = [r for r in mine if r["status"] != "ok"]
+        out["methods"][name] = {"scored": len(ok), "skipped": len(skipped), "metrics": metrics,
+                                "skip_reasons": sorted({r["reason"] for r in skipped})}
+    return out
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The summary as a text table: one line per metric, median / mean per method."""
+    methods = list(summary["methods"])
+    metrics = [m for m in (*IMAGE_METRICS, *IDENTITY_METRICS, "region_iou", "seconds")
+               if any(m in summary["methods"][name]["metrics"] for name in methods)]
+    width = max(19, *(len(name) + 3 for name in methods))
+    lines = [f"{'median / mean':<20}" + "".join(f"{name:>{width}}" for name in methods)]
+    for metric in metrics:
+        cells = []
+        for name in methods:
+            value = summary["methods"][name]["metrics"].get(metric)
+            cells.append(f"{value['median']:.3f} / {value['mean']:.3f}" if value else "-")
+        lines.append(f"{metric:<20}" + "".join(f"{cell:>{width}}" for cell in cells))
+    lines.append(f"{'scored / skipped':<20}" + "".join(
+        f"{summary['methods'][n]['scored']:>{width - 6}} / {summary['methods'][n]['skipped']:<3}" for n in methods))
+    return "\n".join(lines)
+
+
+def _sheet(shown: list[tuple[Case, _Prepared, dict[str, np.ndarray]]], mode: str) -> np.ndarray:
+    """Contact sheet: one row per case, masked | reference | each method's result | truth (probe)."""
+    from unmask.panel import make_panel
+
+    last = "ground truth" if mode == "synthetic" else "identity probe"
+    methods = list(dict.fromkeys(name for _, _, results in shown for name in results))
+    tiles: dict[str, np.ndarray] = {}
+    for case, prepared, results in shown:
+        blank = np.full_like(prepared.aligned.target, 255)
+        tiles[f"{case.name} masked"] = prepared.aligned.target
+        tiles[f"{case.name} reference"] = prepared.aligned.reference
+        for name in methods:
+            tiles[f"{case.name} {name}"] = results.get(name, blank)
+        tiles[f"{case.name} {last}"] = prepared.truth
+    return make_panel(tiles, tile=160, per_row=len(methods) + 3)
+
+
+# ----------------------------------------------------------------------------------- output
+
+
+def write_report(report: Report, outdir: str | Path) -> list[Path]:
+    """Write cases.csv, cases.json, summary.json and sheet.png (when a case was scored) into
+    `outdir`, atomically, never over an input photo. Returns the paths written."""
+    from unmask.images import write_image, write_text
+
+    outdir = Path(outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise UnmaskError("the output path exists and is not a folder", outdir)
+    protect = report.inputs
+    written = [
+        write_text(outdir / "cases.csv", _csv(report.rows), protect=protect),
+        write_text(outdir / "cases.json", _json(report.rows), protect=protect),
+        write_text(outdir / "summary.json", _json(report.summary), protect=protect),
+    ]
+    if report.sheet is not None:
+        written.append(write_image(outdir / "sheet.png", report.sheet, protect=protect))
+    return written
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(_finite(value), indent=2) + "\n"
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no infinity: non-finite floats become null (an infinite PSNR: identical pixels)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
