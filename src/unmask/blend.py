@@ -22,6 +22,8 @@ GROW = 0.016
 FEATHER = 0.016
 RING = 0.04
 _GAIN_LIMITS = (0.75, 1.33)  # a contrast match beyond this is more likely a bad ring than light
+_BORDER_SPREAD = 2.5  # border differences beyond this many robust deviations are clipped
+_BORDER_FLOOR = 12.0  # ... but never closer than this many levels to their median
 _DIRECT_LIMIT = 25_000  # unknowns solved directly (about 0.2 s); larger regions go coarse-to-fine
 _RELAX_STEPS = 30  # full-resolution sweeps after the coarse solve (error < 1 level on real crops)
 
@@ -69,7 +71,7 @@ def poisson_composite(
     src = source.astype(np.float64)
     if match_colour:
         src = match_colours(tgt, src, grown, _default(None, RING, side))
-    filled = src + _membrane(tgt - src, grown)
+    filled = src + _membrane(_robust_border(tgt - src, grown), grown)
     alpha = feather_weights(grown, _default(feather, FEATHER, side))[:, :, None]
     blended = alpha * filled + (1.0 - alpha) * tgt
     out = target.copy()
@@ -99,6 +101,23 @@ def match_colours(target: np.ndarray, source: np.ndarray, region: np.ndarray, ri
     t, s = target[band], source[band]
     gain = np.clip(t.std(axis=0) / np.maximum(s.std(axis=0), 1.0), *_GAIN_LIMITS)
     return (source - s.mean(axis=0)) * gain + t.mean(axis=0)
+
+
+def _robust_border(difference: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """`difference` (H, W, C) with its values on the 1-px ring around `region` pulled to within
+    `_BORDER_SPREAD` robust deviations of their median: where the target and the source show
+    different things at the border (hair against skin, a mask remnant), cloning would spread that
+    difference over the whole region as a colour cast; the feather edge shows it locally instead."""
+    ring = grow_region(region, 1) & ~region
+    if not ring.any():
+        return difference
+    values = difference[ring]
+    median = np.median(values, axis=0)
+    spread = 1.4826 * np.median(np.abs(values - median), axis=0)
+    limit = np.maximum(_BORDER_SPREAD * spread, _BORDER_FLOOR)
+    out = difference.copy()
+    out[ring] = median + np.clip(values - median, -limit, limit)
+    return out
 
 
 def _membrane(difference: np.ndarray, region: np.ndarray) -> np.ndarray:

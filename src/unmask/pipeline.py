@@ -252,18 +252,8 @@ def _found_region(image: np.ndarray, face, name: Path | None) -> tuple[np.ndarra
     if not found.found or not found.mask.any():
         raise UnmaskError("no face mask found on the face; if the face is not masked there is nothing to "
                           "complete, otherwise draw the region yourself and pass it with --mask", name)
-    return found.mask.astype(bool), {"source": "detected", **_region_details(found)}
-
-
-def _region_details(found) -> dict[str, Any]:
-    """The JSON-able fields of a `MaskRegion` other than the mask itself."""
-    fields = getattr(found, "__dataclass_fields__", {})
-    return {k: _jsonable(getattr(found, k)) for k in fields if k not in ("mask", "found")
-            and _is_small(getattr(found, k))}
-
-
-def _is_small(value: Any) -> bool:
-    return not isinstance(value, np.ndarray) or value.size <= 16
+    return found.mask.astype(bool), {"source": "detected", "score": round(float(found.score), 4),
+                                     "coverage": round(float(found.coverage), 4)}
 
 
 def _check_identity(distance: float, strict: bool, reference_name: Path | None, say: Progress) -> None:
