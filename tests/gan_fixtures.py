@@ -190,7 +190,7 @@ def _tf_state(name: str, variables: list, components: dict | None = None, **stat
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
-    return np.ascontiguousarray(t.detach().cpu().numpy().astype(np.float32))
+    return np.array(t.detach().cpu().numpy(), dtype=np.float32, order="C")  # keeps 0-d scalars 0-d
 
 
 def write_nvidia_tf_pickle(G: Generator, path: str | Path) -> Path:
@@ -210,7 +210,7 @@ def write_nvidia_tf_pickle(G: Generator, path: str | Path) -> Path:
             src = f"synthesis.b{res}.{ours}"
             weight = _np(sd[f"{src}.weight"].permute(2, 3, 1, 0))
             if ours == "conv0":
-                weight = np.ascontiguousarray(weight[::-1, ::-1])
+                weight = np.array(weight[::-1, ::-1], order="C")
             synthesis += [(f"{res}x{res}/{theirs}/weight", weight),
                           (f"{res}x{res}/{theirs}/mod_weight", _np(sd[f"{src}.affine.weight"].T)),
                           (f"{res}x{res}/{theirs}/mod_bias", _np(sd[f"{src}.affine.bias"] - 1)),

@@ -84,9 +84,8 @@ def load_generator(name_or_path: str | Path, device: str | torch.device = "cpu")
 
 def build_generator(config: GeneratorConfig, state: dict[str, torch.Tensor], path: Path) -> Generator:
     """Instantiate `config` and load `state` exactly (CheckpointError naming `path` on mismatch)."""
-    G = Generator(config)
     try:
-        G.load_state_dict(state, strict=True)
+        G = Generator.from_state(config, {k: v.float().contiguous() for k, v in state.items()})
     except RuntimeError as exc:
         raise CheckpointError(f"weights do not fit the generator they describe: {exc}", path) from None
     return G.eval().requires_grad_(False)
