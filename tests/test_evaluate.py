@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from gan_fixtures import one_torch_thread  # noqa: F401  (fixture)
 
 from unmask.cli import cli
 from unmask.errors import UnmaskError
@@ -16,6 +17,8 @@ from unmask.evaluate import IDENTITY_METRICS, IMAGE_METRICS, evaluate, real_case
 from unmask.images import read_image, write_image
 
 METHODS = ["opencv-telea", "opencv-ns"]
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see gan_fixtures
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +63,7 @@ def test_every_case_is_scored_with_finite_metrics(run):
         entry = summary["methods"][method]
         assert entry["scored"] == 2 and entry["skipped"] == 0
         assert entry["metrics"]["psnr_region"]["n"] == 2
+    assert set(summary["by_mask_kind"]) == {r["mask_kind"] for r in rows}
 
 
 def test_same_seed_gives_the_same_numbers(run, two_persons):

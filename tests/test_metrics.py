@@ -9,7 +9,11 @@ import numpy as np
 import pytest
 from skimage import data
 
+from gan_fixtures import one_torch_thread  # noqa: F401  (fixture)
+
 from unmask import metrics
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see gan_fixtures
 
 
 @pytest.fixture(scope="module")

@@ -382,7 +382,17 @@ def _score(image: np.ndarray, prepared: _Prepared, mode: str) -> dict[str, float
 
 def summarize(rows: list[dict[str, Any]], methods: list[str]) -> dict[str, Any]:
     """Per method: cases scored and skipped, and the median and mean of every metric over the
-    scored cases (non-finite values, e.g. the PSNR of an unchanged region, are left out)."""
+    scored cases (non-finite values, e.g. the PSNR of an unchanged region, are left out); the
+    same per synthetic mask kind under "by_mask_kind"."""
+    out = _summarize_methods(rows, methods)
+    kinds = sorted({r["mask_kind"] for r in rows if r.get("mask_kind")})
+    if kinds:
+        out["by_mask_kind"] = {kind: _summarize_methods([r for r in rows if r.get("mask_kind") == kind], methods)
+                               for kind in kinds}
+    return out
+
+
+def _summarize_methods(rows: list[dict[str, Any]], methods: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {"methods": {}}
     for name in methods:
         mine = [r for r in rows if r["method"] == name]
