@@ -9,8 +9,9 @@ Search order, cheapest first (each later stage runs only when the earlier ones f
    finds small unmasked faces (full-body shots, groups).
 3. MMOD at that scale (at most `FINE_PIXELS` pixels): small masked faces. Slow, rarely needed.
 
-Small photos (tight face crops such as 160x160) are padded with their replicated border first,
-because both detectors miss faces that touch the image edge.
+Small photos (shorter side below 400 px, typically tight face crops such as 160x160) are padded
+first, because both detectors miss faces that touch the image edge, and searched with more
+effort (see `_find_boxes_small`).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ _HOG_SMALLEST = 80
 """Smallest face width (px) dlib's HOG detector finds (its window is 80x80)."""
 
 _PAD_BELOW = 400
-"""Photos whose shorter side is below this many pixels are padded before detection."""
+"""Photos whose shorter side is below this many pixels get the small-photo search."""
 
 
 @dataclass
@@ -64,19 +65,15 @@ def detect_faces(image: np.ndarray) -> list[Face]:
     from unmask.face.models import landmark_predictor
 
     image = _check_image(image)
-    padded, offset = _pad_small(image)
-    boxes = _find_boxes(padded)
+    boxes = _find_boxes(image)
+    # the predictor may look outside a face at the photo's edge: give it the replicated border
+    pad = max(image.shape[:2]) // 4
+    padded = _pad(image, pad, replicate=True)
     predictor = landmark_predictor()
     faces = []
     for (x0, y0, x1, y1), score in boxes:
-        landmarks = _landmarks(predictor, padded, (x0, y0, x1, y1))
-        faces.append(
-            Face(
-                box=(x0 - offset, y0 - offset, x1 - offset, y1 - offset),
-                score=float(score),
-                landmarks=landmarks - offset,
-            )
-        )
+        landmarks = _landmarks(predictor, padded, (x0 + pad, y0 + pad, x1 + pad, y1 + pad))
+        faces.append(Face(box=(x0, y0, x1, y1), score=float(score), landmarks=landmarks - pad))
     faces.sort(key=lambda face: face.width, reverse=True)
     return faces
 
@@ -87,7 +84,11 @@ def find_face(image: np.ndarray, index: int | None = None, path: str | Path | No
     Raises `FaceError` (naming `path` when given) when no face is found, when `index` is out of
     range, or when the chosen face is narrower than `MIN_FACE_SIZE` pixels.
     """
-    faces = detect_faces(image)
+    return choose_face(detect_faces(image), index, path)
+
+
+def choose_face(faces: list[Face], index: int | None = None, path: str | Path | None = None) -> Face:
+    """`find_face` on faces already detected (largest first): the same choice and errors."""
     if not faces:
         raise FaceError(
             "no face found (a face must be at least about "
@@ -117,15 +118,14 @@ def _check_image(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
-def _pad_small(image: np.ndarray) -> tuple[np.ndarray, int]:
-    """Pad a small photo on all sides with its replicated border; returns (padded, pad width)."""
+def _pad(image: np.ndarray, pad: int, replicate: bool) -> np.ndarray:
+    """Pad all sides by `pad` pixels with the replicated border or the median colour."""
     import cv2
 
-    short = min(image.shape[:2])
-    if short >= _PAD_BELOW:
-        return image, 0
-    pad = short // 4
-    return cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE), pad
+    if not replicate:
+        colour = np.median(image.reshape(-1, 3), axis=0).tolist()
+        return cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=colour)
+    return cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
 
 
 def _resized(image: np.ndarray, scale: float) -> np.ndarray:
@@ -139,23 +139,61 @@ def _resized(image: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(image, size, interpolation=interpolation)
 
 
-def _find_boxes(image: np.ndarray) -> list[tuple[tuple[float, float, float, float], float]]:
-    """Boxes (x0, y0, x1, y1) in `image` pixels with scores, by the staged search."""
+Boxes = list[tuple[tuple[float, float, float, float], float]]
+
+
+def _find_boxes(image: np.ndarray) -> Boxes:
+    """Boxes (x0, y0, x1, y1) in photo pixels with scores, by the staged search."""
     h, w = image.shape[:2]
+    if min(h, w) < _PAD_BELOW:
+        return _find_boxes_small(image)
     pixels = h * w
     coarse = min(1.0, math.sqrt(COARSE_PIXELS / pixels))
     boxes = _mmod(image, coarse)
     if boxes:
         return boxes
+    boxes = _hog(image, min(_HOG_SMALLEST / MIN_FACE_SIZE, math.sqrt(4 * FINE_PIXELS / pixels)))
     fine = min(1.0, _MMOD_SMALLEST / MIN_FACE_SIZE, math.sqrt(FINE_PIXELS / pixels))
-    hog_scale = min(_HOG_SMALLEST / MIN_FACE_SIZE, math.sqrt(4 * FINE_PIXELS / pixels))
-    boxes = _hog(image, hog_scale)
     if boxes or fine <= coarse * 1.05:
         return boxes
     return _mmod(image, fine)
 
 
-def _mmod(image: np.ndarray, scale: float):
+def _find_boxes_small(image: np.ndarray) -> Boxes:
+    """Small photos, typically tight face crops where the face touches the edges: pad them and
+    try MMOD, on an enlarged copy, on the mirrored copy (the detector is not symmetric), then HOG
+    on several paddings with a lowered threshold (masked faces score low), keeping only HOG boxes
+    at least a third of the short side wide (the low threshold also fires on small patches)."""
+    short = min(image.shape[:2])
+    pad = short // 4
+    padded = _pad(image, pad, replicate=True)
+    boxes = _shifted(_mmod(padded, 1.0), pad) or _shifted(_mmod(padded, 1.4), pad)
+    if not boxes:
+        width = padded.shape[1]
+        mirrored = _mmod(np.ascontiguousarray(padded[:, ::-1]), 1.0)
+        boxes = _shifted([((width - x1, y0, width - x0, y1), s) for (x0, y0, x1, y1), s in mirrored], pad)
+    for fraction, replicate, upsample in _SMALL_HOG_TRIES:
+        if boxes:
+            return boxes
+        pad = round(short * fraction)
+        found = _hog(_pad(image, pad, replicate), 1.0, upsample, _SMALL_HOG_THRESHOLD)
+        boxes = [box for box in _shifted(found, pad) if box[0][2] - box[0][0] >= short / 3]
+    return boxes
+
+
+_SMALL_HOG_TRIES = [(0.25, True, 1), (0.5, True, 0), (0.25, False, 1), (0.5, False, 0), (0.25, True, 0)]
+"""(pad as a fraction of the short side, replicate (else median colour), HOG upsampling) tried in
+turn on small photos; together they find most masked faces in tight crops that MMOD misses."""
+
+_SMALL_HOG_THRESHOLD = -0.6
+"""HOG score threshold for small photos (dlib's default is 0); a masked face scores lower."""
+
+
+def _shifted(boxes: Boxes, pad: int) -> Boxes:
+    return [((x0 - pad, y0 - pad, x1 - pad, y1 - pad), score) for (x0, y0, x1, y1), score in boxes]
+
+
+def _mmod(image: np.ndarray, scale: float) -> Boxes:
     from unmask.face.models import face_detector
 
     small = _resized(image, scale)
@@ -163,11 +201,11 @@ def _mmod(image: np.ndarray, scale: float):
     return [(_unscale(d.rect, scale), d.confidence) for d in found]
 
 
-def _hog(image: np.ndarray, scale: float):
+def _hog(image: np.ndarray, scale: float, upsample: int = 0, threshold: float = 0.0) -> Boxes:
     from unmask.face.models import hog_detector
 
     small = _resized(image, scale)
-    rects, scores, _ = hog_detector().run(small, 0, 0.0)
+    rects, scores, _ = hog_detector().run(small, upsample, threshold)
     return [(_unscale(r, scale), s) for r, s in zip(rects, scores)]
 
 
