@@ -132,7 +132,7 @@ def download_file(url: str, dest: Path, size: int | None = None, sha256: str | N
         raise UnmaskError(f"download failed: the server answered HTTP {exc.code} for {url}; {manual}") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise UnmaskError(f"cannot reach {url} ({reason}); are you offline? {manual}") from None
+        raise UnmaskError(f"cannot reach {url} ({reason}): offline or blocked? Then {manual}") from None
     with response:
         if offset and response.status != 206:
             offset = 0  # the server ignored the Range request: start over
