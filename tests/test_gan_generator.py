@@ -124,7 +124,20 @@ def test_upfirdn_upsample_keeps_constant_and_shape():
     assert up.shape == (1, 2, 10, 10)
     assert torch.allclose(up[:, :, 2:-2, 2:-2], torch.ones(1, 2, 6, 6))
     w = torch.randn(4, 2, 3, 3)
-    assert ops.conv2d_up2(x, w, f).shape == (1, 4, 10, 10)
+    assert ops.modulated_conv2d(x, w, torch.ones(1, 2), up=True, resample_filter=f).shape == (1, 4, 10, 10)
+
+
+def test_modulated_conv_batch_equals_one_by_one():
+    torch.manual_seed(0)
+    x, w, s = torch.randn(3, 4, 6, 6), torch.randn(5, 4, 3, 3), torch.randn(3, 4)
+    f = ops.setup_filter()
+    for up in (False, True):
+        batch = ops.modulated_conv2d(x, w, s, up=up, resample_filter=f)
+        single = torch.cat([ops.modulated_conv2d(x[i:i + 1], w, s[i:i + 1], up=up, resample_filter=f)
+                            for i in range(3)])
+        assert torch.allclose(batch, single, atol=1e-5)
+        # demodulated: each output channel has unit expected magnitude whatever the style scale
+        assert torch.allclose(ops.modulated_conv2d(x, w, s * 7, up=up, resample_filter=f), batch, atol=1e-4)
 
 
 def test_conv_clamp_limits_activations():

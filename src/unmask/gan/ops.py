@@ -51,14 +51,9 @@ def upsample2d(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
     return upfirdn2d(x, f, up=2, padding=(pad0, pad1, pad0, pad1), gain=4.0)
 
 
-def conv2d_up2(x: torch.Tensor, weight: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
-    """3x3 convolution on the 2x upsampled input, done as a strided transposed convolution
-    followed by the FIR filter (NVIDIA's conv2d_resample with up=2, padding=1).
-
-    x: (N, I, H, W), weight: (O, I, k, k) -> (N, O, 2H, 2W)."""
-    k = weight.shape[-1]
+def _fir_after_up2(x: torch.Tensor, f: torch.Tensor, k: int) -> torch.Tensor:
+    """The FIR step after a stride-2 transposed k x k convolution: (2H+k-2) -> 2H."""
     fk = f.shape[0]
-    x = F.conv_transpose2d(x, weight.transpose(0, 1), stride=2)
     # Padding with respect to the upsampled image, minus what the transposed conv already added.
     pad0 = k // 2 + (fk + 1) // 2 - (k - 1)
     pad1 = k // 2 + (fk - 2) // 2 - (k - 2)
@@ -72,20 +67,25 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
     and (if `demodulate`) normalise each output channel to unit expected magnitude.
 
     x: (N, I, H, W), weight: (O, I, k, k), styles: (N, I) -> (N, O, H, W) or (N, O, 2H, 2W) if
-    `up` (then `resample_filter` is the FIR filter). Computed as scale-conv-scale, which equals
-    the per-sample weight formulation but shares one convolution across the batch.
+    `up` (then `resample_filter` is the FIR filter). As NVIDIA's fused path: the styles and
+    demodulation fold into per-sample weights (cheap: O*I*k*k numbers) and the batch runs as one
+    grouped convolution, so no extra pass over the large activations is needed.
     """
-    n = x.shape[0]
-    x = x * styles.reshape(n, -1, 1, 1)
-    if up:
-        x = conv2d_up2(x, weight, resample_filter)
-    else:
-        x = F.conv2d(x, weight, padding=weight.shape[-1] // 2)
+    n, in_ch, h, w_ = x.shape
+    out_ch, _, kh, kw = weight.shape
+    w = weight.unsqueeze(0) * styles.reshape(n, 1, -1, 1, 1)  # (N, O, I, k, k)
     if demodulate:
-        w = weight.unsqueeze(0) * styles.reshape(n, 1, -1, 1, 1)
-        dcoefs = (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()
-        x = x * dcoefs.reshape(n, -1, 1, 1)
-    return x
+        w = w * (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt().reshape(n, -1, 1, 1, 1)
+    x = x.reshape(1, n * in_ch, h, w_)
+    if up:
+        # 3x3 conv on the 2x upsampled input = stride-2 transposed conv + FIR filter (NVIDIA's
+        # conv2d_resample with up=2, padding=1); transposed-conv weights are (in, out) per group.
+        w = w.transpose(1, 2).reshape(n * in_ch, out_ch, kh, kw)
+        x = F.conv_transpose2d(x, w, stride=2, groups=n)
+        x = _fir_after_up2(x, resample_filter, kh)
+    else:
+        x = F.conv2d(x, w.reshape(n * out_ch, in_ch, kh, kw), padding=kh // 2, groups=n)
+    return x.reshape(n, out_ch, *x.shape[2:])
 
 
 def bias_act(x: torch.Tensor, bias: torch.Tensor, lrelu: bool, gain: float = 1.0,
