@@ -178,3 +178,24 @@ def test_rosinality_file_with_code_is_refused(tmp_path):
     path = tmp_path / "evil.pt"
     torch.save({"g_ema": _Reduce(os.system, f"touch {marker}")}, path)
     _assert_refused(path, marker, "cannot read this torch file safely")
+
+
+def test_unsupported_generators_are_refused(tmp_path):
+    from unmask.gan.nvidia_pickle import convert_pytorch_pickle, read_pickle
+
+    path = write_nvidia_pytorch_pickle(make_tiny_generator(resolution=32), tmp_path / "g.pkl")
+
+    def convert_after(change) -> None:
+        data = read_pickle(path)
+        change(data["G_ema"].state)
+        convert_pytorch_pickle(data, path)
+
+    convert_after(lambda state: None)  # unchanged: fine
+    with pytest.raises(CheckpointError, match="conditional"):
+        convert_after(lambda state: state.update(c_dim=10))
+    with pytest.raises(CheckpointError, match="resnet"):
+        convert_after(lambda state: state["_modules"]["synthesis"].state["_modules"]["b8"].state.update(
+            architecture="resnet"))
+    with pytest.raises(CheckpointError, match="StyleGAN3"):
+        convert_after(lambda state: state["_modules"]["synthesis"].state["_modules"].update(
+            input=state["_modules"]["mapping"]))

@@ -231,7 +231,7 @@ def convert_pytorch_pickle(data: Any, path: Path) -> tuple[GeneratorConfig, dict
         if arch is not None and arch != "skip":
             raise CheckpointError(f"synthesis architecture '{arch}' is not supported (only 'skip')", path)
         act = rec.state.get("activation")
-        if name.startswith("synthesis.") and act is not None and act not in ("lrelu", "linear"):
+        if act is not None and act not in ("lrelu", "linear"):
             raise CheckpointError(f"activation '{act}' in {name} is not supported", path)
     layer = records.get("synthesis.b4.conv1")
     conv_clamp = layer.state.get("conv_clamp") if layer is not None else None
@@ -311,6 +311,9 @@ def convert_tf_pickle(data: Any, path: Path) -> tuple[GeneratorConfig, dict[str,
         raise CheckpointError(f"synthesis architecture '{kwargs['architecture']}' is not supported", path)
     if int(kwargs.get("label_size", 0) or 0) != 0:
         raise CheckpointError("conditional generators (label_size > 0) are not supported", path)
+    for key in ("nonlinearity", "mapping_nonlinearity"):
+        if kwargs.get(key, "lrelu") != "lrelu":
+            raise CheckpointError(f"{key} '{kwargs[key]}' is not supported (only 'lrelu')", path)
     if list(kwargs.get("resample_kernel", [1, 3, 3, 1])) != [1, 3, 3, 1]:
         raise CheckpointError("only the [1, 3, 3, 1] resampling filter is supported", path)
     tf: dict[str, np.ndarray] = {}
