@@ -102,6 +102,8 @@ def test_bad_arguments_are_clear_errors(tmp_path, people_dir):
         evaluate(tmp_path, METHODS)
     with pytest.raises(UnmaskError, match="no true region"):
         evaluate(people_dir, METHODS, mode="real", region="truth")
+    with pytest.raises(UnmaskError, match="perceptual network"):
+        evaluate(people_dir, METHODS, net="squeeze")
     with pytest.raises(UnmaskError, match="unknown method"):
         evaluate(people_dir, ["nope"])
     with pytest.raises(UnmaskError, match="labels.csv"):

@@ -302,6 +302,7 @@ def evaluate(
     name -> its options; `progress` wraps the case iterable (e.g. `tqdm`). Returns a `Report`;
     raises `UnmaskError` for bad arguments.
     """
+    from unmask.perceptual import NETS
 
     if mode not in MODES:
         raise UnmaskError(f"unknown mode '{mode}'; choose one of: {', '.join(MODES)}")
@@ -310,6 +311,8 @@ def evaluate(
         raise UnmaskError(f"unknown region source '{region}'; choose one of: {', '.join(REGIONS)}")
     if mode == "real" and region == "truth":
         raise UnmaskError("real masked photos have no true region: use --region detected")
+    if net not in NETS:
+        raise UnmaskError(f"unknown perceptual network '{net}'; choose one of: {', '.join(NETS)}")
     if size < 64:
         raise UnmaskError(f"the aligned size must be at least 64 px, got {size}")
     if not methods:
@@ -340,7 +343,7 @@ def evaluate(
             except UnmaskError as exc:
                 rows.append({**row, "status": "skipped", "reason": str(exc)})
                 continue
-            rows.append({**row, **_score(completion.image, prepared, mode)})
+            rows.append({**row, **_score(completion.image, prepared, mode, net)})
             results[name] = completion.image
         if results and len(shown) < SHEET_CASES:
             shown.append((case, prepared, results))
@@ -369,12 +372,12 @@ def _case_fields(case: Case, mode: str) -> dict[str, Any]:
     return fields
 
 
-def _score(image: np.ndarray, prepared: _Prepared, mode: str) -> dict[str, float]:
+def _score(image: np.ndarray, prepared: _Prepared, mode: str, net: str) -> dict[str, float]:
     from unmask.metrics import descriptor, image_scores
 
     scores: dict[str, float] = {}
     if mode == "synthetic":
-        scores.update(image_scores(image, prepared.truth, prepared.aligned.region, MARGIN))
+        scores.update(image_scores(image, prepared.truth, prepared.aligned.region, MARGIN, net))
     scores["identity_result"] = _distance(descriptor(image, prepared.landmarks), prepared.anchor)
     scores.update(prepared.identity)
     return scores
