@@ -195,3 +195,12 @@ def test_weights_import_copies_a_matching_file(home, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert zoo.model_path("tiny").read_bytes() == src.read_bytes()
     assert load_generator("tiny").config == G.config
+
+
+def test_weights_download_command(home, server, monkeypatch):
+    monkeypatch.setitem(zoo.ZOO, "tiny", zoo.ZooModel("tiny", f"{server}/model.bin", "test", None,
+                                                      size=len(PAYLOAD)))
+    result = CliRunner().invoke(cli, ["weights", "download", "tiny"])
+    assert result.exit_code == 0, result.output
+    assert zoo.model_path("tiny").read_bytes() == PAYLOAD and zoo.is_cached("tiny")
+    assert str(zoo.model_path("tiny")) in result.output
