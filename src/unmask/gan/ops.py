@@ -1,7 +1,7 @@
 """The numerical building blocks of StyleGAN2, in plain PyTorch (no CUDA extension).
 
 Semantics follow NVIDIA's stylegan2-ada-pytorch reference implementations: `upfirdn2d`
-(upsample by zero insertion, pad, FIR filter, downsample), the [1, 3, 3, 1] low-pass filter,
+(upsample by zero insertion, pad, FIR filter), the [1, 3, 3, 1] low-pass filter,
 modulated convolution with demodulation, and bias + activation + gain + clamp.
 """
 
@@ -23,10 +23,11 @@ def setup_filter(taps: list[float] | tuple[float, ...] = (1, 3, 3, 1)) -> torch.
     return f / f.sum()
 
 
-def upfirdn2d(x: torch.Tensor, f: torch.Tensor, up: int = 1, down: int = 1,
+def upfirdn2d(x: torch.Tensor, f: torch.Tensor, up: int = 1,
               padding: tuple[int, int, int, int] = (0, 0, 0, 0), gain: float = 1.0) -> torch.Tensor:
     """Upsample (zero insertion), pad (x0, x1, y0, y1; negative crops), convolve with the 2D FIR
-    filter `f` (scaled by `gain`), downsample. x: (N, C, H, W) -> (N, C, H', W')."""
+    filter `f` (scaled by `gain`): NVIDIA's upfirdn2d without the down-sampling step, which the
+    generator never uses. x: (N, C, H, W) -> (N, C, H', W')."""
     n, c, h, w = x.shape
     if up > 1:
         x = x.reshape(n, c, h, 1, w, 1)
@@ -38,10 +39,7 @@ def upfirdn2d(x: torch.Tensor, f: torch.Tensor, up: int = 1, down: int = 1,
     # conv2d correlates; flipping the filter makes it a true convolution, as upfirdn2d defines it.
     kernel = (f * gain).flip([0, 1]).to(x.dtype)
     kernel = kernel[None, None].expand(c, 1, *f.shape)
-    x = F.conv2d(x, kernel, groups=c)
-    if down > 1:
-        x = x[:, :, ::down, ::down]
-    return x
+    return F.conv2d(x, kernel, groups=c)
 
 
 def upsample2d(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
