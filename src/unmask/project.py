@@ -1,0 +1,408 @@
+"""Latent projection: the StyleGAN2 latent (W or W+) and noise maps that reproduce aligned faces.
+
+The optimisation follows NVIDIA's stylegan2-ada-pytorch projector: start every latent at the mean
+of 10,000 mapped random z, Adam (betas 0.9, 0.999) with a learning rate that ramps up over the first
+5 % of the steps and down (cosine) over the last 25 %, Gaussian noise added to the latent with a
+scale of 0.05 x the spread of W fading out quadratically by 75 % of the steps, the generator's
+per-layer noise maps optimised too under an autocorrelation penalty (weight 1e5, over a pyramid of
+each map down to 8x8) and renormalised to zero mean and unit variance after every step, and the
+loss measured on 256x256 images (area-downsampled when the generator is larger).
+
+Where it differs, and why:
+- The loss is the shift-tolerant LPIPS distance (`unmask.perceptual`, weights shipped offline) plus
+  an optional masked pixel term, instead of NVIDIA's VGG16 LPIPS file (not reachable offline).
+- Masked faces: a per-image `mask` (True = hidden by the face mask) is left out of the loss. Before
+  each comparison the hidden pixels of the photo are replaced by the current generated pixels, so
+  no feature, however wide its receptive field, sees what the face mask looked like; the perceptual
+  and pixel terms are also weighted to the visible pixels only.
+- Several images are projected in one batch, each with its own latent, noise maps, mask and random
+  stream (seeded per image), so an image's result does not depend on what it was batched with.
+- `render="skip"` renders only up to the loss resolution (the skip architecture's RGB output at
+  that resolution) instead of the full image followed by downsampling: exact in structure, not in
+  value (the finer layers' RGB contributions are left out), and far cheaper at 1024 px.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import math
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from unmask.errors import UnmaskError
+from unmask.images import to_tensor, to_uint8, write_atomic
+
+SPACES = ("w", "w+")
+RENDERS = ("skip", "full")
+
+StepCallback = Callable[[int, int, float], None]
+"""Receives (step, total steps, loss summed over the batch) after every step."""
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    """Every knob of `project`; the defaults are documented and justified in docs/stylegan.md."""
+
+    space: str = "w"  # "w": one latent for every layer (official); "w+": one per style input
+    steps: int = 300
+    loss_resolution: int = 256  # the official projector's; capped at the generator's resolution
+    render: str = "skip"  # "skip": synthesise only up to the loss resolution; "full": official
+    perceptual: str = "alex"  # shift-tolerant LPIPS backbone: "alex" or "vgg"
+    pixel_weight: float = 1.0  # weight of the masked mean squared error on [-1, 1] images
+    noise_weight: float = 1e5  # official noise regularisation weight
+    initial_lr: float = 0.1
+    lr_rampup: float = 0.05
+    lr_rampdown: float = 0.25
+    latent_noise: float = 0.05  # official initial_noise_factor (x the spread of W)
+    latent_noise_ramp: float = 0.75
+    w_avg_samples: int = 10_000
+
+    def __post_init__(self) -> None:
+        if self.space not in SPACES:
+            raise UnmaskError(f"unknown latent space '{self.space}'; choose one of: {', '.join(SPACES)}")
+        if self.render not in RENDERS:
+            raise UnmaskError(f"unknown render mode '{self.render}'; choose one of: {', '.join(RENDERS)}")
+        if self.steps < 1:
+            raise UnmaskError(f"the number of projection steps must be at least 1, got {self.steps}")
+
+    def replace(self, **changes) -> "ProjectSettings":
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict:
+        """JSON-able record of the settings."""
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class Projection:
+    """The result of projecting N images.
+
+    ws: (N, num_ws, w_dim) float32 latents (for space "w" every row of one image is the same).
+    noise: one (N, 1, r, r) float32 map per noise input of the synthesis network, in its order.
+    losses: (steps, N) float64, each image's loss at every step.
+    image: (N, 3, R, R) float32 in [-1, 1], the generator's full-resolution render of `ws` + `noise`.
+    """
+
+    ws: torch.Tensor
+    noise: list[torch.Tensor]
+    losses: np.ndarray
+    image: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.ws.shape[0]
+
+    def select(self, index: int) -> "Projection":
+        """The projection of image `index` alone (a batch of 1)."""
+        pick = slice(index, index + 1)
+        return Projection(self.ws[pick], [n[pick] for n in self.noise], self.losses[:, pick], self.image[pick])
+
+    @staticmethod
+    def stack(items: Sequence["Projection"]) -> "Projection":
+        """Concatenate projections of the same generator (and step count) along the batch."""
+        steps = min(len(p.losses) for p in items)
+        return Projection(
+            torch.cat([p.ws for p in items]),
+            [torch.cat(maps) for maps in zip(*(p.noise for p in items))],
+            np.concatenate([p.losses[len(p.losses) - steps:] for p in items], axis=1),
+            torch.cat([p.image for p in items]),
+        )
+
+    def save(self, path: str | Path, protect: Sequence[str | Path] = ()) -> Path:
+        """Write an .npz (atomically): `ws`, `noise_0`..`noise_{k-1}`, `losses`, `image` (uint8 N,R,R,3)."""
+        arrays = {"ws": self.ws.detach().cpu().numpy(), "losses": self.losses, "image": to_uint8(self.image)}
+        arrays.update({f"noise_{i}": n.detach().cpu().numpy() for i, n in enumerate(self.noise)})
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        return write_atomic(path, lambda handle: handle.write(buffer.getvalue()), protect=protect)
+
+    @staticmethod
+    def load(path: str | Path, device: str | torch.device | None = None) -> "Projection":
+        """Read a file written by `save`; raises `UnmaskError` naming the file if it is not one."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                count = sum(1 for key in data.files if key.startswith("noise_"))
+                noise = [torch.from_numpy(data[f"noise_{i}"]).to(device) for i in range(count)]
+                return Projection(
+                    torch.from_numpy(data["ws"]).to(device), noise, data["losses"],
+                    to_tensor(data["image"], device),
+                )
+        except (OSError, KeyError, ValueError) as exc:
+            raise UnmaskError(f"not a projection file written by unmask ({exc})", path) from None
+
+
+def learning_rate(t: float, settings: ProjectSettings) -> float:
+    """The official schedule at progress `t` in [0, 1): linear ramp-up, cosine ramp-down."""
+    ramp = min(1.0, (1.0 - t) / settings.lr_rampdown)
+    ramp = 0.5 - 0.5 * math.cos(ramp * math.pi)
+    return settings.initial_lr * ramp * min(1.0, t / settings.lr_rampup)
+
+
+def latent_noise_scale(t: float, w_std: float, settings: ProjectSettings) -> float:
+    """Std of the noise added to the latent at progress `t`: 0.05 w_std (1 - t / 0.75)^2, then 0."""
+    return w_std * settings.latent_noise * max(0.0, 1.0 - t / settings.latent_noise_ramp) ** 2
+
+
+def noise_regularization(noise: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Official noise penalty per image (N,): squared mean autocorrelation (one pixel right and
+    down, wrapping) of every map, at every level of its 2x2 average pyramid down to 8x8."""
+    total = 0.0
+    for level in noise:  # (N, 1, r, r)
+        while True:
+            total = total + (level * torch.roll(level, 1, dims=3)).mean(dim=(1, 2, 3)).square()
+            total = total + (level * torch.roll(level, 1, dims=2)).mean(dim=(1, 2, 3)).square()
+            if level.shape[2] <= 8:
+                break
+            level = F.avg_pool2d(level, 2)
+    return total
+
+
+_W_STATS: "weakref.WeakKeyDictionary[torch.nn.Module, dict[int, tuple[torch.Tensor, float]]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@torch.no_grad()
+def w_stats(G, samples: int = 10_000) -> tuple[torch.Tensor, float]:
+    """Mean (w_dim,) and spread (a float: root mean squared distance to the mean) of W, from
+    `samples` mapped z drawn with the official fixed seed (123). Cached per generator."""
+    cache = _W_STATS.setdefault(G, {})
+    if samples not in cache:
+        z = torch.from_numpy(np.random.RandomState(123).randn(samples, G.z_dim)).float()
+        device = _device(G)
+        w = torch.cat([G.mapping(chunk.to(device), None)[:, 0] for chunk in z.split(2048)])
+        mean = w.mean(dim=0)
+        cache[samples] = (mean, float((w - mean).square().sum(dim=1).mean().sqrt()))
+    return cache[samples]
+
+
+def project(
+    G,
+    images: torch.Tensor | np.ndarray,
+    masks: torch.Tensor | np.ndarray | Sequence[np.ndarray | None] | None = None,
+    settings: ProjectSettings = ProjectSettings(),
+    seed: int = 0,
+    progress: bool | StepCallback = False,
+) -> Projection:
+    """Project aligned faces into the latent space of generator `G`.
+
+    images: uint8 (N, R, R, 3) / (R, R, 3) arrays, or a float tensor (N, 3, R, R) in [-1, 1], at the
+        generator's resolution R (aligned like its training data).
+    masks: per image, a bool (R, R) array with True = hidden (left out of the loss), or None for a
+        fully visible image; or one bool (N, R, R) array/tensor.
+    progress: True shows a tqdm bar with the loss; a callable receives (step, steps, loss).
+    Returns a `Projection`. Deterministic for a given seed (per image, whatever the batch).
+    """
+    device = _device(G)
+    target = image_tensor(images, G.resolution).to(device)
+    count = target.shape[0]
+    visible = visible_weights(masks, count, G.resolution, device)
+    res = min(settings.loss_resolution, G.resolution)
+    target = downsample(target, res)
+    visible = downsample_visible(visible, res)
+    distance = loss_network(settings.perceptual, device)
+
+    w_avg, w_std = w_stats(G, settings.w_avg_samples)
+    rngs = [_generator(seed, device) for _ in range(count)]
+    rows = G.num_ws if settings.space == "w+" else 1
+    w_opt = w_avg.detach().reshape(1, 1, -1).repeat(count, rows, 1).requires_grad_(True)
+    shapes = [tuple(buf.shape[-2:]) for buf in G.synthesis.noise_buffers()]
+    noise = [torch.stack([_randn((1, *s), g, device) for g in rngs]).requires_grad_(True) for s in shapes]
+    optimizer = torch.optim.Adam([w_opt, *noise], betas=(0.9, 0.999), lr=settings.initial_lr)
+    until = res if settings.render == "skip" and res < G.resolution else None
+
+    losses = np.zeros((settings.steps, count))
+    bar = progress_bar(settings.steps, progress)
+    with _frozen(G), bound_noise(G, noise):
+        for step in range(settings.steps):
+            t = step / settings.steps
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(t, settings)
+            scale = latent_noise_scale(t, w_std, settings)
+            jitter = torch.stack([_randn(tuple(w_opt.shape[1:]), g, device) for g in rngs]) * scale
+            ws = (w_opt + jitter).expand(-1, G.num_ws, -1)
+            synth = downsample(G.synthesis(ws, noise_mode="const", until_resolution=until), res)
+            loss = image_loss(distance, synth, target, visible, settings.pixel_weight)
+            loss = loss + settings.noise_weight * noise_regularization(noise)
+            optimizer.zero_grad(set_to_none=True)
+            loss.sum().backward()
+            optimizer.step()
+            with torch.no_grad():
+                for level in noise:
+                    level -= level.mean(dim=(1, 2, 3), keepdim=True)
+                    level *= level.square().mean(dim=(1, 2, 3), keepdim=True).rsqrt()
+            losses[step] = loss.detach().cpu().numpy()
+            report_step(bar, progress, step, settings.steps, float(losses[step].sum()))
+        if bar is not None:
+            bar.close()
+        ws = w_opt.detach().expand(-1, G.num_ws, -1).clone()
+        final_noise = [level.detach().clone() for level in noise]
+        with torch.no_grad():
+            image = G.synthesis(ws, noise_mode="const")
+    return Projection(ws, final_noise, losses, image)
+
+
+def synthesize(G, ws: torch.Tensor, noise: Sequence[torch.Tensor] | None = None,
+               until_resolution: int | None = None) -> torch.Tensor:
+    """Render latents (N, num_ws, w_dim) with per-image noise maps (each (N, 1, r, r), e.g. a
+    `Projection`'s; None: the generator's own constant noise). Returns (N, 3, r, r) in [-1, 1]-ish."""
+    with torch.no_grad(), contextlib.ExitStack() as stack:
+        if noise is not None:
+            stack.enter_context(bound_noise(G, noise))
+        return G.synthesis(ws, noise_mode="const", until_resolution=until_resolution)
+
+
+@contextlib.contextmanager
+def bound_noise(G, noise: Sequence[torch.Tensor]) -> Iterator[None]:
+    """Within the block, G's constant noise inputs are the given per-image maps (each (N, 1, r, r),
+    broadcast over channels); G's own buffers are put back afterwards, untouched."""
+    slots = _noise_slots(G)
+    if len(slots) != len(noise):
+        raise ValueError(f"generator has {len(slots)} noise inputs, got {len(noise)} maps")
+    saved = [buffers[name] for buffers, name in slots]
+    try:
+        for (buffers, name), level in zip(slots, noise):
+            if tuple(level.shape[-2:]) != tuple(buffers[name].shape[-2:]):
+                raise ValueError(f"noise map {tuple(level.shape)} does not fit {tuple(buffers[name].shape)}")
+            buffers[name] = level
+        yield
+    finally:
+        for (buffers, name), original in zip(slots, saved):
+            buffers[name] = original
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """PSNR in dB (N,) of images in [-1, 1] (peak-to-peak 2), compared over all pixels."""
+    mse = (a.float() - b.float()).square().mean(dim=(1, 2, 3))
+    return 10.0 * torch.log10(4.0 / mse.clamp_min(1e-12))
+
+
+def _noise_slots(G) -> list[tuple[dict, str]]:
+    """(module._buffers, name) of every constant noise buffer of G.synthesis, in noise order."""
+    wanted = {id(buf): i for i, buf in enumerate(G.synthesis.noise_buffers())}
+    slots: list = [None] * len(wanted)
+    for module in G.synthesis.modules():
+        for name, buf in module._buffers.items():
+            if buf is not None and id(buf) in wanted:
+                slots[wanted[id(buf)]] = (module._buffers, name)
+    if any(slot is None for slot in slots):
+        raise RuntimeError("noise_buffers() returned tensors that are not buffers of the synthesis network")
+    return slots
+
+
+def fill_hidden(target: torch.Tensor, synth: torch.Tensor, visible: torch.Tensor | None) -> torch.Tensor:
+    """The target with its hidden pixels replaced by the (detached) generated ones, so that no loss
+    sees what was hidden. target, synth (N, 3, r, r); visible (N, 1, r, r) with 1 = visible, or None."""
+    return target if visible is None else visible * target + (1.0 - visible) * synth.detach()
+
+
+def masked_mse(synth: torch.Tensor, target: torch.Tensor, visible: torch.Tensor | None) -> torch.Tensor:
+    """Mean squared error (N,) over the visible pixels (all when `visible` is None), channels averaged."""
+    sq = (synth - target).square().mean(dim=1, keepdim=True)
+    if visible is None:
+        return sq.mean(dim=(1, 2, 3))
+    return (sq * visible).sum(dim=(1, 2, 3)) / visible.sum(dim=(1, 2, 3)).clamp_min(1.0)
+
+
+def image_loss(distance, synth: torch.Tensor, target: torch.Tensor, visible: torch.Tensor | None,
+                pixel_weight: float) -> torch.Tensor:
+    """Perceptual + pixel loss per image (N,), blind to the hidden pixels of the target."""
+    target = fill_hidden(target, synth, visible)
+    loss = distance(synth, target, visible)
+    return loss + pixel_weight * masked_mse(synth, target, visible) if pixel_weight else loss
+
+
+def loss_network(net: str, device: torch.device):
+    from unmask.perceptual import perceptual
+
+    return perceptual(net, device)
+
+
+def image_tensor(images, resolution: int) -> torch.Tensor:
+    """uint8 arrays or a [-1, 1] tensor -> float (N, 3, R, R); checks the size."""
+    tensor = images.float() if isinstance(images, torch.Tensor) else to_tensor(np.asarray(images))
+    if tensor.dim() == 3:
+        tensor = tensor[None]
+    if tensor.shape[1:] != (3, resolution, resolution):
+        raise UnmaskError(
+            f"image of shape {tuple(tensor.shape[1:])} does not fit the generator: align the face at "
+            f"{resolution}x{resolution} first"
+        )
+    return tensor
+
+
+def visible_weights(masks, count: int, resolution: int, device) -> torch.Tensor | None:
+    """(N, 1, R, R) float, 1 = visible, from the `project` masks argument (None: all visible)."""
+    if masks is None:
+        return None
+    if isinstance(masks, (torch.Tensor, np.ndarray)):
+        masks = list(masks)
+    if len(masks) != count:
+        raise ValueError(f"{len(masks)} masks for {count} images")
+    planes = []
+    for mask in masks:
+        hidden = torch.zeros(resolution, resolution) if mask is None else torch.as_tensor(np.asarray(mask))
+        if hidden.shape != (resolution, resolution):
+            raise UnmaskError(f"mask of shape {tuple(hidden.shape)} does not fit a {resolution} px face")
+        planes.append(1.0 - hidden.float())
+    return torch.stack(planes)[:, None].to(device)
+
+
+def downsample(x: torch.Tensor, res: int) -> torch.Tensor:
+    """Area-average (N, C, H, W) down to res x res (the official projector's resize); no-op if equal."""
+    return x if x.shape[-1] == res else F.interpolate(x, size=(res, res), mode="area")
+
+
+def downsample_visible(visible: torch.Tensor | None, res: int) -> torch.Tensor | None:
+    """Visibility weights at res x res; a pixel partly hidden at full resolution counts as hidden."""
+    return None if visible is None else (downsample(visible, res) > 0.999).float()
+
+
+def _device(G) -> torch.device:
+    return next(G.parameters()).device
+
+
+def _generator(seed: int, device: torch.device) -> torch.Generator:
+    rng = torch.Generator(device=device)
+    rng.manual_seed(seed)
+    return rng
+
+
+def _randn(shape: tuple, rng: torch.Generator, device: torch.device) -> torch.Tensor:
+    return torch.randn(shape, generator=rng, device=device)
+
+
+@contextlib.contextmanager
+def _frozen(G) -> Iterator[None]:
+    """G's parameters stop requiring gradients within the block (then back as they were)."""
+    flags = [p.requires_grad for p in G.parameters()]
+    G.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(G.parameters(), flags):
+            p.requires_grad_(flag)
+
+
+def progress_bar(total: int, progress):
+    if progress is not True:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="projecting", unit="step", leave=False)
+
+
+def report_step(bar, progress, step: int, total: int, loss: float) -> None:
+    if bar is not None:
+        bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+        bar.update(1)
+    elif callable(progress):
+        progress(step + 1, total, loss)
