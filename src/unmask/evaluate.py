@@ -7,9 +7,10 @@ true region. The reference is another photo of the same person, chosen by the se
 its landmarks are then found on the *masked* photo, as for a real one, the hidden landmarks are
 estimated from the reference (as the pipeline does), and the masked photo, the ground truth (same
 transform) and the reference are FFHQ-aligned at `size`. Scores of the completion against the
-ground truth: PSNR, SSIM and perceptual distance inside the region's bounding box grown by 10 % and
-on the whole aligned crop, and dlib's identity distance (both descriptors taken at the ground
-truth's own landmarks), next to the identity distance of the masked input and of the reference.
+ground truth: PSNR, SSIM and perceptual distance inside the painted region's bounding box grown by
+10 % (also when the method filled the detected region) and on the whole aligned crop, and dlib's
+identity distance (both descriptors taken at the ground truth's own landmarks), next to the
+identity distance of the masked input and of the reference.
 
 Real mode (`mfr2`-style: `<person>/<file>` + `labels.csv` with person,file,mask; mask "no-mask" for
 unmasked photos): targets are the masked photos, the region is found by `find_mask_region`, the
@@ -176,6 +177,7 @@ class _Prepared:
     anchor: np.ndarray  # identity descriptor everything is compared with (truth or probe)
     record: dict[str, Any]  # per-case fields for the rows
     identity: dict[str, float]  # identity_masked, identity_reference
+    truth_region: np.ndarray | None = None  # (S, S) bool, the painted region (synthetic): scores use its box
 
 
 def _prepare_synthetic(case: Case, photos: _Photos, size: int, seed: int, region_mode: str) -> _Prepared:
@@ -211,7 +213,7 @@ def _prepare_synthetic(case: Case, photos: _Photos, size: int, seed: int, region
         "identity_masked": _distance(descriptor(target_crop, landmarks), anchor),
         "identity_reference": _distance(descriptor(reference_crop, aligned.reference_landmarks), anchor),
     }
-    return _Prepared(aligned, truth_crop, landmarks, anchor, record, identity)
+    return _Prepared(aligned, truth_crop, landmarks, anchor, record, identity, truth_region)
 
 
 def _prepare_real(case: Case, photos: _Photos, size: int, seed: int) -> _Prepared:
@@ -377,7 +379,7 @@ def _score(image: np.ndarray, prepared: _Prepared, mode: str, net: str) -> dict[
 
     scores: dict[str, float] = {}
     if mode == "synthetic":
-        scores.update(image_scores(image, prepared.truth, prepared.aligned.region, MARGIN, net))
+        scores.update(image_scores(image, prepared.truth, prepared.truth_region, MARGIN, net))
     scores["identity_result"] = _distance(descriptor(image, prepared.landmarks), prepared.anchor)
     scores.update(prepared.identity)
     return scores
