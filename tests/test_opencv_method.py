@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from unmask.blend import GROW
 from unmask.methods import AlignedCase, make_method
 from unmask.metrics import psnr
 
@@ -38,7 +39,7 @@ def test_fills_the_region_from_its_surroundings(name, case, truth):
     assert psnr(image, truth, mask=changed) > psnr(case.target, truth, mask=changed) + 10
     assert psnr(image, truth, mask=changed) > 30  # a smooth ramp is what inpainting does well
     assert set(completion.steps) == {"inpainted area", "inpainted"}
-    assert completion.info["grow_px"] == 2 and completion.info["radius_px"] == 3
+    assert completion.info["grow_px"] == round(GROW * 128) and completion.info["radius_px"] == 3
 
 
 def test_grow_zero_keeps_to_the_region(case):

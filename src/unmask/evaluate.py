@@ -197,6 +197,8 @@ def _prepare_synthetic(case: Case, photos: _Photos, size: int, seed: int, region
     truth_crop, _ = align_face(original, points, size)
     reference_crop, reference_alignment = align_face(reference, reference_face.landmarks, size)
     truth_region = _to_crop(region, alignment)
+    if not truth_region.any():
+        raise UnmaskError(f"the painted {case.kind} mask does not overlap the aligned face", case.target)
     record: dict[str, Any] = {}
     if region_mode == "detected":
         crop_region = _to_crop(_detected_region(masked, masked_face, case.target), alignment)
