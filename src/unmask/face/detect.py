@@ -9,7 +9,7 @@ Search order, cheapest first (each later stage runs only when the earlier ones f
    finds small unmasked faces (full-body shots, groups).
 3. MMOD at that scale (at most `FINE_PIXELS` pixels): small masked faces. Slow, rarely needed.
 
-Small photos (shorter side below 400 px, typically tight face crops such as 160x160) are padded
+Small photos (shorter side below 256 px, typically tight face crops such as 160x160) are padded
 first, because both detectors miss faces that touch the image edge, and searched with more
 effort (see `_find_boxes_small`).
 """
@@ -39,7 +39,7 @@ _MMOD_SMALLEST = 72
 _HOG_SMALLEST = 80
 """Smallest face width (px) dlib's HOG detector finds (its window is 80x80)."""
 
-_PAD_BELOW = 400
+_PAD_BELOW = 256
 """Photos whose shorter side is below this many pixels get the small-photo search."""
 
 
