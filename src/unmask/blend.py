@@ -24,6 +24,8 @@ RING = 0.04
 _GAIN_LIMITS = (0.75, 1.33)  # a contrast match beyond this is more likely a bad ring than light
 _BORDER_SPREAD = 2.5  # border differences beyond this many robust deviations are clipped
 _BORDER_FLOOR = 12.0  # ... but never closer than this many levels to their median
+_CARRY = 0.06  # border offsets are carried from anchor pixels over about this fraction of the side
+_CARRY_WEIGHT = 0.05  # blur weight below which the carried offset gives way to the median
 _DIRECT_LIMIT = 25_000  # unknowns solved directly (about 0.2 s); larger regions go coarse-to-fine
 _RELAX_STEPS = 30  # full-resolution sweeps after the coarse solve (error < 1 level on real crops)
 
@@ -49,6 +51,7 @@ def poisson_composite(
     grow: int | None = None,
     feather: int | None = None,
     match_colour: bool = True,
+    anchor: np.ndarray | None = None,
 ) -> np.ndarray:
     """Seamlessly clone `source` into `target` over `region`; returns uint8 (H, W, 3).
 
@@ -57,7 +60,9 @@ def poisson_composite(
     grown by `grow` pixels, the source's colours are matched to the target's on a ring outside it,
     the Poisson equation is solved with the target as boundary, and the outer `feather` pixels of
     the grown region fade back to the target. Pixels outside `composite_region(region, grow)` are
-    bit-identical to `target`.
+    bit-identical to `target`. `anchor` (bool (H, W), default everywhere) marks the target pixels
+    that show the same thing as the source (e.g. face skin, not background): only they set the
+    colours; along the rest of the border the colour offset is carried over from them.
     """
     if target.shape != source.shape or target.ndim != 3 or target.shape[2] != 3:
         raise ValueError(f"target {target.shape} and source {source.shape} must both be (H, W, 3)")
@@ -69,9 +74,10 @@ def poisson_composite(
         return target.copy()
     tgt = target.astype(np.float64)
     src = source.astype(np.float64)
+    trusted = np.ones(region.shape, bool) if anchor is None else anchor
     if match_colour:
-        src = match_colours(tgt, src, grown, _default(None, RING, side))
-    filled = src + _membrane(_robust_border(tgt - src, grown), grown)
+        src = match_colours(tgt, src, grown, _default(None, RING, side), trusted)
+    filled = src + _membrane(_robust_border(tgt - src, grown, trusted), grown)
     alpha = feather_weights(grown, _default(feather, FEATHER, side))[:, :, None]
     blended = alpha * filled + (1.0 - alpha) * tgt
     out = target.copy()
@@ -92,10 +98,15 @@ def paste_into_photo(
     return paste_back(photo, crop, alignment, mask=weights)
 
 
-def match_colours(target: np.ndarray, source: np.ndarray, region: np.ndarray, ring: int) -> np.ndarray:
+def match_colours(
+    target: np.ndarray, source: np.ndarray, region: np.ndarray, ring: int, anchor: np.ndarray | None = None
+) -> np.ndarray:
     """Per-channel gain and offset that give `source` the target's mean and spread on a ring of
-    width `ring` around `region`. Float (H, W, 3) in, float out (not clipped)."""
+    width `ring` around `region` (only its `anchor` pixels, when given). Float (H, W, 3) in, float
+    out (not clipped)."""
     band = grow_region(region, ring) & ~region
+    if anchor is not None and (band & anchor).sum() >= 16:
+        band &= anchor
     if band.sum() < 16:
         return source
     t, s = target[band], source[band]
@@ -103,19 +114,32 @@ def match_colours(target: np.ndarray, source: np.ndarray, region: np.ndarray, ri
     return (source - s.mean(axis=0)) * gain + t.mean(axis=0)
 
 
-def _robust_border(difference: np.ndarray, region: np.ndarray) -> np.ndarray:
-    """`difference` (H, W, C) with its values on the 1-px ring around `region` pulled to within
-    `_BORDER_SPREAD` robust deviations of their median: where the target and the source show
-    different things at the border (hair against skin, a mask remnant), cloning would spread that
-    difference over the whole region as a colour cast; the feather edge shows it locally instead."""
+def _robust_border(difference: np.ndarray, region: np.ndarray, anchor: np.ndarray) -> np.ndarray:
+    """`difference` (H, W, C) with its values on the 1-px ring around `region` made trustworthy:
+    ring pixels outside `anchor` take the offset of the nearby anchor pixels (a normalised blur),
+    and all are pulled to within `_BORDER_SPREAD` robust deviations of their median. Where target
+    and source show different things at the border (hair against skin, background, a mask
+    remnant), cloning would otherwise spread that difference over the region as a colour cast."""
     ring = grow_region(region, 1) & ~region
-    if not ring.any():
+    trusted = ring & anchor
+    if trusted.sum() < 16:
+        trusted = ring
+    if not trusted.any():
         return difference
-    values = difference[ring]
-    median = np.median(values, axis=0)
-    spread = 1.4826 * np.median(np.abs(values - median), axis=0)
-    limit = np.maximum(_BORDER_SPREAD * spread, _BORDER_FLOOR)
     out = difference.copy()
+    values = difference[trusted]
+    median = np.median(values, axis=0)
+    others = ring & ~trusted
+    if others.any():
+        sigma = max(2.0, _CARRY * region.shape[0])
+        weight = cv2.GaussianBlur(trusted.astype(np.float32), (0, 0), sigma)
+        carried = cv2.GaussianBlur(np.where(trusted[:, :, None], difference, 0.0).astype(np.float32), (0, 0), sigma)
+        share = np.clip(weight / _CARRY_WEIGHT, 0.0, 1.0)[:, :, None]
+        estimate = share * carried / np.maximum(weight, 1e-6)[:, :, None] + (1.0 - share) * median
+        out[others] = estimate[others]
+    values = out[ring]
+    spread = 1.4826 * np.median(np.abs(difference[trusted] - median), axis=0)
+    limit = np.maximum(_BORDER_SPREAD * spread, _BORDER_FLOOR)
     out[ring] = median + np.clip(values - median, -limit, limit)
     return out
 

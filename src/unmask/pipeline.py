@@ -163,7 +163,7 @@ def complete(
         seed=seed,
     )
     if expression_face is not None:
-        case.expression, expression_alignment = _align(expression_img, expression_face.landmarks, crop)
+        case.expression, expression_alignment = _align(expression_img, expression_face.landmarks, crop, zoom)
         case.expression_landmarks = expression_alignment.to_crop(expression_face.landmarks)
     clock.lap("align")
 

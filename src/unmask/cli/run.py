@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +55,11 @@ def run(target: Path, reference: Path, output: Path, expression: Path | None, me
         if not quiet or message.startswith("warning"):
             click.echo(f"[{time.perf_counter() - start:5.1f} s] {message}", err=True)
 
-    result = complete(target, reference, expression=expression, method=method, mask=mask, face=face,
-                      reference_face=reference_face, strict=strict, seed=seed, progress=progress,
-                      **method_options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # warnings reach the user through `progress`, once
+        result = complete(target, reference, expression=expression, method=method, mask=mask, face=face,
+                          reference_face=reference_face, strict=strict, seed=seed, progress=progress,
+                          **method_options)
     for path in result.save(output, panel=panel, json=record):
         click.echo(str(path))
 

@@ -30,6 +30,7 @@ _MIRROR = np.r_[16:-1:-1, 26:16:-1, 27:31, 35:30:-1, 45:41:-1, 47, 46, 39:35:-1,
                 54:47:-1, 59:54:-1, 64:59:-1, 67:64:-1]
 """Index of each landmark's left-right counterpart (iBUG 300-W order)."""
 
+_NECK = 0.6  # the neck reaches this many nose-to-chin lengths below the chin
 _RINGS = (1.3, 1.7)  # jaw points pushed out from the nose by these factors: the warp's outer support
 _FRAME = 3  # frame points per crop side (plus corners)
 _TPS_NODES = 97  # the spline is evaluated on a grid of this many nodes a side and interpolated (it is smooth)
@@ -40,15 +41,18 @@ class WarpMethod(Method):
 
     Options: `mirror` "auto" (mirror a reference turned the other way), "never" or "always";
     `size` the aligned crop side (default 512); `regularization` the spline's smoothing (0 = exact
-    through every point)."""
+    through every point); `surroundings` fill the region outside the face and neck from the
+    target's surroundings (else from the reference too)."""
 
     name = "warp"
     wide_crop = True
 
-    def __init__(self, mirror: str = "auto", size: int = 512, regularization: float = 1e-3):
+    def __init__(self, mirror: str = "auto", size: int = 512, regularization: float = 1e-3,
+                 surroundings: bool = True):
         if mirror not in ("auto", "never", "always"):
             raise ValueError(f"mirror must be 'auto', 'never' or 'always', not {mirror!r}")
         self.mirror = mirror
+        self.surroundings = bool(surroundings)
         self.size = int(size)
         self.regularization = float(regularization)
 
@@ -69,7 +73,19 @@ class WarpMethod(Method):
         say("warping the reference onto them")
         warped = warp_face(reference, ref_points, target_points, case.size, self.regularization)
         say("Poisson compositing")
-        image = poisson_composite(case.target, warped, case.region)
+        face = face_zone(target_points, case.size)
+        outer = case.region & ~face
+        # outside the face and neck the reference shows its own background: fill that from the
+        # target's surroundings instead, and let only the target's visible face set the colours
+        base = case.target
+        if self.surroundings and outer.any():
+            radius = max(3, round(0.01 * case.size))
+            base = cv2.inpaint(case.target, case.region.astype(np.uint8), radius, cv2.INPAINT_TELEA)
+            inner = case.region & face
+        else:
+            inner = case.region
+        anchor = face & ~case.region
+        image = poisson_composite(base, warped, inner, anchor=anchor if self.surroundings else None)
         changed = composite_region(case.region)
         image[~changed] = case.target[~changed]
         return Completion(
@@ -83,6 +99,20 @@ class WarpMethod(Method):
                 "seconds": round(time.perf_counter() - start, 3),
             },
         )
+
+
+def face_zone(points: np.ndarray, size: int) -> np.ndarray:
+    """Bool (S, S): the face inside its jaw line and brows, and the neck under the chin, from
+    68 landmarks in an S x S crop."""
+    jaw = points[0:17]
+    brows = points[17:27][::-1]
+    height = np.linalg.norm(points[8] - points[27:31].mean(axis=0))
+    down = (points[8] - points[27]) / max(np.linalg.norm(points[8] - points[27]), 1e-6)
+    neck = np.array([points[5], points[11], points[11] + _NECK * height * down, points[5] + _NECK * height * down])
+    zone = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(zone, [np.round(np.vstack([jaw, brows])).astype(np.int32)], 1)
+    cv2.fillPoly(zone, [np.round(neck).astype(np.int32)], 1)
+    return zone.astype(bool)
 
 
 def yaw(points: np.ndarray) -> float:
