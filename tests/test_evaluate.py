@@ -23,9 +23,9 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see gan_fixtures
 
 @pytest.fixture(scope="module")
 def two_persons(people_dir, tmp_path_factory) -> Path:
-    """A people folder with two persons (links to p09 and p06 of the shared photos)."""
+    """A people folder with two persons (links to p10 and p06 of the shared photos)."""
     folder = tmp_path_factory.mktemp("people")
-    for name, source in (("a", "p09"), ("b", "p06")):
+    for name, source in (("a", "p10"), ("b", "p06")):
         (folder / name).symlink_to(people_dir / source, target_is_directory=True)
     return folder
 
@@ -87,8 +87,8 @@ def test_seed_chooses_references_and_mask_kinds(people_dir):
 def test_a_photo_without_a_face_is_skipped_with_the_reason(people_dir, tmp_path):
     person = tmp_path / "people" / "c"
     person.mkdir(parents=True)
-    write_image(person / "0.png", np.full((200, 200, 3), 128, np.uint8))
-    (person / "1.jpg").symlink_to(people_dir / "p09" / "2.jpg")
+    write_image(person / "0.png", np.full((320, 320, 3), 128, np.uint8))
+    (person / "1.jpg").symlink_to(people_dir / "p10" / "2.jpg")
     report = evaluate(tmp_path / "people", ["opencv-telea"], size=128, limit=1)
     assert [(r["status"], r["case"]) for r in report.rows] == [("skipped", "c/0.png")]
     assert "no face found" in report.rows[0]["reason"]

@@ -99,7 +99,7 @@ def test_identity_descriptor_on_a_real_face(people_dir):
     from unmask.face import find_face, identity_distance
     from unmask.images import read_image
 
-    image = read_image(people_dir / "p09" / "2.jpg")
+    image = read_image(people_dir / "p10" / "2.jpg")
     face = find_face(image)
     same = metrics.descriptor(image, face.landmarks)
     assert same.shape == (128,)
