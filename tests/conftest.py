@@ -34,3 +34,15 @@ def mfr2_dir() -> Path:
 def expressions_dir() -> Path:
     """`expressions/*.jpg`: one face per expression."""
     return _need("expressions")
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny networks run faster on one torch thread than on two on a shared 2-core machine (thread
+    start-up costs more than their work); use with `pytestmark = pytest.mark.usefixtures(...)`."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
