@@ -5,21 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from face_fixtures import recipe_quad
 from unmask.face import Alignment, align_face, ffhq_quad, paste_back
 from unmask.face.mean_shape import MEAN_SHAPE
-
-
-def _recipe_quad(lm: np.ndarray) -> np.ndarray:
-    """The recipe's quad written out from its formula, independently of the code under test."""
-    eye_l, eye_r = lm[36:42].mean(0), lm[42:48].mean(0)
-    eye_avg = (eye_l + eye_r) / 2
-    e2e = eye_r - eye_l
-    e2m = (lm[48] + lm[54]) / 2 - eye_avg
-    x = e2e - np.array([-e2m[1], e2m[0]])
-    x = x / np.sqrt(x @ x) * max(2.0 * np.sqrt(e2e @ e2e), 1.8 * np.sqrt(e2m @ e2m))
-    y = np.array([-x[1], x[0]])
-    c = eye_avg + 0.1 * e2m
-    return np.array([c - x - y, c - x + y, c + x + y, c + x - y])
 
 
 def _face(scale: float, angle_deg: float, centre, squash: float = 1.0) -> np.ndarray:
@@ -50,12 +38,12 @@ def test_simple_landmarks_give_the_hand_computed_quad():
 
 @pytest.mark.parametrize("lm", HAND_MADE)
 def test_quad_matches_recipe(lm):
-    np.testing.assert_allclose(ffhq_quad(lm), _recipe_quad(lm), atol=0.5)
+    np.testing.assert_allclose(ffhq_quad(lm), recipe_quad(lm), atol=0.5)
 
 
 @pytest.mark.parametrize("size", [64, 256, 1024])
 def test_alignment_maps_quad_corners_to_crop_corners(size):
-    al = Alignment.from_quad(_recipe_quad(HAND_MADE[1]), size)
+    al = Alignment.from_quad(recipe_quad(HAND_MADE[1]), size)
     corners = [(-0.5, -0.5), (-0.5, size - 0.5), (size - 0.5, size - 0.5), (size - 0.5, -0.5)]
     np.testing.assert_allclose(al.to_crop(al.quad), corners, atol=1e-9)
     points = np.random.default_rng(0).uniform(0, 500, (20, 2))

@@ -16,6 +16,7 @@ import dlib
 import numpy as np
 import pytest
 
+from face_fixtures import recipe_quad
 from unmask.face import (
     Face,
     align_face,
@@ -65,20 +66,6 @@ def _redetect(crop: np.ndarray, face: Face, alignment) -> np.ndarray:
     return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
 
 
-def _recipe_quad(lm: np.ndarray) -> np.ndarray:
-    """The FFHQ recipe's quad, written out again from the recipe's text, independently of
-    unmask.face.align (which must agree to 0.5 px)."""
-    el, er = lm[36:42].mean(0), lm[42:48].mean(0)
-    eye_avg = (el + er) / 2
-    e2e = er - el
-    e2m = (lm[48] + lm[54]) / 2 - eye_avg
-    x = e2e - np.array([-e2m[1], e2m[0]])
-    x = x / np.sqrt(x @ x) * max(2.0 * np.sqrt(e2e @ e2e), 1.8 * np.sqrt(e2m @ e2m))
-    y = np.array([-x[1], x[0]])
-    c = eye_avg + 0.1 * e2m
-    return np.array([c - x - y, c - x + y, c + x + y, c + x - y])
-
-
 def test_every_people_photo_has_a_face(people):
     missing = [str(p) for p, (_, faces) in people.items() if not faces]
     assert not missing
@@ -86,7 +73,7 @@ def test_every_people_photo_has_a_face(people):
 
 def test_real_landmarks_give_the_recipe_quad(people):
     for img, faces in people.values():
-        np.testing.assert_allclose(ffhq_quad(faces[0].landmarks), _recipe_quad(faces[0].landmarks), atol=0.5)
+        np.testing.assert_allclose(ffhq_quad(faces[0].landmarks), recipe_quad(faces[0].landmarks), atol=0.5)
 
 
 def test_people_aligned_eyes_level_and_on_target(people):
