@@ -117,5 +117,7 @@ def test_bad_arguments_are_refused(alex, faces):
         Perceptual("squeeze")
     with pytest.raises(ValueError, match="differ in shape"):
         alex(faces, faces[:, :, :40])
+    with pytest.raises(ValueError, match="at least 21 px"):
+        alex(faces[:, :, :20], faces[:, :, :20])
     with pytest.raises(ValueError, match="mask must be"):
         alex(faces, faces, mask=torch.ones(2, 3, 48, 48))

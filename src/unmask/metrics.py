@@ -42,8 +42,8 @@ def ssim(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
 def perceptual_distance(
     a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None, net: str = "alex", device=None
 ) -> float:
-    """Shift-tolerant LPIPS distance (see `unmask.perceptual`), 0 for identical images, about 0.1
-    for a slightly shifted copy, near 1 for noise. Images must be at least 32x32 (64x64 for vgg)."""
+    """Shift-tolerant LPIPS distance (see `unmask.perceptual`), 0 for identical images, a few
+    hundredths for a copy shifted by 1-3 px, 0.8-0.9 for noise. Images must be at least 21x21 (18x18 for vgg)."""
     import torch
 
     from unmask.images import to_tensor

@@ -86,6 +86,8 @@ def _vgg_stages() -> list[nn.Sequential]:
 
 
 _CHANNELS = {"alex": (64, 192, 384, 256, 256), "vgg": (64, 128, 256, 512, 512)}
+MIN_SIDE = {"alex": 21, "vgg": 18}
+"""Smallest image side each network takes (a blur pool's reflection padding needs 3 px to reflect)."""
 _STAGES = {"alex": _alex_stages, "vgg": _vgg_stages}
 
 
@@ -162,6 +164,9 @@ class Perceptual(nn.Module):
         """
         if x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f"expected images of shape (N, 3, H, W), got {tuple(x.shape)}")
+        if min(x.shape[2:]) < MIN_SIDE[self.net]:
+            raise ValueError(f"images must be at least {MIN_SIDE[self.net]} px on each side for "
+                             f"the {self.net} network, got {tuple(x.shape[2:])}")
         h = (x - self.shift) / self.scale
         feats = []
         for stage in self.stages:
@@ -192,7 +197,7 @@ class Perceptual(nn.Module):
         0 is ignored (each layer's distance map is averaged with the mask area-resized to it). Deep
         features still see a little beyond the mask's edge (their receptive field). Without a mask the
         value equals stlpips' `LPIPS(net=..., variant="shift_tolerant")`; 0 for identical images.
-        Images must be at least 32x32 (alex) or 64x64 (vgg).
+        Images must be at least `MIN_SIDE[net]` pixels on each side (21 alex, 18 vgg).
         """
         if a.shape != b.shape:
             raise ValueError(f"images differ in shape: {tuple(a.shape)} vs {tuple(b.shape)}")
