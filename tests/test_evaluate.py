@@ -9,8 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from gan_fixtures import one_torch_thread  # noqa: F401  (fixture)
-
 from unmask.cli import cli
 from unmask.errors import UnmaskError
 from unmask.evaluate import IDENTITY_METRICS, IMAGE_METRICS, evaluate, real_cases, synthetic_cases
@@ -18,7 +16,7 @@ from unmask.images import read_image, write_image
 
 METHODS = ["opencv-telea", "opencv-ns"]
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see gan_fixtures
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +113,20 @@ def test_real_cases_pair_a_reference_with_a_different_probe(mfr2_dir):
     assert cases
     for case in cases:
         assert case.reference != case.probe and case.reference.parent == case.probe.parent == case.target.parent
+
+
+def test_real_mode_scores_identity_only(mfr2_dir, tmp_path):
+    folder = tmp_path / "mfr2"
+    (folder / "m01").mkdir(parents=True)
+    for name in ("1.png", "2.png", "4.png"):
+        (folder / "m01" / name).symlink_to(mfr2_dir / "m01" / name)
+    (folder / "labels.csv").write_text("person,file,mask\nm01,1.png,surgical_blue\nm01,2.png,no-mask\n"
+                                       "m01,4.png,no-mask\n")
+    report = evaluate(folder, ["opencv-telea"], mode="real", size=128)
+    [row] = report.rows
+    assert row["status"] == "ok", row["reason"]
+    assert {row["reference"], row["probe"]} == {str(folder / "m01" / "2.png"), str(folder / "m01" / "4.png")}
+    for metric in IDENTITY_METRICS:
+        assert 0 < row[metric] < 2
+    assert not any(metric in row for metric in IMAGE_METRICS)  # no ground truth in real mode
+    assert 0 < row["region_fraction"] < 0.5 and report.summary["region"] == "detected"

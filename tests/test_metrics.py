@@ -9,11 +9,9 @@ import numpy as np
 import pytest
 from skimage import data
 
-from gan_fixtures import one_torch_thread  # noqa: F401  (fixture)
-
 from unmask import metrics
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see gan_fixtures
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest
 
 
 @pytest.fixture(scope="module")

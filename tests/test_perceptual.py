@@ -5,12 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gan_fixtures import one_torch_thread  # noqa: F401  (fixture)
-
 from unmask.errors import UnmaskError
 from unmask.perceptual import Perceptual, perceptual
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see gan_fixtures
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest
 
 # stlpips_pytorch 0.0.2, `stlpips.LPIPS(net=NET, variant="shift_tolerant")` (torchvision stubbed out,
 # it is not used by these variants) on `_pattern(64, 48, 0.0)` vs `_pattern(64, 48, 0.9)`.
