@@ -17,7 +17,7 @@ Where it differs, and why:
   and pixel terms are also weighted to the visible pixels only.
 - Several images are projected in one batch, each with its own latent, noise maps, mask and random
   stream (seeded per image), so an image's result does not depend on what it was batched with.
-- `render="skip"` renders only up to the loss resolution (the skip architecture's RGB output at
+- Option `render="skip"` renders only up to the loss resolution (the skip architecture's RGB output at
   that resolution) instead of the full image followed by downsampling: exact in structure, not in
   value (the finer layers' RGB contributions are left out), and far cheaper at 1024 px.
 """
@@ -54,7 +54,7 @@ class ProjectSettings:
     space: str = "w"  # "w": one latent for every layer (official); "w+": one per style input
     steps: int = 300
     loss_resolution: int = 256  # the official projector's; capped at the generator's resolution
-    render: str = "skip"  # "skip": synthesise only up to the loss resolution; "full": official
+    render: str = "full"  # "full": official; "skip": synthesise only up to the loss resolution (fast)
     perceptual: str = "alex"  # shift-tolerant LPIPS backbone: "alex" or "vgg"
     pixel_weight: float = 1.0  # weight of the masked mean squared error on [-1, 1] images
     noise_weight: float = 1e5  # official noise regularisation weight
@@ -133,7 +133,7 @@ class Projection:
                 noise = [torch.from_numpy(data[f"noise_{i}"]).to(device) for i in range(count)]
                 return Projection(
                     torch.from_numpy(data["ws"]).to(device), noise, data["losses"],
-                    to_tensor(data["image"], device),
+                    to_tensor(np.array(data["image"]), device),  # a writable copy
                 )
         except (OSError, KeyError, ValueError) as exc:
             raise UnmaskError(f"not a projection file written by unmask ({exc})", path) from None
@@ -209,6 +209,8 @@ def project(
     target = downsample(target, res)
     visible = downsample_visible(visible, res)
     distance = loss_network(settings.perceptual, device)
+    with torch.no_grad():
+        target_features = None if visible is not None else distance.encode(target)  # fixed: encode once
 
     w_avg, w_std = w_stats(G, settings.w_avg_samples)
     rngs = [_generator(seed, device) for _ in range(count)]
@@ -230,7 +232,7 @@ def project(
             jitter = torch.stack([_randn(tuple(w_opt.shape[1:]), g, device) for g in rngs]) * scale
             ws = (w_opt + jitter).expand(-1, G.num_ws, -1)
             synth = downsample(G.synthesis(ws, noise_mode="const", until_resolution=until), res)
-            loss = image_loss(distance, synth, target, visible, settings.pixel_weight)
+            loss = image_loss(distance, synth, target, visible, settings.pixel_weight, target_features)
             loss = loss + settings.noise_weight * noise_regularization(noise)
             optimizer.zero_grad(set_to_none=True)
             loss.sum().backward()
@@ -279,12 +281,6 @@ def bound_noise(G, noise: Sequence[torch.Tensor]) -> Iterator[None]:
             buffers[name] = original
 
 
-def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """PSNR in dB (N,) of images in [-1, 1] (peak-to-peak 2), compared over all pixels."""
-    mse = (a.float() - b.float()).square().mean(dim=(1, 2, 3))
-    return 10.0 * torch.log10(4.0 / mse.clamp_min(1e-12))
-
-
 def _noise_slots(G) -> list[tuple[dict, str]]:
     """(module._buffers, name) of every constant noise buffer of G.synthesis, in noise order."""
     wanted = {id(buf): i for i, buf in enumerate(G.synthesis.noise_buffers())}
@@ -313,14 +309,19 @@ def masked_mse(synth: torch.Tensor, target: torch.Tensor, visible: torch.Tensor 
 
 
 def image_loss(distance, synth: torch.Tensor, target: torch.Tensor, visible: torch.Tensor | None,
-                pixel_weight: float) -> torch.Tensor:
-    """Perceptual + pixel loss per image (N,), blind to the hidden pixels of the target."""
+               pixel_weight: float, target_features: list[torch.Tensor] | None = None) -> torch.Tensor:
+    """Perceptual + pixel loss per image (N,), blind to the hidden pixels of the target.
+    `target_features`: `distance.encode(target)` when there is no mask, to encode it only once."""
     target = fill_hidden(target, synth, visible)
-    loss = distance(synth, target, visible)
+    if target_features is not None and visible is None:
+        loss = distance.compare(distance.encode(synth), target_features)
+    else:
+        loss = distance(synth, target, visible)
     return loss + pixel_weight * masked_mse(synth, target, visible) if pixel_weight else loss
 
 
 def loss_network(net: str, device: torch.device):
+    """The shared, cached perceptual distance (`unmask.perceptual`) of backbone `net` on `device`."""
     from unmask.perceptual import perceptual
 
     return perceptual(net, device)
@@ -393,6 +394,7 @@ def _frozen(G) -> Iterator[None]:
 
 
 def progress_bar(total: int, progress):
+    """A tqdm bar over `total` steps when `progress` is True, else None."""
     if progress is not True:
         return None
     from tqdm.auto import tqdm
@@ -401,6 +403,7 @@ def progress_bar(total: int, progress):
 
 
 def report_step(bar, progress, step: int, total: int, loss: float) -> None:
+    """Advance the bar (showing the loss), or call the `progress` callback, after step `step`."""
     if bar is not None:
         bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
         bar.update(1)
