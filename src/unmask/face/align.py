@@ -103,9 +103,8 @@ def _working_region(image: np.ndarray, alignment: Alignment) -> tuple[np.ndarray
     hi = np.ceil(alignment.quad.max(axis=0) + margin).astype(int) + 1
     inner_lo = np.maximum(lo, 0)
     inner_hi = np.minimum(hi, [w, h])
-    if np.any(inner_hi <= inner_lo):  # the quad misses the photo entirely
-        inner_lo = np.clip(lo, 0, [w - 1, h - 1])
-        inner_hi = inner_lo + 1
+    if np.any(inner_hi <= inner_lo):
+        raise ValueError("the landmarks' crop square lies entirely outside the photo")
     region = image[inner_lo[1] : inner_hi[1], inner_lo[0] : inner_hi[0]]
     pad_lo = inner_lo - lo
     pad_hi = hi - inner_hi
