@@ -1,0 +1,112 @@
+"""`unmask run` end to end on a real photo pair, and its refusals of bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from unmask.cli import cli, main
+from unmask.face import find_face
+from unmask.face.synthetic import render_mask
+from unmask.images import read_image, write_image
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def inputs(people_dir, tmp_path_factory):
+    """A masked photo (synthetic surgical mask), its mask image and a reference of the same person."""
+    folder = tmp_path_factory.mktemp("run")
+    photo = read_image(people_dir / "p02" / "1.jpg")
+    masked, region = render_mask(photo, find_face(photo).landmarks, "surgical", 3)
+    target = write_image(folder / "masked.png", masked)
+    mask = write_image(folder / "mask.png", region.astype(np.uint8) * 255)
+    return {"folder": folder, "target": target, "mask": mask, "region": region,
+            "reference": people_dir / "p02" / "3.jpg", "stranger": people_dir / "p01" / "2.jpg"}
+
+
+def _error(argv, capsys) -> str:
+    """Run the real entry point; it must exit 1 with one `error:` line naming the problem."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_run_end_to_end_writes_result_panel_and_record(inputs):
+    folder = inputs["folder"]
+    before = {k: _digest(inputs[k]) for k in ("target", "mask", "reference")}
+    out, panel, record = folder / "out.jpg", folder / "panel.png", folder / "run.json"
+    # no --mask: the face mask is found (the user-mask path is run by the --strict test)
+    result = CliRunner().invoke(cli, ["run", str(inputs["target"]), "--reference", str(inputs["reference"]),
+                                      "-o", str(out), "--panel", str(panel), "--json", str(record),
+                                      "--option", "mirror=auto"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert str(out) in result.stdout and str(panel) in result.stdout and str(record) in result.stdout
+    assert "finding faces" in result.stderr and "finding the face-mask region" in result.stderr
+    assert "Poisson compositing" in result.stderr
+    image = read_image(out)
+    masked = read_image(inputs["target"])
+    assert image.shape == masked.shape
+    # the mask is gone: the region now differs strongly from the (light) mask colours
+    diff = np.abs(image.astype(int) - masked.astype(int)).max(axis=2)
+    assert np.median(diff[inputs["region"]]) > 20
+    panel_image = read_image(panel)
+    assert panel_image.shape[1] > 4 * panel_image.shape[0] // 2
+    data = json.loads(record.read_text())
+    assert data["method"] == "warp" and data["method_options"] == {"mirror": "auto"}
+    assert data["region"]["source"] == "detected" and data["region"]["score"] >= 0.5
+    assert 0.7 < data["region"]["area_px"] / inputs["region"].sum() < 1.4
+    assert data["identity_distance"] < 0.6 and data["faces"]["reference"]["score"] > 0
+    assert {"faces", "method", "paste"} <= set(data["seconds"])
+    assert data["inputs"]["target"] == str(inputs["target"])
+    assert before == {k: _digest(inputs[k]) for k in ("target", "mask", "reference")}
+    assert not list(folder.glob(".*.part"))  # no temporary file left behind
+
+
+def test_not_an_image(inputs, capsys):
+    bogus = inputs["folder"] / "notes.jpg"
+    bogus.write_text("not a photo")
+    line = _error(["run", str(bogus), "-r", str(inputs["reference"]), "-o", str(inputs["folder"] / "x.jpg")], capsys)
+    assert "notes.jpg" in line and "not an image" in line
+
+
+def test_no_face(inputs, capsys):
+    # small, because a blank photo sends the detector through all its slower search stages
+    blank = write_image(inputs["folder"] / "wall.png", np.full((64, 64, 3), 90, np.uint8))
+    line = _error(["run", str(blank), "-r", str(inputs["reference"]), "-o", str(inputs["folder"] / "x.jpg")], capsys)
+    assert "wall.png" in line and "no face" in line
+
+
+def test_output_over_an_input_is_refused_before_any_work(inputs, capsys):
+    before = _digest(inputs["target"])
+    line = _error(["run", str(inputs["target"]), "-r", str(inputs["reference"]), "-o", str(inputs["target"])], capsys)
+    assert "overwrite an input" in line
+    assert _digest(inputs["target"]) == before
+    line = _error(["run", str(inputs["target"]), "-r", str(inputs["reference"]), "-o",
+                   str(inputs["folder"] / "y.jpg"), "--json", str(inputs["reference"])], capsys)
+    assert "overwrite an input" in line
+
+
+def test_reference_of_another_person_with_strict(inputs, capsys):
+    out = inputs["folder"] / "strict.jpg"
+    line = _error(["run", str(inputs["target"]), "-r", str(inputs["stranger"]), "--mask", str(inputs["mask"]),
+                   "-o", str(out), "--strict"], capsys)
+    assert "another person" in line and "2.jpg" in line
+    assert not out.exists()
+
+
+def test_bad_option(inputs, capsys):
+    line = _error(["run", str(inputs["target"]), "-r", str(inputs["reference"]), "-o",
+                   str(inputs["folder"] / "z.jpg"), "--option", "mirror"], capsys)
+    assert "KEY=VALUE" in line
