@@ -80,6 +80,7 @@ def test_prefill_and_pivotal_tuning_run(weights, tmp_path):
     case.expression = None
     done = method.complete(case)
     assert done.info["prefill"] == "opencv-telea" and done.info["pti_steps"] == 2
+    assert not np.array_equal(done.steps["prefilled target"][case.region], case.target[case.region])
     assert np.array_equal(done.image[~done.changed], case.target[~done.changed])
 
 

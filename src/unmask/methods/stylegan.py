@@ -114,7 +114,8 @@ class StyleGANMethod(Method):
         say("compositing")
         image = poisson_composite(case.target, mixed, case.region)
         seconds["total"] = time.perf_counter() - clock
-        steps = {"target projection": renders[0], "reference projection": renders[1]}
+        steps = {"prefilled target": target} if self.prefill != "none" else {}
+        steps.update({"target projection": renders[0], "reference projection": renders[1]})
         if expression is not None:
             steps["expression projection"] = renders[2]
         steps["mixed face"] = mixed
