@@ -10,8 +10,9 @@ that the pickle names the same globals as the real files.
     write_nvidia_pytorch_pickle(G, tmp_path / "TINY.pkl")   # loads with unmask.gan.load_generator
 
 Writers: `write_nvidia_pytorch_pickle(G, path)`, `write_nvidia_tf_pickle(G, path)`,
-`write_rosinality_pt(G, path)`; all return the path. Fixture `one_torch_thread` (import it, then
-`pytestmark = pytest.mark.usefixtures("one_torch_thread")`) keeps tiny networks fast.
+`write_rosinality_pt(G, path)`; all return the path. Tests of these tiny networks should run on
+one torch thread (conftest's `one_torch_thread`): on the shared 2-core machine two threads made
+them up to 25x slower (measured).
 """
 
 from __future__ import annotations
@@ -25,21 +26,10 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
-import pytest
 import torch
 
 from unmask.gan import Generator, GeneratorConfig
 from unmask.gan.ops import setup_filter
-
-
-@pytest.fixture(scope="module")
-def one_torch_thread() -> Iterator[None]:
-    """Run tiny networks on one thread: on a shared 2-core machine, torch's default intra-op
-    threads make 30 px networks up to 25x slower (measured) through oversubscription."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def make_tiny_generator(resolution: int = 32, seed: int = 0, conv_clamp: float | None = None,

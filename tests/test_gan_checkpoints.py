@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gan_fixtures import (one_torch_thread,  # noqa: F401  (fixture)
-                          make_tiny_generator, write_nvidia_pytorch_pickle, write_nvidia_tf_pickle,
+from gan_fixtures import (make_tiny_generator, write_nvidia_pytorch_pickle, write_nvidia_tf_pickle,
                           write_rosinality_pt)
 from unmask.errors import CheckpointError
 from unmask.gan import load_generator, read_weights, save_generator

@@ -7,7 +7,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from gan_fixtures import one_torch_thread, make_tiny_generator, write_nvidia_tf_pickle
+from gan_fixtures import make_tiny_generator, write_nvidia_tf_pickle
 from unmask.cli import cli
 from unmask.cli.generate import parse_int_list, parse_resolutions, seed_latents
 from unmask.errors import UnmaskError

@@ -7,7 +7,6 @@ import torch
 
 from unmask.gan import Generator, GeneratorConfig, band_indices, num_ws, style_indices
 from unmask.gan import ops
-from gan_fixtures import one_torch_thread  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gan_fixtures import one_torch_thread, make_tiny_generator, write_nvidia_pytorch_pickle, write_rosinality_pt
+from gan_fixtures import make_tiny_generator, write_nvidia_pytorch_pickle, write_rosinality_pt
 from unmask.cli import cli
 from unmask.errors import CheckpointError, UnmaskError
 from unmask.gan import load_generator, zoo
