@@ -232,8 +232,8 @@ def project(
             jitter = torch.stack([_randn(tuple(w_opt.shape[1:]), g, device) for g in rngs]) * scale
             ws = (w_opt + jitter).expand(-1, G.num_ws, -1)
             synth = downsample(G.synthesis(ws, noise_mode="const", until_resolution=until), res)
-            loss = image_loss(distance, synth, target, visible, settings.pixel_weight, target_features)
-            loss = loss + settings.noise_weight * noise_regularization(noise)
+            dist = image_loss(distance, synth, target, visible, settings.pixel_weight, target_features)
+            loss = dist + settings.noise_weight * noise_regularization(noise)
             optimizer.zero_grad(set_to_none=True)
             loss.sum().backward()
             optimizer.step()
@@ -242,7 +242,7 @@ def project(
                     level -= level.mean(dim=(1, 2, 3), keepdim=True)
                     level *= level.square().mean(dim=(1, 2, 3), keepdim=True).rsqrt()
             losses[step] = loss.detach().cpu().numpy()
-            report_step(bar, progress, step, settings.steps, float(losses[step].sum()))
+            report_step(bar, progress, step, settings.steps, float(losses[step].sum()), float(dist.detach().sum()))
         if bar is not None:
             bar.close()
         ws = w_opt.detach().expand(-1, G.num_ws, -1).clone()
@@ -402,10 +402,12 @@ def progress_bar(total: int, progress):
     return tqdm(total=total, desc="projecting", unit="step", leave=False)
 
 
-def report_step(bar, progress, step: int, total: int, loss: float) -> None:
-    """Advance the bar (showing the loss), or call the `progress` callback, after step `step`."""
+def report_step(bar, progress, step: int, total: int, loss: float, dist: float | None = None) -> None:
+    """Advance the bar (showing the loss, and the image distance without the noise penalty when
+    given), or call the `progress` callback, after step `step`."""
     if bar is not None:
-        bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+        shown = {"dist": f"{dist:.4f}"} if dist is not None else {}
+        bar.set_postfix(**shown, loss=f"{loss:.4f}", refresh=False)
         bar.update(1)
     elif callable(progress):
         progress(step + 1, total, loss)
