@@ -4,6 +4,7 @@ with a clear error naming the file; writing is atomic and never over an input.""
 from __future__ import annotations
 
 import io
+import os
 
 import numpy as np
 import pytest
@@ -145,3 +146,12 @@ def test_tensor_roundtrip():
     tensor = to_tensor(rgb)
     assert tuple(tensor.shape) == (1, 3, 48, 64) and float(tensor.min()) >= -1 and float(tensor.max()) <= 1
     assert np.array_equal(to_uint8(tensor)[0], rgb)
+
+
+def test_written_files_follow_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        out = write_image(tmp_path / "out.png", np.zeros((4, 4, 3), np.uint8))
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o644

@@ -118,6 +118,7 @@ def write_atomic(path: str | Path, writer, protect: Iterable[str | Path] = ()) -
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
+        os.chmod(tmp_name, 0o666 & ~_umask())  # mkstemp makes 0600; outputs follow the umask
         with os.fdopen(fd, "wb") as handle:
             writer(handle)
             handle.flush()
@@ -127,6 +128,12 @@ def write_atomic(path: str | Path, writer, protect: Iterable[str | Path] = ()) -
         Path(tmp_name).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    current = os.umask(0)  # the only portable way to read it is to set it and put it back
+    os.umask(current)
+    return current
 
 
 def write_text(path: str | Path, text: str, protect: Iterable[str | Path] = ()) -> Path:
