@@ -31,11 +31,12 @@ _RELAX_STEPS = 30  # full-resolution sweeps after the coarse solve (error < 1 le
 
 
 def grow_region(region: np.ndarray, pixels: int) -> np.ndarray:
-    """Dilate a bool mask (H, W) by `pixels` with a round structuring element."""
-    if pixels <= 0:
+    """Dilate a bool mask (H, W) by `pixels` (Euclidean distance; a distance transform, whose cost
+    does not grow with `pixels` as a dilation's does)."""
+    if pixels <= 0 or not region.any():
         return region.copy()
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * pixels + 1, 2 * pixels + 1))
-    return cv2.dilate(region.astype(np.uint8), kernel).astype(bool)
+    distance = cv2.distanceTransform((~region).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    return distance <= pixels
 
 
 def composite_region(region: np.ndarray, grow: int | None = None) -> np.ndarray:
@@ -72,17 +73,30 @@ def poisson_composite(
     grown = composite_region(region, grow)
     if not grown.any():
         return target.copy()
-    tgt = target.astype(np.float64)
-    src = source.astype(np.float64)
-    trusted = np.ones(region.shape, bool) if anchor is None else anchor
+    ring = _default(None, RING, side)
+    # everything below happens in the grown region's bounding box plus the colour ring: the
+    # box's sides are either far from the region or the image's own border (no condition there)
+    box = _box(grown, ring + 2)
+    grown = grown[box]
+    tgt = target[box].astype(np.float64)
+    src = source[box].astype(np.float64)
+    trusted = np.ones(grown.shape, bool) if anchor is None else anchor[box]
     if match_colour:
-        src = match_colours(tgt, src, grown, _default(None, RING, side), trusted)
-    filled = src + _membrane(_robust_border(tgt - src, grown, trusted), grown)
+        src = match_colours(tgt, src, grown, ring, trusted)
+    filled = src + _membrane(_robust_border(tgt - src, grown, trusted, side), grown)
     alpha = feather_weights(grown, _default(feather, FEATHER, side))[:, :, None]
     blended = alpha * filled + (1.0 - alpha) * tgt
     out = target.copy()
-    out[grown] = np.clip(np.round(blended[grown]), 0, 255).astype(np.uint8)
+    out[box][grown] = np.clip(np.round(blended[grown]), 0, 255).astype(np.uint8)
     return out
+
+
+def _box(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
+    """The bounding box of a non-empty bool mask grown by `margin`, clipped to the image."""
+    ys, xs = np.nonzero(mask)
+    h, w = mask.shape
+    return (slice(max(ys.min() - margin, 0), min(ys.max() + margin + 1, h)),
+            slice(max(xs.min() - margin, 0), min(xs.max() + margin + 1, w)))
 
 
 def paste_into_photo(
@@ -114,9 +128,10 @@ def match_colours(
     return (source - s.mean(axis=0)) * gain + t.mean(axis=0)
 
 
-def _robust_border(difference: np.ndarray, region: np.ndarray, anchor: np.ndarray) -> np.ndarray:
+def _robust_border(difference: np.ndarray, region: np.ndarray, anchor: np.ndarray, side: int) -> np.ndarray:
     """`difference` (H, W, C) with its values on the 1-px ring around `region` made trustworthy:
-    ring pixels outside `anchor` take the offset of the nearby anchor pixels (a normalised blur),
+    ring pixels outside `anchor` take the offset of the nearby anchor pixels (a normalised blur of
+    sigma `_CARRY` x `side`, the crop side),
     and all are pulled to within `_BORDER_SPREAD` robust deviations of their median. Where target
     and source show different things at the border (hair against skin, background, a mask
     remnant), cloning would otherwise spread that difference over the region as a colour cast."""
@@ -131,9 +146,9 @@ def _robust_border(difference: np.ndarray, region: np.ndarray, anchor: np.ndarra
     median = np.median(values, axis=0)
     others = ring & ~trusted
     if others.any():
-        sigma = max(2.0, _CARRY * region.shape[0])
-        weight = cv2.GaussianBlur(trusted.astype(np.float32), (0, 0), sigma)
-        carried = cv2.GaussianBlur(np.where(trusted[:, :, None], difference, 0.0).astype(np.float32), (0, 0), sigma)
+        sigma = _CARRY * side
+        weight = _wide_blur(trusted.astype(np.float32), sigma)
+        carried = _wide_blur(np.where(trusted[:, :, None], difference, 0.0).astype(np.float32), sigma)
         share = np.clip(weight / _CARRY_WEIGHT, 0.0, 1.0)[:, :, None]
         estimate = share * carried / np.maximum(weight, 1e-6)[:, :, None] + (1.0 - share) * median
         out[others] = estimate[others]
@@ -142,6 +157,16 @@ def _robust_border(difference: np.ndarray, region: np.ndarray, anchor: np.ndarra
     limit = np.maximum(_BORDER_SPREAD * spread, _BORDER_FLOOR)
     out[ring] = median + np.clip(values - median, -limit, limit)
     return out
+
+
+def _wide_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of a float32 (H, W[, C]) image with a large `sigma`, computed on a copy about
+    128 px a side (a blur this wide loses nothing there; a full-size kernel would be huge)."""
+    h, w = image.shape[:2]
+    factor = max(1, min(int(sigma // 4), max(h, w) // 128))
+    small = cv2.resize(image, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), max(1.0, sigma / factor))
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR).reshape(image.shape)
 
 
 def _membrane(difference: np.ndarray, region: np.ndarray) -> np.ndarray:
@@ -175,11 +200,12 @@ def _relax(difference: np.ndarray, region: np.ndarray, start: np.ndarray, steps:
     cross = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], np.float32)
     count = cv2.filter2D(np.ones(box.shape, np.float32), -1, cross, borderType=cv2.BORDER_CONSTANT)
     yy, xx = np.indices(box.shape)
+    colours = [np.repeat((box & ((yy + xx) % 2 == parity))[:, :, None], h.shape[2], axis=2) for parity in (0, 1)]
+    inverse = np.repeat((1.0 / count)[:, :, None], h.shape[2], axis=2)
     for _ in range(steps):
-        for parity in (0, 1):
-            colour = (box & ((yy + xx) % 2 == parity))[:, :, None]
+        for colour in colours:
             total = cv2.filter2D(h, -1, cross, borderType=cv2.BORDER_CONSTANT)
-            np.copyto(h, total / count[:, :, None], where=colour)
+            np.copyto(h, total * inverse, where=colour)
     out = np.zeros(difference.shape)
     out[y0:y1, x0:x1] = np.where(box[:, :, None], h, 0.0)
     return out

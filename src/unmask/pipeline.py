@@ -28,7 +28,7 @@ same-person threshold). The target is masked, so its descriptor is only indicati
 
 _ZOOM_MARGIN = 0.08  # room around the region for the compositing's grow, feather and colour ring
 _MAX_ZOOM = 2.0
-_MAX_CROP = 1024  # largest FFHQ-framed crop side a wide-crop method works at (time grows with its area)
+_MAX_CROP = 1024  # largest crop side a wide-crop method works at (time grows with its area)
 
 
 @dataclass
@@ -144,7 +144,7 @@ def complete(
         zoom = _zoom_to_fit(region, target_points, crop)
         # keep the photo's own resolution on the face (within limits), so the pasted part is not blurred
         native = _quad_side(target_points) if size is None else crop
-        crop = int(round(np.clip(native, algorithm.size, _MAX_CROP) * zoom / 8)) * 8
+        crop = int(round(min(max(native, algorithm.size) * zoom, max(_MAX_CROP, algorithm.size)) / 8)) * 8
     say(f"aligning faces at {crop}x{crop}" + (f" ({zoom:.2f}x wider than FFHQ framing)" if zoom > 1 else ""))
     target_crop, alignment = _align(target_img, target_points, crop, zoom)
     reference_crop, reference_alignment = _align(reference_img, reference_face_.landmarks, crop, zoom)

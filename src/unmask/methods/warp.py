@@ -31,6 +31,7 @@ _MIRROR = np.r_[16:-1:-1, 26:16:-1, 27:31, 35:30:-1, 45:41:-1, 47, 46, 39:35:-1,
                 54:47:-1, 59:54:-1, 64:59:-1, 67:64:-1]
 """Index of each landmark's left-right counterpart (iBUG 300-W order)."""
 
+_FILL_SIDE = 256  # side at which the surroundings are inpainted
 _NECK = 0.6  # the neck reaches this many nose-to-chin lengths below the chin
 _RINGS = (1.3, 1.7)  # jaw points pushed out from the nose by these factors: the warp's outer support
 _FRAME = 3  # frame points per crop side (plus corners)
@@ -80,8 +81,7 @@ class WarpMethod(Method):
         # target's surroundings instead, and let only the target's visible face set the colours
         base = case.target
         if self.surroundings and outer.any():
-            radius = max(3, round(0.01 * case.size))
-            base = cv2.inpaint(case.target, case.region.astype(np.uint8), radius, cv2.INPAINT_TELEA)
+            base = fill_from_surroundings(case.target, case.region)
             inner = case.region & face
         else:
             inner = case.region
@@ -100,6 +100,21 @@ class WarpMethod(Method):
                 "seconds": round(time.perf_counter() - start, 3),
             },
         )
+
+
+def fill_from_surroundings(image: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """`image` (S, S, 3) with `region` (S, S) bool filled by OpenCV's Telea inpainting from the
+    pixels around it, computed at about `_FILL_SIDE` px a side (the fill is smooth anyway, and
+    Telea's cost grows with the region's area times the radius squared) and scaled back up."""
+    side = image.shape[0]
+    factor = max(1, side // _FILL_SIDE)
+    small_size = (image.shape[1] // factor, image.shape[0] // factor)
+    small = cv2.resize(image, small_size, interpolation=cv2.INTER_AREA)
+    # any crop pixel of the region taints its small pixel: no mask colour leaks into the fill
+    hole = cv2.resize(region.astype(np.float32), small_size, interpolation=cv2.INTER_AREA) > 0
+    filled = cv2.inpaint(small, hole.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+    up = cv2.resize(filled, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+    return np.where(region[:, :, None], up, image)
 
 
 def face_zone(points: np.ndarray, size: int) -> np.ndarray:
