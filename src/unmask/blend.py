@@ -106,10 +106,22 @@ def paste_into_photo(
     through the inverse of `alignment` (an `unmask.face.Alignment`), only where `changed` (S, S)
     bool is True, with a `feather`-pixel soft edge inside it (default `FEATHER` x S). Photo
     pixels outside the changed region, mapped into the photo, are bit-identical. uint8 out."""
-    from unmask.face import paste_back
+    from unmask.face import Alignment, paste_back
 
+    if not changed.any():
+        return photo.copy()
     weights = feather_weights(changed, _default(feather, FEATHER, crop.shape[0]))
-    return paste_back(photo, crop, alignment, mask=weights)
+    # paste only the smallest square of the crop that holds the changed pixels: in a large photo
+    # the whole crop's square covers millions of pixels that would be resampled for nothing
+    rows, cols = _box(changed, 2)
+    side = max(rows.stop - rows.start, cols.stop - cols.start)
+    y0, x0 = min(rows.start, crop.shape[0] - side), min(cols.start, crop.shape[1] - side)
+    shift = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]])
+    lo, hi = -0.5, side - 0.5
+    corners = np.array([[lo, lo], [lo, hi], [hi, hi], [hi, lo]]) + [x0, y0]  # TL, BL, BR, TR
+    part = Alignment(matrix=shift @ alignment.matrix, quad=alignment.to_photo(corners), size=side)
+    window = (slice(y0, y0 + side), slice(x0, x0 + side))
+    return paste_back(photo, np.ascontiguousarray(crop[window]), part, mask=weights[window])
 
 
 def match_colours(
