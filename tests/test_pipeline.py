@@ -14,7 +14,7 @@ from unmask.errors import UnmaskError
 from unmask.face import Alignment, align_face, find_face
 from unmask.face.synthetic import render_mask
 from unmask.images import read_image
-from unmask.pipeline import _region_to_crop, crop_like
+from unmask.pipeline import region_to_crop, crop_like
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_photo_pixels_outside_the_composited_region_are_bit_identical(photos, re
 def test_aligned_pixels_outside_the_composited_region_are_bit_identical(photos, result):
     alignment = _alignment(result)
     target_crop = result.steps["masked photo"]
-    region_crop = _region_to_crop(photos["region"], alignment)
+    region_crop = region_to_crop(photos["region"], alignment)
     outside = ~composite_region(region_crop)
     assert np.array_equal(result.aligned[outside], target_crop[outside])
     assert not np.array_equal(result.aligned[region_crop], target_crop[region_crop])
@@ -68,7 +68,7 @@ def test_paste_back_lands_where_the_face_was(photos, result):
     # original photo's to within 2 px at the original resolution (the photo is 768x1024)
     alignment = _alignment(result)
     truth_crop = crop_like(photos["truth"], alignment)
-    region_crop = _region_to_crop(photos["region"], alignment)
+    region_crop = region_to_crop(photos["region"], alignment)
     pasted = paste_into_photo(photos["masked"], truth_crop, alignment, composite_region(region_crop))
     found = find_face(pasted).landmarks
     error = np.linalg.norm(found - photos["face"].landmarks, axis=1)

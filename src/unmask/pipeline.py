@@ -148,7 +148,7 @@ def complete(
     say(f"aligning faces at {crop}x{crop}" + (f" ({zoom:.2f}x wider than FFHQ framing)" if zoom > 1 else ""))
     target_crop, alignment = _align(target_img, target_points, crop, zoom)
     reference_crop, reference_alignment = _align(reference_img, reference_face_.landmarks, crop, zoom)
-    region_crop = _region_to_crop(region, alignment)
+    region_crop = region_to_crop(region, alignment)
     outside = 1.0 - region_crop.sum() / max(region.sum() * alignment.scale**2, 1.0)
     if outside > 0.02:
         say(f"warning: {outside:.0%} of the face-mask region lies outside the aligned crop and stays unfilled")
@@ -304,7 +304,7 @@ def _align(image: np.ndarray, landmarks: np.ndarray, size: int, zoom: float = 1.
     return align_face(image, centre + zoom * (landmarks - centre), size)
 
 
-def _region_to_crop(region: np.ndarray, alignment) -> np.ndarray:
+def region_to_crop(region: np.ndarray, alignment) -> np.ndarray:
     """The photo region (H, W) bool warped into the aligned crop (S, S) bool."""
     import cv2
 
