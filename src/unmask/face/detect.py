@@ -3,7 +3,7 @@
 Detection runs on downscaled copies to stay fast; the landmark predictor runs at full resolution.
 Search order, cheapest first (each later stage runs only when the earlier ones found nothing):
 
-1. MMOD on a copy of about `COARSE_PIXELS` pixels: finds every face wider than about a fifth
+1. MMOD on a copy of about `COARSE_PIXELS` pixels: finds every face wider than about a quarter
    of the photo's long side (portraits, selfies, phone photos of one person).
 2. dlib's HOG detector at the scale where a `MIN_FACE_SIZE` face is still detectable: fast,
    finds small unmasked faces (full-body shots, groups).
