@@ -1,0 +1,226 @@
+"""Issue 6 in one command: how fast and how good `--method stylegan` is on this CPU.
+
+Prints, each case in its own process (so peak memory is its own), with the load average:
+1. per-step time of `project` (synthesis forward + backward + loss + noise penalty): the plain
+   official path (full-resolution render, area-downsampled to 256, one image) and the fast path
+   (render stopped at 256, target + reference in one batch), at the FFHQ 256 and 1024 architectures;
+2. the end-to-end `unmask run --method stylegan` at 1024 with the DEFAULT settings (random weights
+   saved as a temporary own-format checkpoint, a real photo pair from ../shared/data/people, both
+   faces projected, composite and paste-back included) and the peak RSS of that process;
+3. projection quality on generator-made targets (images the random generator itself rendered from
+   random w, so a perfect projection exists): PSNR and alex perceptual distance of the final
+   full-resolution render, fast defaults next to the official settings (1000 steps, W, full render,
+   VGG LPIPS, no pixel term).
+
+Architectures (random weights, fp32, 8 mapping layers, conv_clamp 256 as num_fp16_res=4 implies):
+1024 = config-f (channel_base 32768, channel_max 512); 256 = stylegan2-ada "paper256" (NGC ffhq-256,
+channel_base 16384). "proxy128" is a small stand-in for the 1024 case in the quality test: a 128 px
+generator with its loss at 32 px (the same 4x gap between render and loss as 1024 -> 256), used
+because the 1024 official settings take hours here. Random weights are a weak proxy for FFHQ.
+
+    python benchmarks/bench_speed.py                       # everything (hours on a loaded machine)
+    python benchmarks/bench_speed.py --only steps,run      # parts: steps, run, quality
+    python benchmarks/bench_speed.py --only quality --quality-arch proxy128 --targets 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PEOPLE = ROOT.parent / "shared" / "data" / "people"
+# name -> (resolution, channel_base, loss resolution)
+ARCHS = {"256": (256, 16384, 256), "1024": (1024, 32768, 256), "proxy128": (128, 4096, 32)}
+
+
+def _load() -> str:
+    return "load %.1f" % os.getloadavg()[0]
+
+
+def _peak_gb(who: int = resource.RUSAGE_SELF) -> float:
+    return round(resource.getrusage(who).ru_maxrss / 2**20, 2)  # KiB on Linux
+
+
+def _generator(arch: str):
+    import torch
+
+    from unmask.gan import Generator, GeneratorConfig
+
+    res, base, _ = ARCHS[arch]
+    torch.manual_seed(0)
+    cfg = GeneratorConfig(resolution=res, channel_base=base, channel_max=512, mapping_layers=8, conv_clamp=256.0)
+    return Generator(cfg).eval().requires_grad_(False)
+
+
+def official_settings(loss_resolution: int = 256):
+    """NVIDIA's projector as closely as `project` goes: 1000 steps, W, full render, VGG, no pixel term."""
+    from unmask.project import ProjectSettings
+
+    return ProjectSettings(steps=1000, space="w", render="full", perceptual="vgg", pixel_weight=0.0,
+                           loss_resolution=loss_resolution)
+
+
+def fast_settings(loss_resolution: int = 256):
+    """The fast settings: the defaults of `ProjectSettings` with the render stopped at the loss resolution."""
+    from unmask.project import ProjectSettings
+
+    return ProjectSettings(render="skip", loss_resolution=loss_resolution)
+
+
+def case_step(arch: str, render: str, batch: int, steps: int) -> dict:
+    """Median seconds per step of `project` after one warm-up step, and peak RSS."""
+    import numpy as np
+
+    from unmask.project import ProjectSettings, project, w_stats
+
+    G = _generator(arch)
+    w_stats(G)  # computed once per generator and cached: not part of a step
+    images = np.random.default_rng(0).integers(0, 256, (batch, G.resolution, G.resolution, 3), dtype=np.uint8)
+    stamps = [time.perf_counter()]
+    project(G, images, settings=ProjectSettings(steps=steps + 1, render=render),
+            progress=lambda step, total, loss: stamps.append(time.perf_counter()))
+    times = [b - a for a, b in zip(stamps[1:], stamps[2:])]
+    return {"median": round(statistics.median(times), 2), "min": round(min(times), 2), "n": len(times),
+            "peak_gb": _peak_gb(), "load": _load()}
+
+
+def case_run(options: list[str]) -> dict:
+    """`unmask run --method stylegan` at 1024 (fresh process), its wall time and peak RSS."""
+    import cv2
+    import numpy as np
+
+    from unmask.face import find_face
+    from unmask.gan import save_generator
+    from unmask.images import read_image, write_image
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        weights = save_generator(_generator("1024"), folder / "random1024.safetensors")
+        target = PEOPLE / "p01" / "1.jpg"
+        photo = read_image(target)
+        points = find_face(photo).landmarks
+        region = np.zeros(photo.shape[:2], np.uint8)
+        hull = cv2.convexHull(np.concatenate([points[2:15], points[[29]]]).astype(np.int32))
+        cv2.fillPoly(region, [hull], 255)
+        mask = write_image(folder / "mask.png", region)
+        command = [sys.executable, "-m", "unmask", "run", str(target), "-r", str(PEOPLE / "p01" / "2.jpg"),
+                   "-o", str(folder / "out.jpg"), "--mask", str(mask), "--method", "stylegan",
+                   "--weights", str(weights), "--json", str(folder / "run.json"), "--quiet",
+                   "--option", "cache=false", *[x for o in options for x in ("--option", o)]]
+        load = _load()
+        start = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        wall = time.perf_counter() - start
+        record = json.loads((folder / "run.json").read_text())
+    completion = record.get("completion", {})
+    return {"wall_s": round(wall, 1), "peak_gb": _peak_gb(resource.RUSAGE_CHILDREN), "load_start": load,
+            "load_end": _load(), "stages": record.get("seconds"), "method_seconds": completion.get("seconds"),
+            "projection": completion.get("projection")}
+
+
+def case_quality(arch: str, which: str, targets: int, steps: int | None) -> dict:
+    """Project `targets` generator-made images with the fast defaults or the official settings."""
+    import numpy as np
+    import torch
+
+    from unmask.images import to_uint8
+    from unmask.metrics import perceptual_distance, psnr
+    from unmask.project import project
+
+    G = _generator(arch)
+    loss_res = ARCHS[arch][2]
+    with torch.no_grad():
+        z = torch.from_numpy(np.random.RandomState(2024).randn(targets, G.z_dim)).float()
+        images = to_uint8(G.synthesis(G.mapping(z), noise_mode="const"))
+    settings = official_settings(loss_res) if which == "official" else fast_settings(loss_res)
+    if steps:
+        settings = settings.replace(steps=steps)
+    log: list[tuple[int, float]] = []
+    start = time.perf_counter()
+
+    def progress(step: int, total: int, loss: float) -> None:
+        if step % 50 == 0 or step == total:
+            log.append((step, round(loss, 4)))
+            print(json.dumps({"progress": which, "step": step, "loss": round(loss, 4),
+                              "s": round(time.perf_counter() - start, 1), "load": _load()}), file=sys.stderr,
+                  flush=True)
+
+    result = project(G, images, settings=settings, seed=0, progress=progress)
+    seconds = time.perf_counter() - start
+    renders = to_uint8(result.image)
+    scores = [(psnr(renders[i], images[i]), perceptual_distance(renders[i], images[i])) for i in range(targets)]
+    return {"arch": arch, "which": which, "settings": settings.as_dict(), "targets": targets,
+            "psnr_db": [round(s[0], 2) for s in scores], "lpips_alex": [round(s[1], 4) for s in scores],
+            "mean_psnr_db": round(float(np.mean([s[0] for s in scores])), 2),
+            "mean_lpips_alex": round(float(np.mean([s[1] for s in scores])), 4),
+            "seconds": round(seconds, 1), "loss_log": log, "load": _load()}
+
+
+def _child(*args: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", *args], check=True, stdout=subprocess.PIPE, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _run_child(args: list[str]) -> dict:
+    import torch
+
+    torch.set_num_threads(2)
+    kind, *rest = args
+    if kind == "step":
+        return case_step(rest[0], rest[1], int(rest[2]), int(rest[3]))
+    if kind == "run":
+        return case_run(rest)
+    return case_quality(rest[0], rest[1], int(rest[2]), int(rest[3]) or None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="steps,run,quality", help="comma-separated: steps, run, quality")
+    parser.add_argument("--steps", type=int, default=3, help="timed steps per per-step case (after 1 warm-up)")
+    parser.add_argument("--archs", default="256,1024", help="architectures of the per-step timings")
+    parser.add_argument("--run-option", action="append", default=[],
+                        help="extra method option KEY=VALUE for the end-to-end run (default: none = defaults)")
+    parser.add_argument("--quality-arch", default="256", choices=sorted(ARCHS))
+    parser.add_argument("--targets", type=int, default=2, help="generator-made targets in the quality test")
+    parser.add_argument("--official-steps", type=int, default=0, help="override the official 1000 steps (0: keep)")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(_run_child(args.child)))
+        return
+    parts = set(args.only.split(","))
+    print(f"CPU (2 cores, shared), fp32, torch threads 2, random weights; {_load()} at start", flush=True)
+    if "steps" in parts:
+        for arch in args.archs.split(","):
+            plain = _child("step", arch, "full", "1", str(args.steps))
+            fast = _child("step", arch, "skip", "2", str(args.steps))
+            print(f"{arch} arch, per step: plain (full render, 1 image) {plain['median']} s "
+                  f"(min {plain['min']}, {plain['load']}, peak {plain['peak_gb']} GB); fast (render to 256, "
+                  f"2 images) {fast['median']} s = {fast['median'] / 2:.2f} s per image "
+                  f"(min {fast['min']}, {fast['load']}, peak {fast['peak_gb']} GB)", flush=True)
+    if "run" in parts:
+        run = _child("run", *args.run_option)
+        print(f"1024 `unmask run --method stylegan` {' '.join(args.run_option) or '(defaults)'}: {run['wall_s']} s "
+              f"wall, peak RSS {run['peak_gb']} GB ({run['load_start']} -> {run['load_end']}); stages "
+              f"{run['stages']}; method {run['method_seconds']}; settings {run['projection']}", flush=True)
+    if "quality" in parts:
+        for which, steps in (("fast", 0), ("official", args.official_steps)):
+            q = _child("quality", args.quality_arch, which, str(args.targets), str(steps))
+            print(f"quality {q['arch']} arch, {which} ({q['settings']['steps']} steps, render "
+                  f"{q['settings']['render']}, {q['settings']['perceptual']}, pixel {q['settings']['pixel_weight']}, "
+                  f"loss at {q['settings']['loss_resolution']} px): PSNR {q['mean_psnr_db']} dB {q['psnr_db']}, "
+                  f"alex distance {q['mean_lpips_alex']} {q['lpips_alex']}; {q['seconds']} s, {q['load']}",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
