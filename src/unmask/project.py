@@ -17,7 +17,7 @@ Where it differs, and why:
   and pixel terms are also weighted to the visible pixels only.
 - Several images are projected in one batch, each with its own latent, noise maps, mask and random
   stream (seeded per image), so an image's result does not depend on what it was batched with.
-- Option `render="skip"` renders only up to the loss resolution (the skip architecture's RGB output at
+- `render="skip"` (the default; docs/speed.md) renders only up to the loss resolution (the skip architecture's RGB output at
   that resolution) instead of the full image followed by downsampling: exact in structure, not in
   value (the finer layers' RGB contributions are left out), and far cheaper at 1024 px.
 """
@@ -54,7 +54,7 @@ class ProjectSettings:
     space: str = "w"  # "w": one latent for every layer (official); "w+": one per style input
     steps: int = 300
     loss_resolution: int = 256  # the official projector's; capped at the generator's resolution
-    render: str = "full"  # "full": official; "skip": synthesise only up to the loss resolution (fast)
+    render: str = "skip"  # "skip": synthesise only up to the loss resolution (docs/speed.md); "full": official
     perceptual: str = "alex"  # shift-tolerant LPIPS backbone: "alex" or "vgg"
     pixel_weight: float = 1.0  # weight of the masked mean squared error on [-1, 1] images
     noise_weight: float = 1e5  # official noise regularisation weight

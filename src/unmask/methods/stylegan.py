@@ -37,7 +37,7 @@ class StyleGANMethod(Method):
     name = "stylegan"
 
     def __init__(self, weights: str | None = None, steps: int | None = None, space: str = "w",
-                 render: str = "full", perceptual: str = "alex", pixel_weight: float | None = None,
+                 render: str = "skip", perceptual: str = "alex", pixel_weight: float | None = None,
                  prefill: str = "none", pti_steps: int = 0, pose_res: Any = (4, 8), expression_res: Any = (16,),
                  cache: bool = True, cache_dir: str | None = None, device: str | None = None):
         from unmask.latent_cache import LatentCache, model_id
