@@ -244,11 +244,12 @@ def _fill_holes(mask: np.ndarray) -> np.ndarray:
 def _mask_evidence(image: np.ndarray, frame: _Frame, points: np.ndarray) -> float:
     """How unlike an unmasked lower face the photo is, in [0, 1] (0.5 = undecided).
 
-    Four cues, combined by a logistic model fitted on unmasked photos (people/, mfr2/) against
-    real (mfr2/) and synthetic masks: the colour distance between the skin around the eyes and the
-    lower face; lips redder and darker than the skin around them (a mask shows neither);
-    the lower face's colour spread (plain fabric is smoother than skin, prints and textured
-    fabric are rougher). Unmasked photos count double in the fit, to keep false alarms rare.
+    Cues, combined by a logistic model fitted on unmasked photos (people/, mfr2/) against real
+    (mfr2/) and synthetic masks: the colour distance between the skin around the eyes and the
+    lower face; lips redder and darker than the skin around them (a mask shows neither); the
+    lower face's colour spread (plain fabric is smoother than skin, prints and textured fabric
+    are rougher); a lower face less red than the skin (blue, green, white, grey fabric).
+    Unmasked photos count double in the fit, to keep false alarms rare.
     """
     lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float64)
     lab[..., 0] *= 100 / 255
@@ -264,8 +265,10 @@ def _mask_evidence(image: np.ndarray, frame: _Frame, points: np.ndarray) -> floa
     difference = float(np.linalg.norm(np.median(lab[skin], axis=0) - np.median(lab[lower], axis=0)))
     lip_l, lip_a, _ = np.median(lab[lips], axis=0) - np.median(lab[ring], axis=0)
     spread = float(lab[lower].std(axis=0).mean())
+    cool = float(np.median(lab[skin][:, 1]) - np.median(lab[lower][:, 1]))
     smooth, textured = max(0.0, 5 - spread) / 5, max(0.0, spread - 11) / 5
-    logit = 3.3 * difference / 20 - 2.04 * lip_a / 10 + 0.46 * lip_l / 10 + 6.86 * smooth + 2.7 * textured - 3.97
+    logit = (2.18 * difference / 20 - 2.11 * lip_a / 10 + 0.56 * lip_l / 10 + 5.49 * smooth
+             + 3.02 * textured + 2.91 * max(0.0, cool - 6) / 5 - 3.25)
     return float(1 / (1 + np.exp(-logit)))
 
 
