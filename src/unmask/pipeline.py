@@ -198,7 +198,7 @@ def complete(
                    "area_fraction": round(float(region.mean()), 5), "area_crop_px": int(region_crop.sum())},
         "identity_distance": round(float(distance), 4),
         "same_person": bool(distance <= IDENTITY_WARNING),
-        "alignment": {"quad": np.round(alignment.quad, 2).tolist()},
+        "alignment": {"quad": alignment.quad.tolist(), "crop_size": crop},  # full precision: reusable
         "completion": completion.info,
         "changed_photo_px": int(np.any(image != target_img, axis=2).sum()),
         "seconds": clock.laps,
