@@ -15,7 +15,7 @@ Prints, each case in its own process (so peak memory is its own), with the load 
 Architectures (random weights, fp32, 8 mapping layers, conv_clamp 256 as num_fp16_res=4 implies):
 1024 = config-f (channel_base 32768, channel_max 512); 256 = stylegan2-ada "paper256" (NGC ffhq-256,
 channel_base 16384). "proxy128" is a small stand-in for the 1024 case in the quality test: a 128 px
-generator with its loss at 32 px (the same 4x gap between render and loss as 1024 -> 256), used
+generator (channel_base 1024, channel_max 128) with its loss at 32 px (the same 4x gap between render and loss as 1024 -> 256), used
 because the 1024 official settings take hours here. Random weights are a weak proxy for FFHQ.
 
     python benchmarks/bench_speed.py                       # everything (hours on a loaded machine)
@@ -38,8 +38,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PEOPLE = ROOT.parent / "shared" / "data" / "people"
-# name -> (resolution, channel_base, loss resolution)
-ARCHS = {"256": (256, 16384, 256), "1024": (1024, 32768, 256), "proxy128": (128, 4096, 32)}
+# name -> (resolution, channel_base, channel_max, loss resolution)
+ARCHS = {"256": (256, 16384, 512, 256), "1024": (1024, 32768, 512, 256), "proxy128": (128, 1024, 128, 32)}
 
 
 def _load() -> str:
@@ -55,9 +55,9 @@ def _generator(arch: str):
 
     from unmask.gan import Generator, GeneratorConfig
 
-    res, base, _ = ARCHS[arch]
+    res, base, top, _ = ARCHS[arch]
     torch.manual_seed(0)
-    cfg = GeneratorConfig(resolution=res, channel_base=base, channel_max=512, mapping_layers=8, conv_clamp=256.0)
+    cfg = GeneratorConfig(resolution=res, channel_base=base, channel_max=top, mapping_layers=8, conv_clamp=256.0)
     return Generator(cfg).eval().requires_grad_(False)
 
 
@@ -137,11 +137,12 @@ def case_quality(arch: str, which: str, targets: int, steps: int | None) -> dict
     from unmask.project import project
 
     G = _generator(arch)
-    loss_res = ARCHS[arch][2]
+    loss_res = ARCHS[arch][3]
     with torch.no_grad():
         z = torch.from_numpy(np.random.RandomState(2024).randn(targets, G.z_dim)).float()
         images = to_uint8(G.synthesis(G.mapping(z), noise_mode="const"))
-    settings = official_settings(loss_res) if which == "official" else fast_settings(loss_res)
+    settings = {"official": official_settings(loss_res), "fast": fast_settings(loss_res),
+                "fast-full": fast_settings(loss_res).replace(render="full")}[which]
     if steps:
         settings = settings.replace(steps=steps)
     log: list[tuple[int, float]] = []
@@ -192,6 +193,8 @@ def main() -> None:
     parser.add_argument("--quality-arch", default="256", choices=sorted(ARCHS))
     parser.add_argument("--targets", type=int, default=2, help="generator-made targets in the quality test")
     parser.add_argument("--official-steps", type=int, default=0, help="override the official 1000 steps (0: keep)")
+    parser.add_argument("--skip-vs-full", type=int, default=0,
+                        help="also compare the fast settings with render=full, at this many steps (0: no)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -213,7 +216,10 @@ def main() -> None:
               f"wall, peak RSS {run['peak_gb']} GB ({run['load_start']} -> {run['load_end']}); stages "
               f"{run['stages']}; method {run['method_seconds']}; settings {run['projection']}", flush=True)
     if "quality" in parts:
-        for which, steps in (("fast", 0), ("official", args.official_steps)):
+        cases = [("fast", 0), ("official", args.official_steps)]
+        if args.skip_vs_full:
+            cases += [("fast", args.skip_vs_full), ("fast-full", args.skip_vs_full)]
+        for which, steps in cases:
             q = _child("quality", args.quality_arch, which, str(args.targets), str(steps))
             print(f"quality {q['arch']} arch, {which} ({q['settings']['steps']} steps, render "
                   f"{q['settings']['render']}, {q['settings']['perceptual']}, pixel {q['settings']['pixel_weight']}, "
