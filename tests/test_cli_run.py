@@ -11,8 +11,9 @@ from click.testing import CliRunner
 
 from unmask.cli import cli, main
 from unmask.face import find_face
-from unmask.face.synthetic import render_mask
 from unmask.images import read_image, write_image
+
+from test_pipeline import _paint_mask  # the same plain painted mask (tests/ is on sys.path)
 
 
 def _digest(path) -> str:
@@ -21,10 +22,10 @@ def _digest(path) -> str:
 
 @pytest.fixture(scope="module")
 def inputs(people_dir, tmp_path_factory):
-    """A masked photo (synthetic surgical mask), its mask image and a reference of the same person."""
+    """A masked photo (a painted flat mask), its mask image and a reference of the same person."""
     folder = tmp_path_factory.mktemp("run")
     photo = read_image(people_dir / "p02" / "2.jpg")
-    masked, region = render_mask(photo, find_face(photo).landmarks, "surgical", 3)
+    masked, region = _paint_mask(photo, find_face(photo).landmarks)
     target = write_image(folder / "masked.png", masked)
     mask = write_image(folder / "mask.png", region.astype(np.uint8) * 255)
     return {"folder": folder, "target": target, "mask": mask, "region": region,
