@@ -25,7 +25,6 @@ from unmask.errors import FaceError
 from unmask.face import find_face
 from unmask.face.region import find_mask_region, overlay_region
 from unmask.face.synthetic import MASK_KINDS, render_mask
-from unmask.face.tight import find_face_in_crop
 from unmask.images import read_image, write_image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,7 +77,7 @@ def bench_mfr2(folder: Path, out: Path) -> None:
         counts = masked if is_masked else unmasked
         counts["n"] += 1
         try:
-            face = find_face_in_crop(image, path=path)
+            face = find_face(image, path=path)
         except FaceError:
             counts["no face"] += 1
             failures.append(f"{row['person']}/{row['file']} ({row['mask']}): no face detected")

@@ -13,7 +13,6 @@ from unmask.face import find_face
 from unmask.face.models import landmark_predictor
 from unmask.face.region import find_mask_region
 from unmask.face.synthetic import MASK_KINDS, render_mask
-from unmask.face.tight import find_face_in_crop
 from unmask.images import read_image
 
 PEOPLE_STEP = 8  # every 8th photo of people/ (5 of 40) keeps this within the test budget;
@@ -70,7 +69,7 @@ def mfr2(mfr2_dir):
         path = mfr2_dir / row["person"] / row["file"]
         image = read_image(path)
         try:
-            face = find_face_in_crop(image, path=path)
+            face = find_face(image, path=path)
         except FaceError:
             out.append((f"{row['person']}/{row['file']}", row["mask"], None))
             continue
