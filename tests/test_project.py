@@ -169,6 +169,20 @@ def test_cli_project_writes_latent_and_preview(G, made, tmp_path):
     assert isinstance(result.exception, UnmaskError) and "32x32" in str(result.exception)
 
 
+def test_cli_project_aligns_a_photo_and_takes_its_mask(G, people_dir, tmp_path):
+    photo = people_dir / "p01" / "1.jpg"
+    h, w = read_image(photo).shape[:2]
+    hidden = np.zeros((h, w), np.uint8)
+    hidden[h // 2:, :] = 255  # the lower half is "under the mask"
+    mask = write_image(tmp_path / "mask.png", hidden)
+    weights = write_nvidia_pytorch_pickle(G, tmp_path / "TINY.pkl")
+    out = tmp_path / "photo.npz"
+    result = CliRunner().invoke(cli, ["project", str(photo), "--weights", str(weights), "--mask", str(mask),
+                                      "--steps", "2", "-o", str(out), "-q"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert Projection.load(out).ws.shape == (1, G.num_ws, G.w_dim)
+
+
 def test_projection_approaches_a_face_the_generator_made():
     """With the real loss and schedule (fewer steps than the default, for time), a face the generator
     made from its own latent gets much closer. (The 30 dB goal at the default step count is not met

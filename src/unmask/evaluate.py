@@ -36,6 +36,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from unmask.errors import UnmaskError
+from unmask.pipeline import region_to_crop
 
 MODES = ("synthetic", "real")
 REGIONS = ("truth", "detected")
@@ -196,12 +197,12 @@ def _prepare_synthetic(case: Case, photos: _Photos, size: int, seed: int, region
     target_crop, alignment = align_face(masked, points, size)
     truth_crop, _ = align_face(original, points, size)
     reference_crop, reference_alignment = align_face(reference, reference_face.landmarks, size)
-    truth_region = _to_crop(region, alignment)
+    truth_region = region_to_crop(region, alignment)
     if not truth_region.any():
         raise UnmaskError(f"the painted {case.kind} mask does not overlap the aligned face", case.target)
     record: dict[str, Any] = {}
     if region_mode == "detected":
-        crop_region = _to_crop(_detected_region(masked, masked_face, case.target), alignment)
+        crop_region = region_to_crop(_detected_region(masked, masked_face, case.target), alignment)
         union = np.logical_or(crop_region, truth_region).sum()
         record["region_iou"] = float(np.logical_and(crop_region, truth_region).sum() / max(union, 1))
     else:
@@ -230,7 +231,7 @@ def _prepare_real(case: Case, photos: _Photos, size: int, seed: int) -> _Prepare
     target_crop, alignment = align_face(masked, points, size)
     reference_crop, reference_alignment = align_face(reference, reference_face.landmarks, size)
     probe_crop, _ = align_face(probe, probe_face.landmarks, size)
-    crop_region = _to_crop(region, alignment)
+    crop_region = region_to_crop(region, alignment)
     aligned = _aligned_case(target_crop, crop_region, alignment.to_crop(points), reference_crop,
                             reference_alignment.to_crop(reference_face.landmarks), seed, case)
     anchor = face_descriptor(probe, probe_face)
@@ -266,16 +267,6 @@ def _detected_region(image: np.ndarray, face, path: Path) -> np.ndarray:
     if not found.found or not found.mask.any():
         raise UnmaskError("no face-mask region found", path)
     return found.mask.astype(bool)
-
-
-def _to_crop(region: np.ndarray, alignment) -> np.ndarray:
-    """A photo-sized bool region warped into the aligned crop: bool (S, S), True where at least
-    half of a crop pixel comes from the region (bilinear weights)."""
-    import cv2
-
-    weights = cv2.warpAffine(region.astype(np.float32), alignment.matrix[:2], (alignment.size, alignment.size),
-                             flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
-    return weights >= 0.5
 
 
 def _distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -56,9 +56,9 @@ def project(photo: Path, weights: str, output: Path, space: str, steps: int | No
         found = find_face(image, index=face, path=photo)
         crop, alignment = align_face(image, found.landmarks, G.resolution)
         if mask is not None:
-            from unmask.pipeline import _region_to_crop
+            from unmask.pipeline import region_to_crop
 
-            hidden = _region_to_crop(_user_mask(mask, image.shape[:2]), alignment)
+            hidden = region_to_crop(_user_mask(mask, image.shape[:2]), alignment)
         image = crop
     settings = ProjectSettings(space=space) if steps is None else ProjectSettings(space=space, steps=steps)
     result = run_projection(G, image, None if hidden is None else [hidden], settings, seed=seed,
