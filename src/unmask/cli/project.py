@@ -37,6 +37,7 @@ def project(photo: Path, weights: str, output: Path, space: str, steps: int | No
     from unmask.gan import load_generator
     from unmask.images import read_image, to_uint8, write_image
     from unmask.pipeline import check_outputs
+    from unmask.face.region import load_user_mask
     from unmask.project import ProjectSettings, project as run_projection
 
     inputs = [p for p in (photo, mask) if p is not None]
@@ -49,7 +50,7 @@ def project(photo: Path, weights: str, output: Path, space: str, steps: int | No
             raise UnmaskError(f"an aligned face must be {G.resolution}x{G.resolution} for these weights, "
                               f"got {image.shape[1]}x{image.shape[0]}", photo)
         if mask is not None:
-            hidden = _user_mask(mask, image.shape[:2])
+            hidden = load_user_mask(mask, image.shape[:2])
     else:
         from unmask.face import align_face, find_face
 
@@ -58,7 +59,7 @@ def project(photo: Path, weights: str, output: Path, space: str, steps: int | No
         if mask is not None:
             from unmask.pipeline import region_to_crop
 
-            hidden = region_to_crop(_user_mask(mask, image.shape[:2]), alignment)
+            hidden = region_to_crop(load_user_mask(mask, image.shape[:2]), alignment)
         image = crop
     settings = ProjectSettings(space=space) if steps is None else ProjectSettings(space=space, steps=steps)
     result = run_projection(G, image, None if hidden is None else [hidden], settings, seed=seed,
@@ -68,11 +69,3 @@ def project(photo: Path, weights: str, output: Path, space: str, steps: int | No
         click.echo(str(write_image(preview, to_uint8(result.image)[0], protect=inputs)))
     if not quiet:
         click.echo(f"final loss {float(np.sum(result.losses[-1])):.4f}", err=True)
-
-
-
-def _user_mask(path: Path, shape: tuple[int, int]):
-    """The mask image as bool (H, W), True = hidden (the face-mask region finder's reader)."""
-    from unmask.face.region import load_user_mask
-
-    return load_user_mask(path, shape)
