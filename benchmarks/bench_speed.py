@@ -54,26 +54,26 @@ def _generator(arch: str):
     import torch
 
     from unmask.gan import Generator, GeneratorConfig
+    from unmask.gan.picture_scale import rescale_to_rgb
 
     res, base, top, _ = ARCHS[arch]
     torch.manual_seed(0)
     cfg = GeneratorConfig(resolution=res, channel_base=base, channel_max=top, mapping_layers=8, conv_clamp=256.0)
-    return Generator(cfg).eval().requires_grad_(False)
+    return rescale_to_rgb(Generator(cfg).eval().requires_grad_(False))
 
 
 def official_settings(loss_resolution: int = 256):
-    """NVIDIA's projector as closely as `project` goes: 1000 steps, W, full render, VGG, no pixel term."""
+    """NVIDIA's projector as closely as `project` goes: Adam, 1000 steps, W, full render, VGG, no pixel term."""
     from unmask.project import ProjectSettings
 
-    return ProjectSettings(steps=1000, space="w", render="full", perceptual="vgg", pixel_weight=0.0,
-                           loss_resolution=loss_resolution)
+    return ProjectSettings.official(loss_resolution=loss_resolution)
 
 
 def fast_settings(loss_resolution: int = 256):
-    """The fast settings: the defaults of `ProjectSettings` with the render stopped at the loss resolution."""
+    """The fast settings: the defaults of `ProjectSettings` (at the given loss resolution)."""
     from unmask.project import ProjectSettings
 
-    return ProjectSettings(render="skip", loss_resolution=loss_resolution)
+    return ProjectSettings(loss_resolution=loss_resolution)
 
 
 def case_step(arch: str, render: str, batch: int, steps: int) -> dict:

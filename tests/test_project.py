@@ -10,6 +10,7 @@ from gan_fixtures import make_tiny_generator, write_nvidia_pytorch_pickle
 
 from unmask.cli import cli
 from unmask.errors import UnmaskError
+from unmask.gan.picture_scale import rescale_to_rgb
 from unmask.images import read_image, to_uint8, write_image
 from unmask.latent_cache import LatentCache, latent_key, model_id
 from unmask.metrics import psnr as psnr_uint8
@@ -183,20 +184,48 @@ def test_cli_project_aligns_a_photo_and_takes_its_mask(G, people_dir, tmp_path):
     assert Projection.load(out).ws.shape == (1, G.num_ws, G.w_dim)
 
 
-def test_projection_approaches_a_face_the_generator_made():
-    """With the real loss and schedule (fewer steps than the default, for time), a face the generator
-    made from its own latent gets much closer. (The 30 dB goal at the default step count is not met
-    on tiny random generators; see docs/stylegan.md for the measured numbers.)"""
-    G = make_tiny_generator(32, seed=0)
+def picture_generator(seed: int, resolution: int = 32) -> torch.nn.Module:
+    """A tiny random generator as NVIDIA initialises one (no noise: its strengths start at 0) with
+    the output scale of a trained one (gan.picture_scale): its images are pictures, not clipped."""
+    G = rescale_to_rgb(make_tiny_generator(resolution, seed=seed))
     with torch.no_grad():
         for name, p in G.named_parameters():
             if name.endswith("noise_strength"):
-                p.zero_()  # noise-free: the latent alone makes the face
-        target = G.synthesis(G.mapping(torch.randn(2, G.z_dim, generator=torch.Generator().manual_seed(7)), None))
+                p.zero_()
+    return G
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_projection_recovers_a_face_the_generator_made(seed):
+    """Issue 5: with the default settings and step count, a photo (uint8) of an image the generator
+    made from its own latent comes back at 30 dB or more (the loss resolution is the generator's
+    own, 32 px, here)."""
+    G = picture_generator(seed)
+    with torch.no_grad():
+        made = to_uint8(G.synthesis(G.mapping(torch.randn(2, G.z_dim, generator=torch.Generator().manual_seed(7)))))
     w_avg, _ = w_stats(G)
-    start = synthesize(G, w_avg.expand(2, G.num_ws, -1).contiguous())
-    result = project(G, target, settings=ProjectSettings(steps=40))
+    start = to_uint8(synthesize(G, w_avg.expand(2, G.num_ws, -1).contiguous()))
+    result = project(G, made)
     for i in range(2):
-        before, after = (psnr_uint8(to_uint8(x[i]), to_uint8(target[i])) for x in (start, result.image))
-        assert after > before + 5, (before, after)
-    assert (result.losses[-1] < 0.5 * result.losses[5]).all()
+        before, after = psnr_uint8(start[i], made[i]), psnr_uint8(to_uint8(result.image[i]), made[i])
+        assert after >= 30, (before, after)
+        assert after > before + 10
+    assert (np.diff(result.losses, axis=0) <= 0).all()  # L-BFGS keeps each image's best point
+
+
+def test_skip_render_with_the_residual_fits_the_full_render():
+    """Render stopped at the loss resolution, 128 px generator with the loss at 32 px (the ratio of
+    1024 to 256): re-measuring what the skipped layers add (`refresh`) fits the full-resolution
+    render better than leaving them out. (Rendering in full every step fits better still on this
+    random net, measured 46 against 29 dB, at 4x the cost per step at 1024: docs/speed.md.)"""
+    G = picture_generator(2, resolution=128)
+    with torch.no_grad():
+        made = to_uint8(G.synthesis(G.mapping(torch.randn(2, G.z_dim, generator=torch.Generator().manual_seed(3)))))
+    settings = ProjectSettings(loss_resolution=32)
+
+    def fit(**changes) -> float:
+        image = to_uint8(project(G, made, settings=settings.replace(**changes)).image)
+        return min(psnr_uint8(image[i], made[i]) for i in range(2))
+
+    full, corrected, biased = fit(render="full"), fit(), fit(refresh=0)
+    assert full > 30 and corrected > biased + 2, (full, corrected, biased)

@@ -167,6 +167,8 @@ def to_tensor(image: np.ndarray, device=None):
         arr = arr[None]
     if arr.ndim != 4 or arr.shape[3] != 3 or arr.dtype != np.uint8:
         raise ValueError(f"expected uint8 (H, W, 3) or (N, H, W, 3), got {arr.dtype} {arr.shape}")
+    if not arr.flags.writeable:  # torch warns on read-only arrays (e.g. a memory-mapped file)
+        arr = arr.copy()
     tensor = torch.from_numpy(np.ascontiguousarray(arr)).to(device=device)
     return tensor.permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
 

@@ -1,25 +1,31 @@
-"""Latent projection: the StyleGAN2 latent (W or W+) and noise maps that reproduce aligned faces.
+"""Latent projection: the StyleGAN2 latent (W or W+) that reproduces aligned faces.
 
-The optimisation follows NVIDIA's stylegan2-ada-pytorch projector: start every latent at the mean
-of 10,000 mapped random z, Adam (betas 0.9, 0.999) with a learning rate that ramps up over the first
-5 % of the steps and down (cosine) over the last 25 %, Gaussian noise added to the latent with a
-scale of 0.05 x the spread of W fading out quadratically by 75 % of the steps, the generator's
-per-layer noise maps optimised too under an autocorrelation penalty (weight 1e5, over a pyramid of
-each map down to 8x8) and renormalised to zero mean and unit variance after every step, and the
-loss measured on 256x256 images (area-downsampled when the generator is larger).
+Two optimisers, both starting every latent at the mean of 10,000 mapped random z and comparing
+images at 256x256 at most (area-downsampled):
 
-Where it differs, and why:
+- `optimizer="lbfgs"` (the default, fast): L-BFGS on the latent alone (docs/speed.md), batched with
+  each image its own problem (`unmask.lbfgs`). The first half of the steps compares at 64 px, the
+  rest at the loss resolution; the synthesis stops at the resolution being compared (`render=
+  "skip"`), and what the skipped finer layers add there is measured with a full render every
+  `refresh` steps and added back (a constant), so the fit is of the full image, not of a cheaper
+  stand-in. The noise maps stay the seeded white noise they start as.
+- `optimizer="adam"` (`ProjectSettings.official()`): NVIDIA's stylegan2-ada-pytorch projector.
+  Adam (betas 0.9, 0.999) with a learning rate that ramps up over the first 5 % of the steps and
+  down (cosine) over the last 25 %, Gaussian noise added to the latent with a scale of 0.05 x the
+  spread of W fading out quadratically by 75 % of the steps, the per-layer noise maps optimised too
+  under an autocorrelation penalty (weight 1e5, over a pyramid of each map down to 8x8) and
+  renormalised to zero mean and unit variance after every step.
+
+Common to both, and where they differ from NVIDIA's:
 - The loss is the shift-tolerant LPIPS distance (`unmask.perceptual`, weights shipped offline) plus
-  an optional masked pixel term, instead of NVIDIA's VGG16 LPIPS file (not reachable offline).
+  a masked pixel term, instead of NVIDIA's VGG16 LPIPS file (not reachable offline).
+- Renders are compared as a photo shows them, clipped to [-1, 1] (`displayed`).
 - Masked faces: a per-image `mask` (True = hidden by the face mask) is left out of the loss. Before
   each comparison the hidden pixels of the photo are replaced by the current generated pixels, so
   no feature, however wide its receptive field, sees what the face mask looked like; the perceptual
   and pixel terms are also weighted to the visible pixels only.
 - Several images are projected in one batch, each with its own latent, noise maps, mask and random
   stream (seeded per image), so an image's result does not depend on what it was batched with.
-- `render="skip"` (the default; docs/speed.md) renders only up to the loss resolution (the skip architecture's RGB output at
-  that resolution) instead of the full image followed by downsampling: exact in structure, not in
-  value (the finer layers' RGB contributions are left out), and far cheaper at 1024 px.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from unmask.images import to_tensor, to_uint8, write_atomic
 
 SPACES = ("w", "w+")
 RENDERS = ("skip", "full")
+OPTIMIZERS = ("lbfgs", "adam")
 
 StepCallback = Callable[[int, int, float], None]
 """Receives (step, total steps, loss summed over the batch) after every step."""
@@ -49,15 +56,23 @@ StepCallback = Callable[[int, int, float], None]
 
 @dataclass(frozen=True)
 class ProjectSettings:
-    """Every knob of `project`; the defaults are documented and justified in docs/stylegan.md."""
+    """Every knob of `project`; the defaults are the fast ones, documented and measured in
+    docs/stylegan.md and docs/speed.md. `ProjectSettings.official()` gives NVIDIA's projector."""
 
     space: str = "w"  # "w": one latent for every layer (official); "w+": one per style input
-    steps: int = 300
+    optimizer: str = "lbfgs"  # "lbfgs": fast, latent only; "adam": the official schedule, latent + noise maps
+    steps: int = 40  # batched forward + backward passes (official: 1000 Adam steps)
     loss_resolution: int = 256  # the official projector's; capped at the generator's resolution
     render: str = "skip"  # "skip": synthesise only up to the loss resolution (docs/speed.md); "full": official
     perceptual: str = "alex"  # shift-tolerant LPIPS backbone: "alex" or "vgg"
-    pixel_weight: float = 1.0  # weight of the masked mean squared error on [-1, 1] images
-    noise_weight: float = 1e5  # official noise regularisation weight
+    pixel_weight: float = 10.0  # weight of the masked mean squared error on [-1, 1] images (official: 0)
+    # L-BFGS only: the first `coarse_fraction` of the steps compare at `coarse_resolution` px; with the
+    # render skipped, the finer layers' part of the image is re-measured every `refresh` steps (0: never).
+    coarse_resolution: int = 64
+    coarse_fraction: float = 0.5
+    refresh: int = 5
+    # Adam only (the official schedule and noise-map penalty):
+    noise_weight: float = 1e5
     initial_lr: float = 0.1
     lr_rampup: float = 0.05
     lr_rampdown: float = 0.25
@@ -66,12 +81,20 @@ class ProjectSettings:
     w_avg_samples: int = 10_000
 
     def __post_init__(self) -> None:
-        if self.space not in SPACES:
-            raise UnmaskError(f"unknown latent space '{self.space}'; choose one of: {', '.join(SPACES)}")
-        if self.render not in RENDERS:
-            raise UnmaskError(f"unknown render mode '{self.render}'; choose one of: {', '.join(RENDERS)}")
+        for name, what, allowed in (("space", "latent space", SPACES), ("optimizer", "optimizer", OPTIMIZERS),
+                                    ("render", "render mode", RENDERS)):
+            if getattr(self, name) not in allowed:
+                raise UnmaskError(f"unknown {what} '{getattr(self, name)}'; choose one of: {', '.join(allowed)}")
         if self.steps < 1:
             raise UnmaskError(f"the number of projection steps must be at least 1, got {self.steps}")
+        if not 0.0 <= self.coarse_fraction < 1.0:
+            raise UnmaskError(f"coarse_fraction must be in [0, 1), got {self.coarse_fraction}")
+
+    @classmethod
+    def official(cls, **changes) -> "ProjectSettings":
+        """NVIDIA's projector as closely as `project` goes: Adam for 1000 steps on W and the noise
+        maps, full render, VGG LPIPS (the shift-tolerant one), no pixel term."""
+        return cls(optimizer="adam", steps=1000, render="full", perceptual="vgg", pixel_weight=0.0).replace(**changes)
 
     def replace(self, **changes) -> "ProjectSettings":
         """A copy with some fields changed."""
@@ -203,36 +226,85 @@ def project(
     """
     device = _device(G)
     target = image_tensor(images, G.resolution).to(device)
-    count = target.shape[0]
-    visible = visible_weights(masks, count, G.resolution, device)
-    res = min(settings.loss_resolution, G.resolution)
-    target = downsample(target, res)
-    visible = downsample_visible(visible, res)
-    distance = loss_network(settings.perceptual, device)
-    with torch.no_grad():
-        target_features = None if visible is not None else distance.encode(target)  # fixed: encode once
-
+    count = len(target)
+    photos = Photos(target, visible_weights(masks, count, G.resolution, device),
+                    loss_network(settings.perceptual, device))
     w_avg, w_std = w_stats(G, settings.w_avg_samples)
     rngs = [_generator(seed, device) for _ in range(count)]
     rows = G.num_ws if settings.space == "w+" else 1
-    w_opt = w_avg.detach().reshape(1, 1, -1).repeat(count, rows, 1).requires_grad_(True)
+    start = w_avg.detach().reshape(1, 1, -1).repeat(count, rows, 1)
     shapes = [tuple(buf.shape[-2:]) for buf in G.synthesis.noise_buffers()]
-    noise = [torch.stack([_randn((1, *s), g, device) for g in rngs]).requires_grad_(True) for s in shapes]
-    optimizer = torch.optim.Adam([w_opt, *noise], betas=(0.9, 0.999), lr=settings.initial_lr)
-    until = res if settings.render == "skip" and res < G.resolution else None
+    noise = [torch.stack([_randn((1, *s), g, device) for g in rngs]) for s in shapes]
 
     losses = np.zeros((settings.steps, count))
     bar = progress_bar(settings.steps, progress)
-    with _frozen(G), bound_noise(G, noise):
+
+    def tick(step: int, loss: torch.Tensor, dist: torch.Tensor | None = None) -> None:
+        losses[step] = loss.detach().cpu().numpy()
+        report_step(bar, progress, step, settings.steps, float(losses[step].sum()),
+                    None if dist is None else float(dist.detach().sum()))
+
+    with _frozen(G):
+        if settings.optimizer == "adam":
+            w, noise = _adam(G, photos, start, noise, rngs, w_std, settings, tick)
+        else:
+            with bound_noise(G, noise):
+                w = _lbfgs(G, photos, start, w_std, settings, tick)
+        ws = w.expand(-1, G.num_ws, -1).clone()
+        image = synthesize(G, ws, noise)
+    if bar is not None:
+        bar.close()
+    return Projection(ws, noise, losses, image)
+
+
+@dataclass
+class Photos:
+    """The faces being projected, at full resolution, and the loss network that compares them.
+
+    images: (N, 3, R, R) in [-1, 1]; visible: (N, 1, R, R) with 1 = visible, or None (all visible).
+    """
+
+    images: torch.Tensor
+    visible: torch.Tensor | None
+    distance: Callable
+
+    def at(self, res: int) -> tuple[torch.Tensor, torch.Tensor | None, list[torch.Tensor] | None]:
+        """(images, visible, encoded images or None) at res x res; the encoding only when nothing is
+        hidden (then the target is fixed and is encoded once)."""
+        target = downsample(self.images, res).clamp(-1.0, 1.0)
+        visible = downsample_visible(self.visible, res)
+        with torch.no_grad():
+            features = self.distance.encode(target) if visible is None else None
+        return target, visible, features
+
+    def loss(self, synth: torch.Tensor, res: int, cache: dict, pixel_weight: float) -> torch.Tensor:
+        """Image loss (N,) of renders (N, 3, res, res) (already `displayed`) against the photos."""
+        if res not in cache:
+            cache[res] = self.at(res)
+        target, visible, features = cache[res]
+        return image_loss(self.distance, synth, target, visible, pixel_weight, features)
+
+
+def _adam(G, photos: Photos, start: torch.Tensor, noise: list[torch.Tensor], rngs, w_std: float,
+          settings: ProjectSettings, tick) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The official projector: Adam on the latent (N, rows, w_dim) and the noise maps, with the
+    learning-rate and latent-noise schedules and the noise penalty. Returns (latent, noise maps)."""
+    res = min(settings.loss_resolution, G.resolution)
+    until = res if settings.render == "skip" and res < G.resolution else None
+    w_opt = start.clone().requires_grad_(True)
+    noise = [level.clone().requires_grad_(True) for level in noise]
+    optimizer = torch.optim.Adam([w_opt, *noise], betas=(0.9, 0.999), lr=settings.initial_lr)
+    cache: dict = {}
+    with bound_noise(G, noise):
         for step in range(settings.steps):
             t = step / settings.steps
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(t, settings)
             scale = latent_noise_scale(t, w_std, settings)
-            jitter = torch.stack([_randn(tuple(w_opt.shape[1:]), g, device) for g in rngs]) * scale
+            jitter = torch.stack([_randn(tuple(w_opt.shape[1:]), g, w_opt.device) for g in rngs]) * scale
             ws = (w_opt + jitter).expand(-1, G.num_ws, -1)
-            synth = downsample(G.synthesis(ws, noise_mode="const", until_resolution=until), res)
-            dist = image_loss(distance, synth, target, visible, settings.pixel_weight, target_features)
+            synth = displayed(downsample(G.synthesis(ws, noise_mode="const", until_resolution=until), res))
+            dist = photos.loss(synth, res, cache, settings.pixel_weight)
             loss = dist + settings.noise_weight * noise_regularization(noise)
             optimizer.zero_grad(set_to_none=True)
             loss.sum().backward()
@@ -241,15 +313,61 @@ def project(
                 for level in noise:
                     level -= level.mean(dim=(1, 2, 3), keepdim=True)
                     level *= level.square().mean(dim=(1, 2, 3), keepdim=True).rsqrt()
-            losses[step] = loss.detach().cpu().numpy()
-            report_step(bar, progress, step, settings.steps, float(losses[step].sum()), float(dist.detach().sum()))
-        if bar is not None:
-            bar.close()
-        ws = w_opt.detach().expand(-1, G.num_ws, -1).clone()
-        final_noise = [level.detach().clone() for level in noise]
-        with torch.no_grad():
-            image = G.synthesis(ws, noise_mode="const")
-    return Projection(ws, final_noise, losses, image)
+            tick(step, loss, dist)
+    return w_opt.detach(), [level.detach() for level in noise]
+
+
+def lbfgs_stages(settings: ProjectSettings, resolution: int) -> list[tuple[int, int]]:
+    """(loss resolution, steps) of each L-BFGS stage for a generator of `resolution` px: the coarse
+    stage (`coarse_fraction` of the steps at `coarse_resolution`), then the rest at the loss resolution."""
+    final = min(settings.loss_resolution, resolution)
+    coarse = min(settings.coarse_resolution, final)
+    first = round(settings.coarse_fraction * settings.steps) if coarse < final else 0
+    return [(r, n) for r, n in ((coarse, first), (final, settings.steps - first)) if n > 0]
+
+
+def _lbfgs(G, photos: Photos, start: torch.Tensor, w_std: float, settings: ProjectSettings,
+           tick) -> torch.Tensor:
+    """L-BFGS on the latent (N, rows, w_dim), coarse to fine, with G's noise inputs as they are
+    bound. Every step is one batched forward + backward pass. Returns the latent."""
+    from unmask.lbfgs import BatchedLBFGS
+
+    count, rows, w_dim = start.shape
+    cache: dict = {}
+    x = start.reshape(count, -1)
+    step = 0
+    for res, steps in lbfgs_stages(settings, G.resolution):
+        until = res if settings.render == "skip" and res < G.resolution else None
+        correct = until is not None and settings.refresh > 0
+        optimizer = BatchedLBFGS(x, first_step=0.1 * w_std * math.sqrt(rows))
+        residual = None
+        for i in range(steps):
+            if correct and i % settings.refresh == 0 and i > 0:
+                residual, values = _residual(G, photos, optimizer.best(), rows, res, until, cache, settings)
+                optimizer.rebase(values)
+            elif correct and i == 0:
+                residual, _ = _residual(G, photos, x, rows, res, until, cache, settings)
+            w = optimizer.trial().reshape(count, rows, w_dim).requires_grad_(True)
+            synth = downsample(G.synthesis(w.expand(-1, G.num_ws, -1), noise_mode="const", until_resolution=until), res)
+            dist = photos.loss(displayed(synth if residual is None else synth + residual), res, cache,
+                               settings.pixel_weight)
+            (grad,) = torch.autograd.grad(dist.sum(), w)
+            optimizer.tell(dist.detach(), grad.reshape(count, -1))
+            tick(step, optimizer.best_value())
+            step += 1
+        x = optimizer.best()
+    return x.reshape(count, rows, w_dim)
+
+
+@torch.no_grad()
+def _residual(G, photos: Photos, x: torch.Tensor, rows: int, res: int, until: int, cache: dict,
+              settings: ProjectSettings) -> tuple[torch.Tensor, torch.Tensor]:
+    """What the skipped finer layers add at res px for latents x (N, rows * w_dim): the full render
+    area-downsampled minus the render stopped at res, (N, 3, res, res); and the exact loss (N,) there."""
+    ws = x.reshape(x.shape[0], rows, -1).expand(-1, G.num_ws, -1)
+    full = downsample(G.synthesis(ws, noise_mode="const"), res)
+    residual = full - G.synthesis(ws, noise_mode="const", until_resolution=until)
+    return residual, photos.loss(displayed(full), res, cache, settings.pixel_weight)
 
 
 def synthesize(G, ws: torch.Tensor, noise: Sequence[torch.Tensor] | None = None,
@@ -292,6 +410,12 @@ def _noise_slots(G) -> list[tuple[dict, str]]:
     if any(slot is None for slot in slots):
         raise RuntimeError("noise_buffers() returned tensors that are not buffers of the synthesis network")
     return slots
+
+
+def displayed(x: torch.Tensor) -> torch.Tensor:
+    """x clipped to [-1, 1], as a saved photo shows it; the gradient passes as if unclipped
+    (straight-through), so a pixel pushed beyond the range is still pulled back by the loss."""
+    return x + (x.clamp(-1.0, 1.0) - x).detach()
 
 
 def fill_hidden(target: torch.Tensor, synth: torch.Tensor, visible: torch.Tensor | None) -> torch.Tensor:
@@ -399,7 +523,7 @@ def progress_bar(total: int, progress):
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="projecting", unit="step", leave=False)
+    return tqdm(total=total, desc="projecting", unit="step", leave=False, disable=None)  # None: only on a terminal
 
 
 def report_step(bar, progress, step: int, total: int, loss: float, dist: float | None = None) -> None:

@@ -16,7 +16,9 @@ from unmask.errors import UnmaskError
               help="Where to write the latent (.npz: ws, noise_0.., losses, image).")
 @click.option("--space", type=click.Choice(["w", "w+"]), default="w", show_default=True,
               help="One latent for all layers (w) or one per layer (w+).")
-@click.option("--steps", type=int, help="Optimisation steps (default: see docs/stylegan.md).")
+@click.option("--optimizer", type=click.Choice(["lbfgs", "adam"]), default="lbfgs", show_default=True,
+              help="lbfgs: fast (40 steps); adam: NVIDIA's projector (1000 steps, full render, VGG).")
+@click.option("--steps", type=int, help="Optimisation steps (default: 40 for lbfgs, 1000 for adam).")
 @click.option("--mask", type=click.Path(path_type=Path),
               help="Region to leave out of the loss, an image of the photo's size (white = hidden).")
 @click.option("--aligned", is_flag=True, help="PHOTO is already an FFHQ-aligned crop at the generator's size.")
@@ -24,7 +26,7 @@ from unmask.errors import UnmaskError
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("--preview", type=click.Path(path_type=Path), help="Also write the projected image (.png/.jpg).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def project(photo: Path, weights: str, output: Path, space: str, steps: int | None, mask: Path | None,
+def project(photo: Path, weights: str, output: Path, space: str, optimizer: str, steps: int | None, mask: Path | None,
             aligned: bool, face: int | None, seed: int, preview: Path | None, quiet: bool) -> None:
     """Project the face in PHOTO into the latent space of --weights and write it to -o.
 
@@ -61,7 +63,9 @@ def project(photo: Path, weights: str, output: Path, space: str, steps: int | No
 
             hidden = region_to_crop(load_user_mask(mask, image.shape[:2]), alignment)
         image = crop
-    settings = ProjectSettings(space=space) if steps is None else ProjectSettings(space=space, steps=steps)
+    settings = (ProjectSettings.official if optimizer == "adam" else ProjectSettings)(space=space)
+    if steps is not None:
+        settings = settings.replace(steps=steps)
     result = run_projection(G, image, None if hidden is None else [hidden], settings, seed=seed,
                             progress=not quiet)
     click.echo(str(result.save(output, protect=inputs)))

@@ -33,7 +33,7 @@ from unmask.methods import METHODS
               help="Any other method option, repeatable (e.g. --option mirror=never).")
 @click.option("--panel", type=click.Path(path_type=Path), help="Also write a before/after panel of the steps.")
 @click.option("--json", "record", type=click.Path(path_type=Path), help="Also write a JSON record of the run.")
-@click.option("--quiet", "-q", is_flag=True, help="Print only errors and the paths written.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only warnings, errors and the paths written (long steps still show a bar on a terminal).")
 def run(target: Path, reference: Path, output: Path, expression: Path | None, method: str, mask: Path | None,
         face: int | None, reference_face: int | None, strict: bool, seed: int, weights: str | None,
         options: tuple[str, ...], panel: Path | None, record: Path | None, quiet: bool) -> None:

@@ -27,7 +27,8 @@ PREFILLS = ("none", "warp", "opencv-telea")
 class StyleGANMethod(Method):
     """Complete a face by StyleGAN2 projection + style mixing (see the module docstring).
 
-    Options: `weights` (zoo name or file, required), `steps`, `space` ("w" | "w+"), `render`
+    Options: `weights` (zoo name or file, required), `optimizer` ("lbfgs", fast, the default |
+    "adam", NVIDIA's projector; its default step count is then the official 1000), `steps`, `space` ("w" | "w+"), `render`
     ("skip" | "full"), `perceptual` ("alex" | "vgg"), `pixel_weight`, `prefill` ("none" | "warp" |
     "opencv-telea"), `pti_steps` (0 = no pivotal tuning), `pose_res` (e.g. "4,8"), `expression_res`
     (e.g. "16"), `cache` (reuse projections on disk), `cache_dir`, `device`. `size` is the
@@ -36,7 +37,7 @@ class StyleGANMethod(Method):
 
     name = "stylegan"
 
-    def __init__(self, weights: str | None = None, steps: int | None = None, space: str = "w",
+    def __init__(self, weights: str | None = None, optimizer: str = "lbfgs", steps: int | None = None, space: str = "w",
                  render: str = "skip", perceptual: str = "alex", pixel_weight: float | None = None,
                  prefill: str = "none", pti_steps: int = 0, pose_res: Any = (4, 8), expression_res: Any = (16,),
                  cache: bool = True, cache_dir: str | None = None, device: str | None = None):
@@ -53,9 +54,9 @@ class StyleGANMethod(Method):
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.G = _load_generator(self.weights, str(self.device))
         self.size = self.G.resolution
-        defaults = ProjectSettings()
+        defaults = ProjectSettings.official() if optimizer == "adam" else ProjectSettings()
         self.settings = ProjectSettings(
-            space=space, render=render, perceptual=perceptual,
+            optimizer=optimizer, space=space, render=render, perceptual=perceptual,
             steps=defaults.steps if steps is None else int(steps),
             pixel_weight=defaults.pixel_weight if pixel_weight is None else float(pixel_weight),
         )
