@@ -1,24 +1,26 @@
 """Issue 6 in one command: how fast and how good `--method stylegan` is on this CPU.
 
 Prints, each case in its own process (so peak memory is its own), with the load average:
-1. per-step time of `project` (synthesis forward + backward + loss + noise penalty): the plain
-   official path (full-resolution render, area-downsampled to 256, one image) and the fast path
-   (render stopped at 256, target + reference in one batch), at the FFHQ 256 and 1024 architectures;
+1. `project` timings at the FFHQ 256 and 1024 architectures: seconds per step of the official
+   settings (`ProjectSettings.official()`: Adam, full-resolution render area-downsampled to 256,
+   VGG, one image), and the whole projection with the fast defaults (target + reference in one
+   batch, all default steps: coarse stage, fine stage and the full renders of `refresh`);
 2. the end-to-end `unmask run --method stylegan` at 1024 with the DEFAULT settings (random weights
    saved as a temporary own-format checkpoint, a real photo pair from ../shared/data/people, both
    faces projected, composite and paste-back included) and the peak RSS of that process;
-3. projection quality on generator-made targets (images the random generator itself rendered from
-   random w, so a perfect projection exists): PSNR and alex perceptual distance of the final
-   full-resolution render, fast defaults next to the official settings (1000 steps, W, full render,
-   VGG LPIPS, no pixel term).
+3. projection quality on generator-made targets (photos, uint8, of images the random generator
+   itself rendered from random w, so a perfect projection exists): PSNR and alex perceptual
+   distance of the final full-resolution render, fast defaults next to the official settings.
 
 Architectures (random weights, fp32, 8 mapping layers, conv_clamp 256 as num_fp16_res=4 implies):
 1024 = config-f (channel_base 32768, channel_max 512); 256 = stylegan2-ada "paper256" (NGC ffhq-256,
-channel_base 16384). "proxy128" is a small stand-in for the 1024 case in the quality test: a 128 px
-generator (channel_base 1024, channel_max 128) with its loss at 32 px (the same 4x gap between render and loss as 1024 -> 256), used
-because the 1024 official settings take hours here. Random weights are a weak proxy for FFHQ.
+channel_base 16384); "proxy128": a 128 px generator (channel_base 1024, channel_max 128) with its
+loss at 32 px (the 4x gap of 1024 -> 256), cheap enough for the official 1000 steps. Every random
+generator gets a trained one's output scale first (`unmask.gan.picture_scale`: as initialised, 87 %
+of a 1024 image lies outside [-1, 1], so a photo of it is mostly black and white); the graph, and so
+the timing, is unchanged. Random weights remain a weak proxy for FFHQ.
 
-    python benchmarks/bench_speed.py                       # everything (hours on a loaded machine)
+    python benchmarks/bench_speed.py                       # everything (about 1.5 hours, mostly the official 256 run)
     python benchmarks/bench_speed.py --only steps,run      # parts: steps, run, quality
     python benchmarks/bench_speed.py --only quality --quality-arch proxy128 --targets 2
 """
@@ -76,25 +78,27 @@ def fast_settings(loss_resolution: int = 256):
     return ProjectSettings(loss_resolution=loss_resolution)
 
 
-def case_step(arch: str, render: str, batch: int, steps: int) -> dict:
-    """Median seconds per step of `project` after one warm-up step, and peak RSS."""
+def case_step(arch: str, which: str, steps: int) -> dict:
+    """Timing of `project` on random images. "official": one image, median seconds per step after
+    a warm-up step (`steps` timed); "fast": the default settings, target + reference in one batch,
+    the whole projection (all default steps) timed."""
     import numpy as np
 
-    from unmask.project import ProjectSettings, project, w_stats
+    from unmask.project import project, w_stats
 
     G = _generator(arch)
     w_stats(G)  # computed once per generator and cached: not part of a step
+    batch, settings = (1, official_settings().replace(steps=steps + 1)) if which == "official" else (2, fast_settings())
     images = np.random.default_rng(0).integers(0, 256, (batch, G.resolution, G.resolution, 3), dtype=np.uint8)
     stamps = [time.perf_counter()]
-    project(G, images, settings=ProjectSettings(steps=steps + 1, render=render),
-            progress=lambda step, total, loss: stamps.append(time.perf_counter()))
-    times = [b - a for a, b in zip(stamps[1:], stamps[2:])]
+    project(G, images, settings=settings, progress=lambda step, total, loss: stamps.append(time.perf_counter()))
+    times = [b - a for a, b in zip(stamps[1:], stamps[2:])] if which == "official" else [stamps[-1] - stamps[0]]
     return {"median": round(statistics.median(times), 2), "min": round(min(times), 2), "n": len(times),
-            "peak_gb": _peak_gb(), "load": _load()}
+            "steps": settings.steps, "peak_gb": _peak_gb(), "load": _load()}
 
 
-def case_run(options: list[str]) -> dict:
-    """`unmask run --method stylegan` at 1024 (fresh process), its wall time and peak RSS."""
+def case_run(arch: str, options: list[str]) -> dict:
+    """`unmask run --method stylegan` with the `arch` generator (fresh process), its wall time and peak RSS."""
     import cv2
     import numpy as np
 
@@ -104,7 +108,7 @@ def case_run(options: list[str]) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        weights = save_generator(_generator("1024"), folder / "random1024.safetensors")
+        weights = save_generator(_generator(arch), folder / f"random{arch}.safetensors")
         target = PEOPLE / "p01" / "1.jpg"
         photo = read_image(target)
         points = find_face(photo).landmarks
@@ -177,17 +181,18 @@ def _run_child(args: list[str]) -> dict:
     torch.set_num_threads(2)
     kind, *rest = args
     if kind == "step":
-        return case_step(rest[0], rest[1], int(rest[2]), int(rest[3]))
+        return case_step(rest[0], rest[1], int(rest[2]))
     if kind == "run":
-        return case_run(rest)
+        return case_run(rest[0], rest[1:])
     return case_quality(rest[0], rest[1], int(rest[2]), int(rest[3]) or None)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="steps,run,quality", help="comma-separated: steps, run, quality")
-    parser.add_argument("--steps", type=int, default=3, help="timed steps per per-step case (after 1 warm-up)")
+    parser.add_argument("--steps", type=int, default=3, help="timed official steps per architecture (after 1 warm-up)")
     parser.add_argument("--archs", default="256,1024", help="architectures of the per-step timings")
+    parser.add_argument("--run-archs", default="1024", help="architectures of the end-to-end runs")
     parser.add_argument("--run-option", action="append", default=[],
                         help="extra method option KEY=VALUE for the end-to-end run (default: none = defaults)")
     parser.add_argument("--quality-arch", default="256", choices=sorted(ARCHS))
@@ -204,15 +209,16 @@ def main() -> None:
     print(f"CPU (2 cores, shared), fp32, torch threads 2, random weights; {_load()} at start", flush=True)
     if "steps" in parts:
         for arch in args.archs.split(","):
-            plain = _child("step", arch, "full", "1", str(args.steps))
-            fast = _child("step", arch, "skip", "2", str(args.steps))
-            print(f"{arch} arch, per step: plain (full render, 1 image) {plain['median']} s "
-                  f"(min {plain['min']}, {plain['load']}, peak {plain['peak_gb']} GB); fast (render to 256, "
-                  f"2 images) {fast['median']} s = {fast['median'] / 2:.2f} s per image "
-                  f"(min {fast['min']}, {fast['load']}, peak {fast['peak_gb']} GB)", flush=True)
-    if "run" in parts:
-        run = _child("run", *args.run_option)
-        print(f"1024 `unmask run --method stylegan` {' '.join(args.run_option) or '(defaults)'}: {run['wall_s']} s "
+            plain = _child("step", arch, "official", str(args.steps))
+            fast = _child("step", arch, "fast", "0")
+            print(f"{arch} arch: official settings (Adam, full render, VGG, 1 image) {plain['median']} s per step "
+                  f"(min {plain['min']}, {plain['load']}, peak {plain['peak_gb']} GB) -> 1000 steps x 2 photos "
+                  f"= {plain['median'] * 2000 / 60:.0f} min; fast defaults ({fast['steps']} steps, target + "
+                  f"reference in one batch) {fast['median']} s for both = {fast['median'] / fast['steps']:.2f} s "
+                  f"per step ({fast['load']}, peak {fast['peak_gb']} GB)", flush=True)
+    for arch in args.run_archs.split(",") if "run" in parts else []:
+        run = _child("run", arch, *args.run_option)
+        print(f"{arch} `unmask run --method stylegan` {' '.join(args.run_option) or '(defaults)'}: {run['wall_s']} s "
               f"wall, peak RSS {run['peak_gb']} GB ({run['load_start']} -> {run['load_end']}); stages "
               f"{run['stages']}; method {run['method_seconds']}; settings {run['projection']}", flush=True)
     if "quality" in parts:

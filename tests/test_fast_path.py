@@ -87,11 +87,13 @@ def test_skip_render_at_the_generator_resolution_is_the_full_render(G, one_torch
     assert torch.equal(full.ws, skip.ws)
 
 
-def test_batched_projection_equals_one_image_at_a_time(G, one_torch_thread):
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_batched_projection_equals_one_image_at_a_time(G, one_torch_thread, optimizer):
     images = np.random.default_rng(1).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
-    settings = ProjectSettings(steps=3, loss_resolution=32, w_avg_samples=200)
+    settings = ProjectSettings(optimizer=optimizer, steps=6, loss_resolution=32, w_avg_samples=200)
     both = project(G, images, settings=settings, seed=5)
     for i in range(2):
         alone = project(G, images[i:i + 1], settings=settings, seed=5)
-        torch.testing.assert_close(both.ws[i:i + 1], alone.ws, rtol=1e-4, atol=1e-5)
+        # equal up to float rounding: batched convolutions sum in another order
+        torch.testing.assert_close(both.ws[i:i + 1], alone.ws, rtol=1e-3, atol=1e-4)
         np.testing.assert_allclose(both.losses[:, i], alone.losses[:, 0], rtol=1e-4)
