@@ -111,7 +111,7 @@ class Projection:
 
     ws: (N, num_ws, w_dim) float32 latents (for space "w" every row of one image is the same).
     noise: one (N, 1, r, r) float32 map per noise input of the synthesis network, in its order.
-    losses: (steps, N) float64, each image's loss at every step.
+    losses: (steps, N) float64, each image's loss at every step (lbfgs: the lowest so far in its stage).
     image: (N, 3, R, R) float32 in [-1, 1], the generator's full-resolution render of `ws` + `noise`.
     """
 
