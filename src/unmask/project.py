@@ -342,11 +342,10 @@ def _lbfgs(G, photos: Photos, start: torch.Tensor, w_std: float, settings: Proje
         optimizer = BatchedLBFGS(x, first_step=0.1 * w_std * math.sqrt(rows))
         residual = None
         for i in range(steps):
-            if correct and i % settings.refresh == 0 and i > 0:
+            if correct and i % settings.refresh == 0:  # re-measure the skipped layers at the best points
                 residual, values = _residual(G, photos, optimizer.best(), rows, res, until, cache, settings)
-                optimizer.rebase(values)
-            elif correct and i == 0:
-                residual, _ = _residual(G, photos, x, rows, res, until, cache, settings)
+                if i > 0:
+                    optimizer.rebase(values)
             w = optimizer.trial().reshape(count, rows, w_dim).requires_grad_(True)
             synth = downsample(G.synthesis(w.expand(-1, G.num_ws, -1), noise_mode="const", until_resolution=until), res)
             dist = photos.loss(displayed(synth if residual is None else synth + residual), res, cache,
