@@ -166,6 +166,10 @@ def test_cli_project_writes_latent_and_preview(G, made, tmp_path):
     latent = Projection.load(out)
     assert latent.ws.shape == (1, G.num_ws, G.w_dim) and latent.losses.shape == (3, 1)
     assert read_image(preview).shape == (32, 32, 3)
+    official = CliRunner().invoke(cli, ["project", str(face), "--weights", str(weights), "--aligned", "--steps", "2",
+                                        "--optimizer", "adam", "-o", str(tmp_path / "adam.npz"), "-q"])
+    assert official.exit_code == 0, (official.output, official.exception)
+    assert Projection.load(tmp_path / "adam.npz").losses.shape == (2, 1)
     big = write_image(tmp_path / "big.png", np.zeros((40, 40, 3), np.uint8))
     result = CliRunner().invoke(cli, ["project", str(big), "--weights", str(weights), "--aligned", "-o",
                                       str(tmp_path / "x.npz")])
