@@ -16,6 +16,7 @@ from unmask.cli import cli
 from unmask.errors import UnmaskError
 from unmask.images import read_image, to_uint8, write_image
 from unmask.methods import AlignedCase, make_method
+from unmask.project import ProjectSettings
 
 STEPS = 3
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -70,6 +71,12 @@ def test_method_options_are_checked(weights, tmp_path):
         make_method("stylegan", weights=str(path), pose_res="64")
     with pytest.raises(ValueError, match="prefill"):
         make_method("stylegan", weights=str(path), prefill="magic")
+    with pytest.raises(UnmaskError, match="optimizer"):
+        make_method("stylegan", weights=str(path), optimizer="sgd")
+    assert make_method("stylegan", weights=str(path)).settings.steps == 40  # fast defaults
+    official = make_method("stylegan", weights=str(path), optimizer="adam")
+    assert official.settings == ProjectSettings.official()
+    assert make_method("stylegan", weights=str(path), optimizer="adam", steps=5).settings.steps == 5
 
 
 def test_prefill_and_pivotal_tuning_run(weights, tmp_path):

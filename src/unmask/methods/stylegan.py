@@ -28,7 +28,8 @@ class StyleGANMethod(Method):
     """Complete a face by StyleGAN2 projection + style mixing (see the module docstring).
 
     Options: `weights` (zoo name or file, required), `optimizer` ("lbfgs", fast, the default |
-    "adam", NVIDIA's projector; its default step count is then the official 1000), `steps`, `space` ("w" | "w+"), `render`
+    "adam", NVIDIA's projector: then steps, render, perceptual and pixel_weight default to the official
+    settings), `steps`, `space` ("w" | "w+"), `render`
     ("skip" | "full"), `perceptual` ("alex" | "vgg"), `pixel_weight`, `prefill` ("none" | "warp" |
     "opencv-telea"), `pti_steps` (0 = no pivotal tuning), `pose_res` (e.g. "4,8"), `expression_res`
     (e.g. "16"), `cache` (reuse projections on disk), `cache_dir`, `device`. `size` is the
@@ -38,7 +39,7 @@ class StyleGANMethod(Method):
     name = "stylegan"
 
     def __init__(self, weights: str | None = None, optimizer: str = "lbfgs", steps: int | None = None, space: str = "w",
-                 render: str = "skip", perceptual: str = "alex", pixel_weight: float | None = None,
+                 render: str | None = None, perceptual: str | None = None, pixel_weight: float | None = None,
                  prefill: str = "none", pti_steps: int = 0, pose_res: Any = (4, 8), expression_res: Any = (16,),
                  cache: bool = True, cache_dir: str | None = None, device: str | None = None):
         from unmask.latent_cache import LatentCache, model_id
@@ -55,11 +56,9 @@ class StyleGANMethod(Method):
         self.G = _load_generator(self.weights, str(self.device))
         self.size = self.G.resolution
         defaults = ProjectSettings.official() if optimizer == "adam" else ProjectSettings()
-        self.settings = ProjectSettings(
-            optimizer=optimizer, space=space, render=render, perceptual=perceptual,
-            steps=defaults.steps if steps is None else int(steps),
-            pixel_weight=defaults.pixel_weight if pixel_weight is None else float(pixel_weight),
-        )
+        given = {"steps": steps, "render": render, "perceptual": perceptual, "pixel_weight": pixel_weight}
+        given = {k: type(getattr(defaults, k))(v) for k, v in given.items() if v is not None}  # e.g. 3 -> 3.0
+        self.settings = defaults.replace(optimizer=optimizer, space=space, **given)
         self.prefill = prefill
         self.pti_steps = int(pti_steps)
         self.pose_res = parse_resolutions(pose_res)
