@@ -131,3 +131,18 @@ def test_unmask_run_stylegan_end_to_end(weights, people_dir, tmp_path):
     assert read_image(panel).shape[0] > 32
     assert info["method"] == "stylegan" and info["crop_size"] == 32
     assert info["completion"]["projection"]["steps"] == STEPS and info["completion"]["cached"] == [False, False]
+
+
+def test_method_messages_and_bars_follow_the_caller(weights, people_dir, tmp_path):
+    """The Python API passes the method its messages (and bars) only when asked: `bars=False`
+    (what `unmask run --quiet` passes) keeps the method silent, the pipeline's stages still report."""
+    import unmask
+
+    _, path = weights
+    target, _, region, _ = _masked_photo(people_dir, tmp_path)
+    options = dict(method="stylegan", weights=str(path), steps=STEPS, cache=False, mask=region)
+    for bars, expected in ((None, True), (False, False)):
+        messages: list[str] = []
+        unmask.complete(target, people_dir / "p02" / "3.jpg", progress=messages.append, bars=bars, **options)
+        assert any(m.startswith("completing") for m in messages)
+        assert any(m.startswith("projecting") for m in messages) is expected, messages

@@ -90,6 +90,7 @@ def complete(
     strict: bool = False,
     seed: int = 0,
     progress: Progress | None = None,
+    bars: bool | None = None,
     **method_options: Any,
 ) -> Result:
     """Complete the masked face in `target` from `reference`, an unmasked photo of the same person.
@@ -99,8 +100,9 @@ def complete(
     path (white = fill) or a bool array of the target's size; without it the face mask is found.
     `face` / `reference_face`: which face in a photo with several (0 = largest). `size`: aligned
     crop side (default: the method's). `strict`: refuse a reference that looks like another person
-    instead of warning. `progress` receives one message per stage. Extra keyword arguments are the
-    method's options. Raises `UnmaskError` for unusable inputs.
+    instead of warning. `progress` receives one message per stage. `bars`: let the method show
+    progress bars and its own messages (default: when `progress` is given). Extra keyword arguments
+    are the method's options. Raises `UnmaskError` for unusable inputs.
     """
     from unmask.face import face_descriptor, find_face, identity_distance
     from unmask.methods import AlignedCase, make_method
@@ -168,7 +170,8 @@ def complete(
     clock.lap("align")
 
     say(f"completing with method '{method}'")
-    completion = algorithm.complete(case, progress=say)
+    show = progress is not None if bars is None else bars
+    completion = algorithm.complete(case, progress=say if show else None)
     clock.lap("method")
 
     say("pasting back into the photo")

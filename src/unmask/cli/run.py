@@ -33,7 +33,7 @@ from unmask.methods import METHODS
               help="Any other method option, repeatable (e.g. --option mirror=never).")
 @click.option("--panel", type=click.Path(path_type=Path), help="Also write a before/after panel of the steps.")
 @click.option("--json", "record", type=click.Path(path_type=Path), help="Also write a JSON record of the run.")
-@click.option("--quiet", "-q", is_flag=True, help="Print only warnings, errors and the paths written (long steps still show a bar on a terminal).")
+@click.option("--quiet", "-q", is_flag=True, help="Print only warnings, errors and the paths written.")
 def run(target: Path, reference: Path, output: Path, expression: Path | None, method: str, mask: Path | None,
         face: int | None, reference_face: int | None, strict: bool, seed: int, weights: str | None,
         options: tuple[str, ...], panel: Path | None, record: Path | None, quiet: bool) -> None:
@@ -59,7 +59,7 @@ def run(target: Path, reference: Path, output: Path, expression: Path | None, me
         warnings.simplefilter("ignore")  # warnings reach the user through `progress`, once
         result = complete(target, reference, expression=expression, method=method, mask=mask, face=face,
                           reference_face=reference_face, strict=strict, seed=seed, progress=progress,
-                          **method_options)
+                          bars=not quiet, **method_options)
     for path in result.save(output, panel=panel, json=record):
         click.echo(str(path))
 
