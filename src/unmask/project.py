@@ -267,6 +267,7 @@ class Photos:
     images: torch.Tensor
     visible: torch.Tensor | None
     distance: Callable
+    _levels: dict = dataclasses.field(default_factory=dict)  # res -> `at(res)`, made once
 
     def at(self, res: int) -> tuple[torch.Tensor, torch.Tensor | None, list[torch.Tensor] | None]:
         """(images, visible, encoded images or None) at res x res; the encoding only when nothing is
@@ -277,11 +278,11 @@ class Photos:
             features = self.distance.encode(target) if visible is None else None
         return target, visible, features
 
-    def loss(self, synth: torch.Tensor, res: int, cache: dict, pixel_weight: float) -> torch.Tensor:
+    def loss(self, synth: torch.Tensor, res: int, pixel_weight: float) -> torch.Tensor:
         """Image loss (N,) of renders (N, 3, res, res) (already `displayed`) against the photos."""
-        if res not in cache:
-            cache[res] = self.at(res)
-        target, visible, features = cache[res]
+        if res not in self._levels:
+            self._levels[res] = self.at(res)
+        target, visible, features = self._levels[res]
         return image_loss(self.distance, synth, target, visible, pixel_weight, features)
 
 
@@ -290,11 +291,10 @@ def _adam(G, photos: Photos, start: torch.Tensor, noise: list[torch.Tensor], rng
     """The official projector: Adam on the latent (N, rows, w_dim) and the noise maps, with the
     learning-rate and latent-noise schedules and the noise penalty. Returns (latent, noise maps)."""
     res = min(settings.loss_resolution, G.resolution)
-    until = res if settings.render == "skip" and res < G.resolution else None
+    until = _stop_at(G, res, settings)
     w_opt = start.clone().requires_grad_(True)
     noise = [level.clone().requires_grad_(True) for level in noise]
     optimizer = torch.optim.Adam([w_opt, *noise], betas=(0.9, 0.999), lr=settings.initial_lr)
-    cache: dict = {}
     with bound_noise(G, noise):
         for step in range(settings.steps):
             t = step / settings.steps
@@ -304,7 +304,7 @@ def _adam(G, photos: Photos, start: torch.Tensor, noise: list[torch.Tensor], rng
             jitter = torch.stack([_randn(tuple(w_opt.shape[1:]), g, w_opt.device) for g in rngs]) * scale
             ws = (w_opt + jitter).expand(-1, G.num_ws, -1)
             synth = displayed(downsample(G.synthesis(ws, noise_mode="const", until_resolution=until), res))
-            dist = photos.loss(synth, res, cache, settings.pixel_weight)
+            dist = photos.loss(synth, res, settings.pixel_weight)
             loss = dist + settings.noise_weight * noise_regularization(noise)
             optimizer.zero_grad(set_to_none=True)
             loss.sum().backward()
@@ -315,6 +315,12 @@ def _adam(G, photos: Photos, start: torch.Tensor, noise: list[torch.Tensor], rng
                     level *= level.square().mean(dim=(1, 2, 3), keepdim=True).rsqrt()
             tick(step, loss, dist)
     return w_opt.detach(), [level.detach() for level in noise]
+
+
+def _stop_at(G, res: int, settings: ProjectSettings) -> int | None:
+    """Where the synthesis stops when comparing at res px: res with `render="skip"` below the
+    generator's resolution, else None (the full render)."""
+    return res if settings.render == "skip" and res < G.resolution else None
 
 
 def lbfgs_stages(settings: ProjectSettings, resolution: int) -> list[tuple[int, int]]:
@@ -333,23 +339,21 @@ def _lbfgs(G, photos: Photos, start: torch.Tensor, w_std: float, settings: Proje
     from unmask.lbfgs import BatchedLBFGS
 
     count, rows, w_dim = start.shape
-    cache: dict = {}
     x = start.reshape(count, -1)
     step = 0
     for res, steps in lbfgs_stages(settings, G.resolution):
-        until = res if settings.render == "skip" and res < G.resolution else None
+        until = _stop_at(G, res, settings)
         correct = until is not None and settings.refresh > 0
         optimizer = BatchedLBFGS(x, first_step=0.1 * w_std * math.sqrt(rows))
         residual = None
         for i in range(steps):
             if correct and i % settings.refresh == 0:  # re-measure the skipped layers at the best points
-                residual, values = _residual(G, photos, optimizer.best(), rows, res, until, cache, settings)
+                residual, values = _residual(G, photos, optimizer.best(), rows, res, until, settings)
                 if i > 0:
                     optimizer.rebase(values)
             w = optimizer.trial().reshape(count, rows, w_dim).requires_grad_(True)
             synth = downsample(G.synthesis(w.expand(-1, G.num_ws, -1), noise_mode="const", until_resolution=until), res)
-            dist = photos.loss(displayed(synth if residual is None else synth + residual), res, cache,
-                               settings.pixel_weight)
+            dist = photos.loss(displayed(synth if residual is None else synth + residual), res, settings.pixel_weight)
             (grad,) = torch.autograd.grad(dist.sum(), w)
             optimizer.tell(dist.detach(), grad.reshape(count, -1))
             tick(step, optimizer.best_value())
@@ -359,14 +363,14 @@ def _lbfgs(G, photos: Photos, start: torch.Tensor, w_std: float, settings: Proje
 
 
 @torch.no_grad()
-def _residual(G, photos: Photos, x: torch.Tensor, rows: int, res: int, until: int, cache: dict,
+def _residual(G, photos: Photos, x: torch.Tensor, rows: int, res: int, until: int,
               settings: ProjectSettings) -> tuple[torch.Tensor, torch.Tensor]:
     """What the skipped finer layers add at res px for latents x (N, rows * w_dim): the full render
     area-downsampled minus the render stopped at res, (N, 3, res, res); and the exact loss (N,) there."""
     ws = x.reshape(x.shape[0], rows, -1).expand(-1, G.num_ws, -1)
     full = downsample(G.synthesis(ws, noise_mode="const"), res)
     residual = full - G.synthesis(ws, noise_mode="const", until_resolution=until)
-    return residual, photos.loss(displayed(full), res, cache, settings.pixel_weight)
+    return residual, photos.loss(displayed(full), res, settings.pixel_weight)
 
 
 def synthesize(G, ws: torch.Tensor, noise: Sequence[torch.Tensor] | None = None,
