@@ -40,6 +40,8 @@ def test_until_resolution_is_the_skip_image_of_a_full_pass(G, one_torch_thread, 
     early = G.synthesis(ws, noise_mode="const", until_resolution=until)
     assert full.shape[-1] == 32 and early.shape == (2, 3, until, until)
     assert torch.equal(early, seen["img"])
+    both = G.synthesis.with_skip_image(ws, until)  # the two from one pass
+    assert torch.equal(both[0], full) and torch.equal(both[1], early)
 
 
 @pytest.mark.parametrize("up", [False, True])

@@ -368,8 +368,9 @@ def _residual(G, photos: Photos, x: torch.Tensor, rows: int, res: int, until: in
     """What the skipped finer layers add at res px for latents x (N, rows * w_dim): the full render
     area-downsampled minus the render stopped at res, (N, 3, res, res); and the exact loss (N,) there."""
     ws = x.reshape(x.shape[0], rows, -1).expand(-1, G.num_ws, -1)
-    full = downsample(G.synthesis(ws, noise_mode="const"), res)
-    residual = full - G.synthesis(ws, noise_mode="const", until_resolution=until)
+    full, skip = G.synthesis.with_skip_image(ws, until)  # one pass gives both
+    full = downsample(full, res)
+    residual = full - skip
     return residual, photos.loss(displayed(full), res, settings.pixel_weight)
 
 

@@ -225,20 +225,31 @@ class SynthesisNetwork(nn.Module):
                 until_resolution: int | None = None) -> torch.Tensor:
         """Render ws. `until_resolution` stops after that block and returns the skip-architecture
         RGB image at that resolution (N, C, r, r): a cheap lower-resolution rendering."""
+        stop = self.resolution if until_resolution is None else until_resolution
+        if stop not in self.block_resolutions:
+            raise ValueError(f"until_resolution must be one of {self.block_resolutions}, got {stop}")
+        return next(img for res, img in self._images(ws, noise_mode) if res == stop)  # stops the pass there
+
+    def with_skip_image(self, ws: torch.Tensor, at: int,
+                        noise_mode: str = "const") -> tuple[torch.Tensor, torch.Tensor]:
+        """One pass: (the full image (N, C, R, R), the skip-architecture image at resolution `at`
+        (N, C, at, at), as `forward(ws, until_resolution=at)` returns it)."""
+        if at not in self.block_resolutions:
+            raise ValueError(f"at must be one of {self.block_resolutions}, got {at}")
+        images = dict(self._images(ws, noise_mode))
+        return images[self.resolution], images[at]
+
+    def _images(self, ws: torch.Tensor, noise_mode: str):
+        """Yields (resolution, skip-architecture image) block by block, coarse to fine."""
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
         if ws.dim() != 3 or ws.shape[1] != self.num_ws or ws.shape[2] != self.w_dim:
             raise ValueError(f"ws must have shape (N, {self.num_ws}, {self.w_dim}), got {tuple(ws.shape)}")
-        stop = self.resolution if until_resolution is None else until_resolution
-        if stop not in self.block_resolutions:
-            raise ValueError(f"until_resolution must be one of {self.block_resolutions}, got {stop}")
         ws = ws.to(torch.float32)
         x = img = None
         for res in self.block_resolutions:
             x, img = getattr(self, f"b{res}")(x, img, ws, noise_mode)
-            if res == stop:
-                break
-        return img
+            yield res, img
 
 
 class Generator(nn.Module):
