@@ -106,7 +106,7 @@ class DaskCluster(Executor):
         from distributed import as_completed
 
         pending: dict[Any, int] = {}
-        running = as_completed()
+        running = as_completed(loop=self._client.loop)
         source = enumerate(items)
 
         def submit_next() -> None:

@@ -217,6 +217,7 @@ def _grabcut(image: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     bgd = np.zeros((1, 65), np.float64)
     fgd = np.zeros((1, 65), np.float64)
     bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    cv2.setRNGSeed(0)  # GrabCut's k-means starts from OpenCV's random state: the same photo, the same region
     cv2.grabCut(bgr, labels, None, bgd, fgd, 5, cv2.GC_INIT_WITH_MASK)
     return np.isin(labels, (cv2.GC_FGD, cv2.GC_PR_FGD))
 
