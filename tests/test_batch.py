@@ -40,7 +40,8 @@ def album(people_dir, tmp_path_factory) -> Path:
         for index, name in enumerate(names):
             image = _small(people_dir / person / f"{name}.jpg")
             if index == 0:
-                image, _ = render_mask(image, find_face(image).landmarks, "surgical", 0)
+                image, region = render_mask(image, find_face(image).landmarks, "surgical", 0)
+                write_image(folder.parent / "regions" / f"{person}.png", region.astype(np.uint8) * 255)
             write_image(folder / person / f"{name}.jpg", image)
     clothes = _small(people_dir / "p04" / "4.jpg")[-120:, :160]
     with pytest.raises(FaceError):
@@ -53,15 +54,19 @@ def album(people_dir, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def manifest(album, tmp_path_factory) -> Path:
     """cases/cases.csv: the two masked photos (copied beside it) with references in the album,
-    all paths relative to the CSV."""
+    all paths relative to the CSV; p04 with its region image as `mask` and `face` 0, p01 with a
+    mask kind as `mask` (a cases.csv's, ignored)."""
     folder = tmp_path_factory.mktemp("manifest") / "cases"
     rows = []
     for person, names in PEOPLE.items():
         target = Path(person) / f"{names[0]}.jpg"
         (folder / person).mkdir(parents=True)
         shutil.copy(album / target, folder / target)
+        shutil.copy(album.parent / "regions" / f"{person}.png", folder / person / "region.png")
         references = ";".join(os.path.relpath(album / person / f"{n}.jpg", folder) for n in names[1:])
-        rows.append({"case": person, "target": target.as_posix(), "references": references, "note": "ignored"})
+        given = person == "p04"
+        rows.append({"case": person, "target": target.as_posix(), "references": references,
+                     "mask": f"{person}/region.png" if given else "surgical-1", "face": "0" if given else ""})
     with (folder / "cases.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -165,6 +170,9 @@ def test_manifest_paths_are_relative_to_the_csv(manifest, local_run, tmp_path, m
     main(["batch", os.path.relpath(manifest, elsewhere), "-o", "out", "--workers", "1", "--quiet"])
     assert _outputs(elsewhere / "out") == _outputs(local_run)
     assert sorted(_report(elsewhere / "out")) == ["p01/1.jpg", "p04/2.jpg"]
+    records = {row["target"]: row["record"] for row in json.loads((elsewhere / "out" / "report.json").read_text())["targets"]}
+    assert records["p04/2.jpg"]["region"]["source"] == "user mask"
+    assert records["p01/1.jpg"]["region"]["source"] == "detected"
 
 
 @pytest.mark.slow

@@ -2,9 +2,10 @@
 
 Album: `ALBUM/<person>/<photo>`; every photo is looked at (on the workers) for a face mask, the
 masked ones are targets, the others that person's references. Manifest: a CSV with the columns
-`target` and `references` (';'-separated), optionally `mask` (a region image, white = fill) and
+`target` and `references` (';'-separated), optionally `mask` (a region image, white = fill; a
+value without an image suffix is ignored, as the mask kinds of a `make_cases.py` cases.csv) and
 `face` (which face of the target, 0 = largest); paths are relative to the CSV's folder; other
-columns are ignored (a `make_cases.py` cases.csv is one).
+columns are ignored (a cases.csv is a manifest).
 
 Every target has a `key`, its path relative to the album or the CSV's folder (posix, no `..`):
 its result is written at OUT/key.
@@ -105,6 +106,8 @@ def _manifest_row(row: dict[str, str], folder: Path, path: Path, line: int) -> T
     if not references:
         raise where(f"target {target} has no reference")
     mask = (row.get("mask") or "").strip()
+    if Path(mask).suffix.lower() not in PHOTO_SUFFIXES:
+        mask = ""  # not an image file: another meaning of the word (a cases.csv's mask kind)
     face = (row.get("face") or "").strip()
     if face and not face.isdigit():
         raise where(f"face must be a face index (0 = the largest), got '{face}'")
