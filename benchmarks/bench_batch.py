@@ -74,8 +74,10 @@ def throughput(manifest: Path, warmup: Path, out: Path, workers: int, method: st
         start = time.perf_counter()
         summary = run_batch(manifest, out / "timed", settings, pool, bars=False)
         seconds = time.perf_counter() - start
-    if summary.failed:
-        print(f"  warning: {summary.counts}")
+    with (out / "timed" / "report.csv").open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["status"] != "done":
+                print(f"  {row['target']}: {row['status']}: {row['error']}")
     return summary.ran * 60.0 / seconds
 
 

@@ -170,7 +170,8 @@ def test_manifest_paths_are_relative_to_the_csv(manifest, local_run, tmp_path, m
     main(["batch", os.path.relpath(manifest, elsewhere), "-o", "out", "--workers", "1", "--quiet"])
     assert _outputs(elsewhere / "out") == _outputs(local_run)
     assert sorted(_report(elsewhere / "out")) == ["p01/1.jpg", "p04/2.jpg"]
-    records = {row["target"]: row["record"] for row in json.loads((elsewhere / "out" / "report.json").read_text())["targets"]}
+    rows = {row["target"]: row for row in json.loads((elsewhere / "out" / "report.json").read_text())["targets"]}
+    records = {key: json.loads((elsewhere / "out" / row["record_file"]).read_text())["record"] for key, row in rows.items()}
     assert records["p04/2.jpg"]["region"]["source"] == "user mask"
     assert records["p01/1.jpg"]["region"]["source"] == "detected"
 

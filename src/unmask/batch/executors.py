@@ -54,14 +54,16 @@ class InProcess(Executor):
 
 class ProcessPool(Executor):
     """A pool of `workers` local processes (started fresh, not forked, so no thread or lock of
-    the client leaks into them); each keeps its models loaded from one job to the next."""
+    the client leaks into them), each with one torch and one OpenCV thread; each keeps its models
+    loaded from one job to the next."""
 
     def __init__(self, workers: int):
         from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context
 
         self.workers = workers
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                         initializer=prepare_worker)
 
     def map(self, fn: Callable[[Item], Result], items: Iterable[Item]) -> Iterator[tuple[int, Result]]:
         from concurrent.futures import FIRST_COMPLETED, wait
@@ -111,7 +113,7 @@ class DaskCluster(Executor):
 
         def submit_next() -> None:
             for index, item in source:
-                future = self._client.submit(fn, item, pure=False)
+                future = self._client.submit(_in_worker, fn, item, pure=False)
                 pending[future] = index
                 running.add(future)
                 return
@@ -127,6 +129,22 @@ class DaskCluster(Executor):
 
     def close(self) -> None:
         self._client.close()
+
+
+def prepare_worker() -> None:
+    """Give this worker process one torch and one OpenCV thread: parallelism comes from the
+    processes, and threads on top of them would only compete for the same cores."""
+    import cv2
+    import torch
+
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+
+
+def _in_worker(fn: Callable[[Item], Result], item: Item) -> Result:
+    """`fn(item)` on a Dask worker process, prepared (a cheap call, repeated for every item)."""
+    prepare_worker()
+    return fn(item)
 
 
 def make_executor(workers: int | None = None, cluster: str | None = None) -> Executor:

@@ -1,7 +1,8 @@
 """The batch's account on disk. Every finished job leaves a record file (OUT/records/<key>.<task>.json,
-written atomically the moment it finishes, so an interruption loses only the jobs running then);
-the report (report.csv, report.json, index.html with before/after thumbnails) is made from them,
-every few seconds while the batch runs and at its end."""
+written atomically the moment it finishes, so an interruption loses only the jobs running then,
+with everything known of the job, the pipeline's whole record included); the report
+(report.csv, report.json, index.html with before/after thumbnails) is made from slim rows of
+them, every few seconds while the batch runs and at its end."""
 
 from __future__ import annotations
 
@@ -20,8 +21,13 @@ CSV_COLUMNS = ("target", "status", "output", "reference", "identity_distance", "
                "earlier_run", "hash")
 
 
+BULKY = ("record", "traceback")
+"""Fields of a record file that the report rows leave out (they stay in the record file)."""
+
+
 class Records:
-    """The finished jobs of a batch folder: (task, key) -> row, read from OUT/records at start."""
+    """The finished jobs of a batch folder: (task, key) -> report row, read from OUT/records at
+    start. A row is the record file without its `BULKY` fields (about 1 kB), plus `record_file`."""
 
     def __init__(self, out: Path):
         self.folder = out / RECORDS
@@ -29,20 +35,29 @@ class Records:
         for path in sorted(self.folder.rglob("*.json")) if self.folder.is_dir() else ():
             row = _load(path)
             if row is not None:
-                row["earlier_run"] = True
-                self.rows[(row["task"], row["target"])] = row
+                self._keep(row, earlier=True)
 
     def get(self, task: str, key: str) -> dict[str, Any] | None:
-        """The row of an earlier job, or None."""
+        """The row of a finished job, or None."""
         return self.rows.get((task, key))
 
     def add(self, row: dict[str, Any], protect: list[Path]) -> None:
-        """Keep `row` (with keys task, target) and write its record file."""
-        row["earlier_run"] = False
-        self.rows[(row["task"], row["target"])] = row
-        stored = {k: v for k, v in row.items() if k != "earlier_run"}
-        write_text(self.folder / f"{row['target']}.{row['task']}.json", json.dumps(stored, indent=1) + "\n",
-                   protect=protect)
+        """Write the record file of `row` (a finished job's fields, with task and target) and
+        keep its report row."""
+        path = self.folder / self.name(row["task"], row["target"])
+        write_text(path, json.dumps(row, indent=1, default=str) + "\n", protect=protect)
+        self._keep(row, earlier=False)
+
+    @staticmethod
+    def name(task: str, key: str) -> str:
+        """The record file of a job, relative to OUT/records."""
+        return f"{key}.{task}.json"
+
+    def _keep(self, row: dict[str, Any], earlier: bool) -> None:
+        slim = {k: v for k, v in row.items() if k not in BULKY}
+        slim["earlier_run"] = earlier
+        slim["record_file"] = f"{RECORDS}/{self.name(row['task'], row['target'])}"
+        self.rows[(row["task"], row["target"])] = slim
 
 
 def _load(path: Path) -> dict[str, Any] | None:

@@ -18,11 +18,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from unmask.batch.executors import Executor, InProcess
+from unmask.batch.executors import Executor
 from unmask.batch.inputs import Photo, Target, album_photos, album_targets, read_manifest
 from unmask.batch.jobs import COMPLETE, SCAN, Job, Settings, complete_job, scan_job
 from unmask.batch.report import THUMBS, Records, write_report
-from unmask.batch.work import DONE, ERROR, FAILED, MASKED, NOT_MASKED, Outcome, run_job, run_job_in_worker
+from unmask.batch.work import DONE, ERROR, FAILED, MASKED, NOT_MASKED, Outcome, run_job
 from unmask.errors import UnmaskError
 from unmask.images import write_atomic
 
@@ -62,18 +62,16 @@ def run_batch(source: str | Path, out: str | Path, settings: Settings, executor:
                           "choose another -o", out)
     header = {"unmask_version": __version__, "input": str(source), "settings": {
         "method": settings.method, "options": settings.options, "seed": settings.seed}}
+    items: list[Photo] | list[Target] = album_photos(source) if album else read_manifest(source)
     batch = _Batch(out, settings, executor, Records(out), bars, report_every, header)
+    batch.keys = [item.key for item in items]
     try:
         if album:
-            photos = album_photos(source)
-            batch.keys = [p.key for p in photos]
-            batch.run(SCAN, photos, "looking for face masks")
-            masked = batch.keys_with(SCAN, MASKED)
-            batch.run(COMPLETE, album_targets(photos, masked, batch.keys_with(SCAN, NOT_MASKED)), "completing")
+            batch.run(SCAN, items, "looking for face masks")
+            masked, unmasked = batch.keys_with(SCAN, MASKED), batch.keys_with(SCAN, NOT_MASKED)
+            batch.run(COMPLETE, album_targets(items, masked, unmasked), "completing")
         else:
-            targets = read_manifest(source)
-            batch.keys = [t.key for t in targets]
-            batch.run(COMPLETE, targets, "completing")
+            batch.run(COMPLETE, items, "completing")
     finally:
         report = batch.write_report(final=True)
     return Summary(batch.counts(), batch.ran, batch.reused, report)
@@ -96,7 +94,6 @@ class _Batch:
 
         todo = [item for item in items if not self._reuse(task, item)]
         by_key = {item.key: item for item in todo}
-        work = run_job if isinstance(self.executor, InProcess) else run_job_in_worker
         with tqdm(total=len(todo), desc=description, unit="photo", disable=not self.bars or not todo,
                   postfix={"done before": len(items) - len(todo)} if len(todo) < len(items) else None) as bar:
 
@@ -107,7 +104,7 @@ class _Batch:
                 if time.monotonic() - self.last_report > self.report_every:
                     self.write_report(final=False)
 
-            for _, outcome in self.executor.map(work, self._jobs(task, todo, keep)):
+            for _, outcome in self.executor.map(run_job, self._jobs(task, todo, keep)):
                 keep(outcome)
 
     def keys_with(self, task: str, status: str) -> set[str]:

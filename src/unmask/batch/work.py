@@ -7,7 +7,6 @@ file and writes none, and the same job always gives the same bytes.
 
 from __future__ import annotations
 
-import functools
 import time
 import traceback
 import warnings
@@ -65,23 +64,6 @@ def run_job(job: Job) -> Outcome:
     outcome.row["warnings"] = "; ".join(dict.fromkeys(str(w.message) for w in caught))
     outcome.row["seconds"] = round(time.perf_counter() - start, 3)
     return outcome
-
-
-def run_job_in_worker(job: Job) -> Outcome:
-    """`run_job` in a worker process that shares the machine with others (one torch and one
-    OpenCV thread per process)."""
-    prepare_worker()
-    return run_job(job)
-
-
-@functools.cache
-def prepare_worker() -> None:
-    """Give this process one torch and one OpenCV thread (parallelism comes from the processes)."""
-    import cv2
-    import torch
-
-    torch.set_num_threads(1)
-    cv2.setNumThreads(1)
 
 
 def thumbnail(image: np.ndarray, size: int) -> bytes:
