@@ -312,7 +312,7 @@ def evaluate(
         raise UnmaskError(f"the aligned size must be at least 64 px, got {size}")
     if not methods:
         raise UnmaskError("name at least one method to evaluate")
-    algorithms = {name: _make(name, (options or {}).get(name, {})) for name in dict.fromkeys(methods)}
+    algorithms = {name: checked_method(name, (options or {}).get(name, {})) for name in dict.fromkeys(methods)}
     cases = synthetic_cases(folder, seed, limit) if mode == "synthetic" else real_cases(folder, seed, limit)
 
     photos = _Photos()
@@ -349,7 +349,8 @@ def evaluate(
     return Report(rows, summary, _sheet(shown, mode) if shown else None, inputs)
 
 
-def _make(name: str, options: dict[str, Any]):
+def checked_method(name: str, options: dict[str, Any]):
+    """The method `name` made with `options`; `UnmaskError` for an unknown name or a refused option."""
     from unmask.methods import make_method
 
     try:
