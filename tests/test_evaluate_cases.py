@@ -102,3 +102,23 @@ def test_bad_cases_files_are_clear_errors(cases_csv, tmp_path):
     assert isinstance(result.exception, UnmaskError) and "nope" in str(result.exception)  # refused before any case
     result = CliRunner().invoke(cli, ["eval", "-m", "warp", "-o", str(tmp_path / "out")])
     assert result.exit_code == 2 and "either FOLDER or --cases" in result.output
+
+
+def test_procedural_cases_are_written_for_eval_cases(people_dir, tmp_path):
+    """`unmask cases` writes the synthetic mode's first case as files that `read_cases` accepts."""
+    from unmask.evaluate import synthetic_cases
+    from unmask.face import load_user_mask
+
+    people = tmp_path / "people"
+    people.mkdir()
+    (people / "a").symlink_to(people_dir / "p10", target_is_directory=True)
+    result = CliRunner().invoke(cli, ["cases", str(people), "-o", str(tmp_path / "cases"), "--seed", "2",
+                                      "--limit", "1"])
+    assert result.exit_code == 0, result.output
+    [case] = read_cases(tmp_path / "cases" / "cases.csv")
+    [synthetic] = synthetic_cases(people, seed=2, limit=1)
+    assert (case.person, case.mask, case.truth.resolve()) == ("a", synthetic.kind, synthetic.target.resolve())
+    assert case.references[0].resolve() == synthetic.reference.resolve()
+    assert {p.resolve() for p in case.references} == {p.resolve() for p in people.glob("a/*.jpg")} - {case.truth.resolve()}
+    masked, truth = read_image(case.target), read_image(case.truth)
+    assert np.array_equal(load_user_mask(case.region, masked.shape[:2]), np.any(masked != truth, axis=2))

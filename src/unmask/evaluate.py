@@ -85,7 +85,7 @@ def synthetic_cases(folder: str | Path, seed: int = 0, limit: int | None = None)
     once, with a reference and a mask kind chosen from the seed. Round-robin over persons."""
     from unmask.face.synthetic import MASK_KINDS
 
-    persons = {name: photos for name, photos in _person_photos(Path(folder)).items() if len(photos) >= 2}
+    persons = {name: photos for name, photos in person_photos(Path(folder)).items() if len(photos) >= 2}
     if not persons:
         raise UnmaskError("no person folder with at least two photos (expected <person>/<photo>.jpg)", folder)
     cases = []
@@ -119,7 +119,8 @@ def real_cases(folder: str | Path, seed: int = 0, limit: int | None = None) -> l
     return cases[:limit]
 
 
-def _person_photos(folder: Path) -> dict[str, list[Path]]:
+def person_photos(folder: Path) -> dict[str, list[Path]]:
+    """Photo files per person of a `<person>/<photo>` folder, sorted; persons without photos left out."""
     if not folder.is_dir():
         raise UnmaskError("not a folder of person folders", folder)
     persons = {}
@@ -181,13 +182,22 @@ class _Prepared:
     truth_region: np.ndarray | None = None  # (S, S) bool, the painted region (synthetic): scores use its box
 
 
+def paint_case(case: Case, seed: int, photos: _Photos | None = None) -> tuple[np.ndarray, Any, np.ndarray, np.ndarray]:
+    """A synthetic case's photo painted with its procedural mask: (original uint8 (H, W, 3), its
+    face, masked uint8 (H, W, 3), painted region bool (H, W)); reproducible from `seed` and the
+    case's index. Raises `UnmaskError` when the photo has no face."""
+    from unmask.face.synthetic import render_mask
+
+    original, face = (photos or _Photos()).get(case.target)
+    masked, region = render_mask(original, face.landmarks, case.kind, np.random.default_rng([seed, case.index, 1]))
+    return original, face, masked, region
+
+
 def _prepare_synthetic(case: Case, photos: _Photos, size: int, seed: int, region_mode: str) -> _Prepared:
     from unmask.face import align_face, find_face
-    from unmask.face.synthetic import render_mask
     from unmask.metrics import descriptor
 
-    original, face = photos.get(case.target)
-    masked, region = render_mask(original, face.landmarks, case.kind, np.random.default_rng([seed, case.index, 1]))
+    original, face, masked, region = paint_case(case, seed, photos)
     try:
         masked_face = find_face(masked, path=case.target)
     except UnmaskError as exc:

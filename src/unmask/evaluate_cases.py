@@ -23,6 +23,7 @@ distributed executor can replace the loop; scoring (`score_case`) is a pure func
 from __future__ import annotations
 
 import csv
+import io
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -107,6 +108,48 @@ def read_cases(path: str | Path) -> list[PhotoCase]:
     if not cases:
         raise UnmaskError("the cases file lists no case", path)
     return cases
+
+
+def write_synthetic_cases(
+    people: str | Path, out: str | Path, seed: int = 0, limit: int | None = None
+) -> tuple[Path, list[str]]:
+    """Write the synthetic cases of a `<person>/<photo>` folder (`unmask.evaluate.synthetic_cases`:
+    procedural masks of every kind, reference chosen by `seed`) as a cases.csv in `out`: each
+    case's masked photo and region as `<person>_<photo>/target.png` and `region.png`; `truth` is the
+    original photo itself and `references` the synthetic mode's reference first, then the
+    person's other photos (paths relative to `out`). Returns the csv's path and a line per photo
+    that could not be painted (no face)."""
+    import os
+
+    from unmask.evaluate import paint_case, person_photos, synthetic_cases
+    from unmask.images import write_image, write_text
+
+    out = Path(out)
+    photos = person_photos(Path(people))
+    rows, skipped = [], []
+    for case in synthetic_cases(people, seed, limit):
+        try:
+            _, _, masked, region = paint_case(case, seed)
+        except UnmaskError as exc:
+            skipped.append(str(exc))
+            continue
+        name = f"{case.person}_{case.target.stem}"
+        mine = photos[case.person]
+        write_image(out / name / "target.png", masked, protect=mine)
+        write_image(out / name / "region.png", region.astype(np.uint8) * 255, protect=mine)
+        others = [p for p in mine if p not in (case.target, case.reference)]
+        relative = [os.path.relpath(p, out) for p in (case.reference, *others)]
+        rows.append([name, case.person, case.kind, f"{name}/target.png", f"{name}/region.png",
+                     os.path.relpath(case.target, out), ";".join(relative)])
+    if not rows:
+        raise UnmaskError("no photo could be painted with a mask (no face found in any)", people)
+    return write_text(out / "cases.csv", _csv_text([list(COLUMNS), *rows])), skipped
+
+
+def _csv_text(rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
 
 
 def run_jobs(jobs: Iterable[Job], progress: Callable[[Iterable], Iterable] | None = None) -> list[CaseResult]:

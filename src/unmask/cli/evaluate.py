@@ -71,3 +71,25 @@ def evaluate(folder: Path | None, cases: Path | None, methods: tuple[str, ...], 
     click.echo(text)
     for path in written:
         click.echo(str(path))
+
+
+@click.command("cases")
+@click.argument("people", type=click.Path(path_type=Path))
+@click.option("--output", "-o", required=True, type=click.Path(path_type=Path),
+              help="Folder for cases.csv and each case's target.png and region.png.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Chooses references and mask kinds.")
+@click.option("--limit", type=click.IntRange(min=1), help="Write only the first N cases.")
+def cases(people: Path, output: Path, seed: int, limit: int | None) -> None:
+    """Write a cases.csv of procedural face masks painted on the photos of PEOPLE (<person>/<photo>),
+    the cases of `unmask eval PEOPLE` as files, for `unmask eval --cases`.
+
+    \b
+    Example:
+      unmask cases ../shared/data/people -o procedural && unmask eval --cases procedural/cases.csv -m warp -o out
+    """
+    from unmask.evaluate_cases import write_synthetic_cases
+
+    path, skipped = write_synthetic_cases(people, output, seed, limit)
+    for line in skipped:
+        click.echo(f"skipped: {line}", err=True)
+    click.echo(str(path))
