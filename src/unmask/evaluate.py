@@ -36,7 +36,6 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from unmask.errors import UnmaskError
-from unmask.pipeline import region_to_crop
 
 MODES = ("synthetic", "real")
 REGIONS = ("truth", "detected")
@@ -195,6 +194,7 @@ def paint_case(case: Case, seed: int, photos: _Photos | None = None) -> tuple[np
 
 def _prepare_synthetic(case: Case, photos: _Photos, size: int, seed: int, region_mode: str) -> _Prepared:
     from unmask.face import align_face, find_face
+    from unmask.face.hidden import estimate_hidden_landmarks
     from unmask.metrics import descriptor
 
     original, face, masked, region = paint_case(case, seed, photos)
@@ -203,16 +203,16 @@ def _prepare_synthetic(case: Case, photos: _Photos, size: int, seed: int, region
     except UnmaskError as exc:
         raise UnmaskError(f"after painting a {case.kind} mask: {exc}") from None
     reference, reference_face = photos.get(case.reference)
-    points = _estimated_landmarks(masked_face.landmarks, reference_face.landmarks)
+    points = estimate_hidden_landmarks(masked_face.landmarks, reference_face.landmarks)
     target_crop, alignment = align_face(masked, points, size)
     truth_crop, _ = align_face(original, points, size)
     reference_crop, reference_alignment = align_face(reference, reference_face.landmarks, size)
-    truth_region = region_to_crop(region, alignment)
+    truth_region = alignment.region_to_crop(region)
     if not truth_region.any():
         raise UnmaskError(f"the painted {case.kind} mask does not overlap the aligned face", case.target)
     record: dict[str, Any] = {}
     if region_mode == "detected":
-        crop_region = region_to_crop(_detected_region(masked, masked_face, case.target), alignment)
+        crop_region = alignment.region_to_crop(_detected_region(masked, masked_face, case.target))
         union = np.logical_or(crop_region, truth_region).sum()
         record["region_iou"] = float(np.logical_and(crop_region, truth_region).sum() / max(union, 1))
     else:
@@ -231,17 +231,18 @@ def _prepare_synthetic(case: Case, photos: _Photos, size: int, seed: int, region
 
 def _prepare_real(case: Case, photos: _Photos, size: int, seed: int) -> _Prepared:
     from unmask.face import align_face, face_descriptor
+    from unmask.face.hidden import estimate_hidden_landmarks
     from unmask.metrics import descriptor
 
     masked, masked_face = photos.get(case.target)
     reference, reference_face = photos.get(case.reference)
     probe, probe_face = photos.get(case.probe)
     region = _detected_region(masked, masked_face, case.target)
-    points = _estimated_landmarks(masked_face.landmarks, reference_face.landmarks)
+    points = estimate_hidden_landmarks(masked_face.landmarks, reference_face.landmarks)
     target_crop, alignment = align_face(masked, points, size)
     reference_crop, reference_alignment = align_face(reference, reference_face.landmarks, size)
     probe_crop, _ = align_face(probe, probe_face.landmarks, size)
-    crop_region = region_to_crop(region, alignment)
+    crop_region = alignment.region_to_crop(region)
     aligned = _aligned_case(target_crop, crop_region, alignment.to_crop(points), reference_crop,
                             reference_alignment.to_crop(reference_face.landmarks), seed, case)
     anchor = face_descriptor(probe, probe_face)
@@ -260,14 +261,6 @@ def _aligned_case(target, region, target_points, reference, reference_points, se
         raise UnmaskError("the face-mask region does not overlap the aligned face", case.target)
     return AlignedCase(target=target, region=region, target_landmarks=target_points,
                        reference=reference, reference_landmarks=reference_points, seed=seed)
-
-
-def _estimated_landmarks(target: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """The masked face's landmarks with the hidden ones estimated from the reference (as the
-    pipeline aligns a masked target)."""
-    from unmask.methods.warp import estimate_hidden
-
-    return estimate_hidden(target, reference)
 
 
 def _detected_region(image: np.ndarray, face, path: Path) -> np.ndarray:
