@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
+import textwrap
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -290,25 +291,26 @@ def format_case_summary(summary: dict[str, Any]) -> str:
 
 
 def worst_sheet(results: list[CaseResult], methods: list[str], count: int = SHEET_WORST) -> np.ndarray:
-    """Contact sheet: per method, the `count` worst cases by remnant, then by chroma90; each row
+    """Contact sheet, per method: the failed cases (their masked photo and message), then among the
+    completed ones the `count` worst by remnant and the `count` worst by chroma90, one row each:
     masked | result | truth | remnant map (unchanged true-region pixels in magenta), labelled."""
     from unmask.panel import make_panel
 
-    tiles: dict[str, np.ndarray] = {}
-    line = 0
+    tiles: list[tuple[str, np.ndarray]] = []
     for method in methods:
         mine = [r for r in results if r.row["method"] == method]
+        for result in (r for r in mine if r.row["status"] != "done"):
+            reason = textwrap.shorten(result.row["message"].split(" (")[0].split(";")[0], 24, placeholder="...")
+            tiles.append((f"{method} FAILED {result.row['case']}: {reason}", result.tiles["masked"]))
+        tiles += [("", np.full((TILE, TILE, 3), 255, np.uint8))] * (-len(tiles) % 4)  # worst cases: own rows
+        done = [r for r in mine if r.row["status"] == "done"]
         for metric in ("remnant", "chroma90"):
-            ranked = sorted(mine, key=lambda r: -np.nan_to_num(r.row[metric], nan=-np.inf))[:count]
+            ranked = sorted(done, key=lambda r: -np.nan_to_num(r.row[metric], nan=-np.inf))[:count]
             for rank, result in enumerate(ranked, start=1):
-                line += 1
                 row = result.row
-                failed = " FAILED" if row["status"] != "done" else ""
-                tiles[f"{line}. {method} worst {metric} #{rank}: {row['case']} {row['mask']}"] = result.tiles["masked"]
-                tiles[f"{line}. remnant {row['remnant']:.1%} chroma90 {row['chroma90']:.1f}{failed}"] = \
-                    result.tiles["result"]
-                tiles[f"{line}. truth"] = result.tiles["truth"]
-                tiles[f"{line}. left unchanged (magenta)"] = result.tiles["remnant"]
+                tiles += [(f"{method} worst {metric} #{rank}: {row['case']} {row['mask']}", result.tiles["masked"]),
+                          (f"remnant {row['remnant']:.1%}, chroma90 {row['chroma90']:.1f}", result.tiles["result"]),
+                          ("truth", result.tiles["truth"]), ("unchanged in magenta", result.tiles["remnant"])]
     return make_panel(tiles, tile=TILE, per_row=4)
 
 
