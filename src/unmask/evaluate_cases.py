@@ -16,8 +16,9 @@ A case the pipeline refuses (any `UnmaskError`: no face, no mask found, ...) is 
 masked photo itself (`status` "failed", its one-line `message`), never dropped, and counts as not
 `done`.
 
-Running is `run_jobs(jobs)`: one pure function of a `Job` per case and method, so a parallel or
-distributed executor can replace the loop; scoring (`score_case`) is a pure function of arrays.
+Running is `run_jobs(jobs)`: `run_job` of each `Job` (one case, one method), independent of the
+others and returning plain data, so a parallel or distributed executor can replace the loop;
+scoring (`score_case`) is a pure function of arrays.
 """
 
 from __future__ import annotations
