@@ -159,19 +159,19 @@ class _Batch:
                 keep(Outcome(task, item.key, "", FAILED, {"error": str(exc)}))
 
     def _keep(self, outcome: Outcome, protect: list[Path]) -> None:
-        """Write what one job produced and its record."""
+        """Write what one job produced (a file that cannot be written fails the row) and its record."""
         key = outcome.key
         row: dict[str, Any] = {"task": outcome.task, "target": key, "status": outcome.status, "hash": outcome.digest,
-                               "output": None, "before": None, "after": None}
-        for name, data, path in ((name, getattr(outcome, name), f"{THUMBS}/{key}.{name}.jpg")
-                                 for name in ("before", "after")):
-            if data is not None:
-                _write_bytes(self.out / path, data, protect)
-                row[name] = path
-        if outcome.image is not None:
-            _write_bytes(self.out / key, outcome.image, protect)
-            row["output"] = key
-        row.update(outcome.row)
+                               "output": None, "before": None, "after": None, **outcome.row}
+        files = {"before": (f"{THUMBS}/{key}.before.jpg", outcome.before),
+                 "after": (f"{THUMBS}/{key}.after.jpg", outcome.after), "output": (key, outcome.image)}
+        try:
+            for name, (path, data) in files.items():
+                if data is not None:
+                    write_atomic(self.out / path, lambda handle, data=data: handle.write(data), protect=protect)
+                    row[name] = path
+        except UnmaskError as exc:
+            row.update(status=FAILED, error=str(exc))
         row["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.records.add(row, protect)
 
@@ -185,8 +185,3 @@ def _inputs(item: Photo | Target) -> list[Path]:
     if isinstance(item, Photo):
         return [item.path]
     return [item.path, *item.references, *([item.mask] if item.mask else [])]
-
-
-def _write_bytes(path: Path, data: bytes, protect: list[Path]) -> Path:
-    writer: Callable[[Any], Any] = lambda handle: handle.write(data)  # noqa: E731
-    return write_atomic(path, writer, protect=protect)
