@@ -66,11 +66,18 @@ def run_job(job: Job) -> Outcome:
     return outcome
 
 
-def thumbnail(image: np.ndarray, size: int) -> bytes:
-    """A JPEG thumbnail of a uint8 (H, W, 3) image, its longest side at most `size` pixels."""
+def thumbnail(image: np.ndarray, size: int, box: tuple[float, float, float, float] | None = None) -> bytes:
+    """A JPEG thumbnail of a uint8 (H, W, 3) image, its longest side at most `size` pixels; with
+    `box` (x0, y0, x1, y1, a face), of a square twice the box's size around it."""
     from PIL import Image
 
     small = Image.fromarray(image)
+    if box is not None:
+        x0, y0, x1, y1 = box
+        half = max(x1 - x0, y1 - y0)
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        small = small.crop(tuple(int(round(v)) for v in (max(cx - half, 0), max(cy - half, 0),
+                                                          min(cx + half, image.shape[1]), min(cy + half, image.shape[0]))))
     small.thumbnail((size, size), Image.Resampling.LANCZOS)
     return encode_image(small, "thumbnail.jpg")
 
@@ -91,16 +98,18 @@ def _complete(job: Job, outcome: Outcome) -> None:
     from unmask.pipeline import complete
 
     target = _decode(job.target)
-    outcome.before = thumbnail(target.pixels, job.settings.thumb_size)
+    outcome.before = thumbnail(target.pixels, job.settings.thumb_size)  # the whole photo, should it fail
     mask = None
     if job.mask is not None:
         mask = mask_from_image(read_image_bytes(job.mask.data, job.mask.path), target.pixels.shape[:2], job.mask.path)
     settings = job.settings
     result = complete(target, _reference(job.references), method=settings.method, mask=mask, face=job.face,
                       seed=settings.seed, **settings.options)
-    outcome.image = encode_image(result.image, job.key)
-    outcome.after = thumbnail(result.image, settings.thumb_size)
     record = result.record
+    face = record["faces"]["target"]["box"]
+    outcome.image = encode_image(result.image, job.key)
+    outcome.before = thumbnail(target.pixels, settings.thumb_size, face)
+    outcome.after = thumbnail(result.image, settings.thumb_size, face)
     outcome.row.update(reference=record["inputs"]["reference"], identity_distance=record["identity_distance"],
                        timings=record["seconds"], record=record)
     outcome.status = DONE
