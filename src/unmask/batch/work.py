@@ -7,6 +7,7 @@ file and writes none, and the same job always gives the same bytes.
 
 from __future__ import annotations
 
+import importlib.util
 import time
 import traceback
 import warnings
@@ -115,10 +116,12 @@ def _complete(job: Job, outcome: Outcome) -> None:
     outcome.status = DONE
 
 
-def _reference(files: tuple[File, ...]) -> NamedImage:
-    """The `reference=` argument of `unmask.complete`: the first reference, decoded (the pipeline
-    takes one photo; once it ranks several, pass them all)."""
-    return _decode(files[0])
+def _reference(files: tuple[File, ...]) -> NamedImage | list[NamedImage]:
+    """The `reference=` argument of `unmask.complete`: all the references, decoded, where the
+    pipeline ranks several (`unmask.references`), else the first."""
+    if importlib.util.find_spec("unmask.references") is None:
+        return _decode(files[0])
+    return [_decode(file) for file in files]
 
 
 def _decode(file: File) -> NamedImage:
