@@ -13,6 +13,7 @@ method on 2 workers while a thread samples its resident set size; printed are th
 quarter of the batch (flat = the last quarter's peak no higher than the first's, within noise).
 
     python benchmarks/bench_batch.py [--targets 12] [--memory-targets 200] [--method warp]
+    (0 skips a part)
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ def client_memory(manifest: Path, out: Path, count: int) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--targets", type=int, default=12, help="targets per throughput run")
+    parser.add_argument("--targets", type=int, default=12, help="targets per throughput run (0: skip)")
     parser.add_argument("--memory-targets", type=int, default=200, help="targets of the memory run (0: skip)")
     parser.add_argument("--method", default="warp", help="method of the throughput runs")
     args = parser.parse_args()
@@ -117,14 +118,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         cases = make_cases(folder)
-        warmup = write_manifest(folder / "warmup", cases[:2], 2)
-        manifest = write_manifest(folder / "throughput", cases, args.targets)
-        rates = {}
-        for workers in (1, 2):
-            rates[workers] = throughput(manifest, warmup, folder / f"out-{workers}", workers, args.method)
-            print(f"{workers} worker{'s' if workers > 1 else ''}: {rates[workers]:.1f} photos/min "
-                  f"({args.targets} targets, {args.method}, full-size photos)")
-        print(f"speed-up with 2 workers: {rates[2] / rates[1]:.2f}x (target >= 1.7x)")
+        if args.targets:
+            warmup = write_manifest(folder / "warmup", cases[:2], 2)
+            manifest = write_manifest(folder / "throughput", cases, args.targets)
+            rates = {}
+            for workers in (1, 2):
+                rates[workers] = throughput(manifest, warmup, folder / f"out-{workers}", workers, args.method)
+                print(f"{workers} worker{'s' if workers > 1 else ''}: {rates[workers]:.1f} photos/min "
+                      f"({args.targets} targets, {args.method}, full-size photos)")
+            print(f"speed-up with 2 workers: {rates[2] / rates[1]:.2f}x (target >= 1.7x)")
         if args.memory_targets:
             long = write_manifest(folder / "memory", cases, args.memory_targets)
             peaks = client_memory(long, folder / "out-memory", args.memory_targets)

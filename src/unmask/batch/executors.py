@@ -90,7 +90,8 @@ class ProcessPool(Executor):
 
 
 class DaskCluster(Executor):
-    """The workers of a Dask distributed scheduler at `address` (e.g. tcp://host:8786)."""
+    """The workers of a Dask distributed scheduler at `address` (e.g. tcp://host:8786); workers
+    may join or leave while a batch runs."""
 
     def __init__(self, address: str, timeout: float = 30.0):
         try:
@@ -102,7 +103,11 @@ class DaskCluster(Executor):
         except (OSError, TimeoutError) as exc:
             raise UnmaskError(f"cannot reach the Dask scheduler at {address} ({exc}); start one with "
                               "`dask scheduler` and workers with `dask worker ADDRESS`") from None
-        self.workers = max(1, sum(self._client.nthreads().values()))
+
+    @property
+    def workers(self) -> int:  # type: ignore[override]
+        """The worker threads the scheduler has now (at least 1)."""
+        return max(1, sum(self._client.nthreads().values()))
 
     def map(self, fn: Callable[[Item], Result], items: Iterable[Item]) -> Iterator[tuple[int, Result]]:
         from distributed import as_completed
@@ -111,20 +116,22 @@ class DaskCluster(Executor):
         running = as_completed(loop=self._client.loop)
         source = enumerate(items)
 
-        def submit_next() -> None:
-            for index, item in source:
-                future = self._client.submit(_in_worker, fn, item, pure=False)
-                pending[future] = index
+        def submit_more() -> None:  # up to two jobs per worker thread the scheduler has now
+            window = self.window
+            while len(pending) < window:
+                taken = next(source, None)
+                if taken is None:
+                    return
+                future = self._client.submit(_in_worker, fn, taken[1], pure=False)
+                pending[future] = taken[0]
                 running.add(future)
-                return
 
-        for _ in range(self.window):
-            submit_next()
+        submit_more()
         for future in running:
             index = pending.pop(future)
             result = future.result()
             future.release()
-            submit_next()
+            submit_more()
             yield index, result
 
     def close(self) -> None:
