@@ -31,7 +31,8 @@ def free_port() -> int:
 @contextlib.contextmanager
 def running_app(tmp: Path, *args: str) -> Iterator[str]:
     """Start `unmask web` (this checkout's code) with its temporary folder under `tmp`; yield
-    its address; stop it with SIGTERM and check it removed its temporary folder."""
+    its address; stop it with SIGTERM and check that it removed its temporary folder and logged
+    no error of its own."""
     pytest.importorskip("gradio", reason="the web page needs the [web] extra: pip install -e '.[web]'")
     port = free_port()
     env = {**os.environ, "TMPDIR": str(tmp)}
@@ -44,7 +45,8 @@ def running_app(tmp: Path, *args: str) -> Iterator[str]:
     finally:
         process.send_signal(signal.SIGTERM)
         output = process.communicate(timeout=30)[0]
-    assert "Traceback" not in output, output
+    # the only traceback the server may log is Gradio's own refusal of a path that was not uploaded
+    assert output.count("Traceback") == output.count("InvalidPathError: Cannot move"), output
     assert not list(tmp.glob("unmask-web-*")), "the app left its temporary folder behind"
 
 

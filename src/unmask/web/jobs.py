@@ -58,17 +58,17 @@ def preview_region(masked: str | Path, face: int | None = None) -> RegionPreview
     """Read the masked photo and find its face and face-mask region, as `unmask.complete` would.
     A photo that cannot be read raises `UnmaskError`; a face or region that is not found is
     reported in `message`, so the user can paint the region or mark the face."""
-    from unmask.face import detect_faces, find_face
+    from unmask.face import choose_face, detect_faces
     from unmask.pipeline import _found_region
 
     path = Path(masked)
     photo = read_image(path)
-    faces = len(detect_faces(photo))
+    faces = detect_faces(photo)
     try:
-        region, _ = _found_region(photo, find_face(photo, index=face, path=path), path)
+        region, _ = _found_region(photo, choose_face(faces, index=face, path=path), path)
     except UnmaskError as exc:
-        return RegionPreview(photo, None, faces, user_message(exc))
-    return RegionPreview(photo, region, faces)
+        return RegionPreview(photo, None, len(faces), user_message(exc))
+    return RegionPreview(photo, region, len(faces))
 
 
 def region_layer(region: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:

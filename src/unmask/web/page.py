@@ -128,7 +128,7 @@ def build_page(root: Path, weights: list[str]) -> gr.Blocks:
         marker.select(_add_mark, [marks], marks, api_visibility="private")
         clear.click(lambda: "", None, marks, api_visibility="private")
 
-        def complete(masked_path, reference_paths, method_name, weight_name, steps_n, space_name, prefill_name,
+        def complete_on_page(masked_path, reference_paths, method_name, weight_name, steps_n, space_name, prefill_name,
                      pti_n, seed_n, expression_path, index, kind, mark_text, edited, found_region,
                      request: gr.Request, progress=gr.Progress(track_tqdm=True)):
             session = request.session_hash or ""
@@ -168,7 +168,7 @@ def build_page(root: Path, weights: list[str]) -> gr.Blocks:
                     _summary(job), [str(p) for p in (job.result, job.panel, job.record, job.region) if p is not None])
 
         running = run.click(
-            complete,
+            complete_on_page,
             [masked, references, method, weight, steps, space, prefill, pti_steps, seed, expression, face, mark_kind,
              marks, editor, found],
             [status, slider, result, panel, summary, downloads], api_visibility="private", concurrency_id="jobs")

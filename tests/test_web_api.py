@@ -1,0 +1,100 @@
+"""The `complete` endpoint of `unmask web`, called as another program would (gradio_client and
+plain HTTP), and the page's helpers that turn the editor's layers into a region."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import numpy as np
+import pytest
+
+import unmask
+from unmask.errors import UnmaskError
+from unmask.images import read_image
+from unmask.web.jobs import parse_points, region_from_layers, region_layer, user_message
+
+from web_fixtures import masked_photo, running_app
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    with running_app(tmp_path_factory.mktemp("web-api")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    gradio_client = pytest.importorskip("gradio_client")
+    return gradio_client.Client(app, verbose=False)
+
+
+@pytest.mark.slow
+def test_endpoint_returns_the_library_result_and_record(client, people_dir, tmp_path):
+    from gradio_client import handle_file
+
+    inputs = masked_photo(people_dir, tmp_path)
+    image, record = client.predict(handle_file(str(inputs["masked"])), [handle_file(str(inputs["reference"]))],
+                                   "opencv-telea", api_name="/complete")
+    expected = unmask.complete(inputs["masked"], inputs["reference"], method="opencv-telea").image
+    np.testing.assert_array_equal(read_image(image), expected)
+    assert record["method"] == "opencv-telea" and record["inputs"]["target"] == "masked.png"
+    assert record["region"]["source"] == "detected"
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert list(endpoints) == ["/complete"]  # the page's own events are not offered to programs
+    assert [p["label"] for p in endpoints["/complete"]["parameters"]] == ["masked photo", "reference photos", "method"]
+
+
+@pytest.mark.slow
+def test_endpoint_error_is_the_command_line_message(client, tmp_path, people_dir):
+    from gradio_client import handle_file
+
+    text = tmp_path / "notes.txt"
+    text.write_text("not a photo\n")
+    with pytest.raises(Exception) as raised:
+        client.predict(handle_file(str(text)), [handle_file(str(people_dir / "p02" / "3.jpg"))], "warp",
+                       api_name="/complete")
+    assert "notes.txt: not an image file" in str(raised.value)
+    assert "Traceback" not in str(raised.value)
+
+
+@pytest.mark.slow
+def test_endpoint_never_opens_a_path_the_client_names(app):
+    """A file entry naming a server path that was not uploaded is refused before any work."""
+    body = json.dumps({"data": [{"path": "/etc/hostname", "meta": {"_type": "gradio.FileData"}},
+                                [{"path": "/etc/hostname", "meta": {"_type": "gradio.FileData"}}], "warp"]})
+    request = urllib.request.Request(app + "gradio_api/call/complete", data=body.encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        event = json.loads(response.read())["event_id"]
+    with urllib.request.urlopen(f"{app}gradio_api/call/complete/{event}", timeout=60) as response:
+        stream = response.read().decode()
+    assert "event: error" in stream and "event: complete" not in stream
+    assert open("/etc/hostname").read().strip() not in stream.replace("/etc/hostname", "")
+
+
+def test_region_round_trips_through_the_editor_layer():
+    region = np.zeros((40, 60), bool)
+    region[10:30, 20:50] = True
+    painted = region_layer(region, region.shape)
+    stroke = np.zeros_like(painted)
+    stroke[35:38, 5:15] = (50, 50, 200, 255)
+    assert np.array_equal(region_from_layers([painted], region.shape), region)
+    both = region_from_layers([painted, stroke], region.shape)
+    assert both.sum() == region.sum() + 30 and both[36, 10]
+    assert not region_from_layers([region_layer(None, region.shape)], region.shape).any()
+    with pytest.raises(UnmaskError, match="upload the photo again"):
+        region_from_layers([painted], (41, 60))
+
+
+def test_marks_parse_like_the_command_line_options():
+    assert parse_points(" 10, 20.5,30,40 ", "eyes") == (10.0, 20.5, 30.0, 40.0)
+    assert parse_points("", "eyes") is None
+    with pytest.raises(UnmaskError, match="four numbers"):
+        parse_points("1,2,3", "eyes")
+
+
+def test_messages_name_the_upload_by_its_own_name(tmp_path):
+    error = UnmaskError("not an image file", tmp_path / "abc123" / "notes.txt")
+    assert user_message(error) == "notes.txt: not an image file"
+    assert user_message(UnmaskError("no path")) == "no path"
