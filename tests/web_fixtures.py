@@ -95,4 +95,4 @@ def masked_photo(people_dir: Path, folder: Path) -> dict[str, Path | np.ndarray]
     photo = read_image(people_dir / "p02" / "2.jpg")
     masked, region = render_mask(photo, find_face(photo).landmarks, "surgical", 0)
     return {"masked": write_image(folder / "masked.png", masked), "region": region,
-            "reference": people_dir / "p02" / "3.jpg", "unmasked": people_dir / "p02" / "2.jpg"}
+            "reference": people_dir / "p02" / "4.jpg", "unmasked": people_dir / "p02" / "2.jpg"}

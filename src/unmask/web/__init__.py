@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 from pathlib import Path
 
 from unmask.errors import UnmaskError
@@ -51,10 +52,22 @@ def serve(host: str = "127.0.0.1", port: int = 7860, weights: str | None = None,
         page = build_page(root, usable)
         page.queue(default_concurrency_limit=1, max_size=32)
         page.launch(server_name=host, server_port=port, share=share, max_file_size=f"{max_upload_mb}mb",
-                    theme=theme(), ssr_mode=False, quiet=quiet, footer_links=["api"], run_history=False, show_error=False,
-                    allowed_paths=[], favicon_path=None)
+                    theme=theme(), ssr_mode=False, quiet=quiet, footer_links=["api"], run_history=False,
+                    show_error=False, prevent_thread_lock=True)
+        threading.Thread(target=_warm_up, daemon=True).start()
+        page.block_thread()
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _warm_up() -> None:
+    """Load the pipeline and the face models while the user picks photos, not on the first job."""
+    import unmask.methods.warp  # noqa: F401
+    import unmask.pipeline  # noqa: F401
+    from unmask.face.models import face_detector, landmark_predictor
+
+    face_detector()
+    landmark_predictor()
 
 
 def _interrupt(signum: int, frame) -> None:
