@@ -98,3 +98,18 @@ def test_messages_name_the_upload_by_its_own_name(tmp_path):
     error = UnmaskError("not an image file", tmp_path / "abc123" / "notes.txt")
     assert user_message(error) == "notes.txt: not an image file"
     assert user_message(UnmaskError("no path")) == "no path"
+
+
+def test_job_folders_are_new_and_old_ones_removed(tmp_path):
+    import os
+    import time
+
+    from unmask.web.jobs import KEEP_SECONDS, new_folder
+
+    old = new_folder(tmp_path)
+    (old / "result.png").write_bytes(b"x")
+    stale = time.time() - KEEP_SECONDS - 60
+    os.utime(old, (stale, stale))
+    recent = new_folder(tmp_path)
+    newest = new_folder(tmp_path)
+    assert not old.exists() and recent.is_dir() and newest.is_dir() and recent != newest

@@ -8,6 +8,8 @@ Every path handled here is one the web library has already checked to be an uplo
 
 from __future__ import annotations
 
+import shutil
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,8 +110,18 @@ def parse_points(text: str, what: str) -> tuple[float, float, float, float] | No
     return values  # type: ignore[return-value]
 
 
+KEEP_SECONDS = 3600
+"""How long uploads and results stay in the app's folder (a user may come back to download)."""
+
+
 def new_folder(root: Path) -> Path:
-    """A new folder of its own for one job under `root`, so users' files never mix."""
+    """A new folder of its own for one job under `root`, so users' files never mix; on the way,
+    every folder under `root` (jobs, and the web library's uploads) older than `KEEP_SECONDS`
+    is removed."""
+    now = time.time()
+    for old in root.iterdir():
+        if old.is_dir() and now - old.stat().st_mtime > KEEP_SECONDS:
+            shutil.rmtree(old, ignore_errors=True)
     folder = root / uuid.uuid4().hex
     folder.mkdir(parents=True)
     return folder

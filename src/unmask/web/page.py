@@ -56,7 +56,7 @@ def build_page(root: Path, weights: list[str]) -> gr.Blocks:
             raise UnmaskError("not a file uploaded to this page", Path(path).name)
         return resolved
 
-    with gr.Blocks(title="unmask", analytics_enabled=False, delete_cache=(600, 3600)) as page:
+    with gr.Blocks(title="unmask", analytics_enabled=False) as page:
         found = gr.State(None)  # the region found on the masked photo, bool (H, W), or None
         pending = gr.State(None)  # the editor's value with the region layer, shown once the photo is
         gr.Markdown(INTRO)
