@@ -4,6 +4,7 @@ plain HTTP), and the page's helpers that turn the editor's layers into a region.
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 
 import numpy as np
@@ -19,7 +20,7 @@ from web_fixtures import masked_photo, running_app
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    with running_app(tmp_path_factory.mktemp("web-api")) as url:
+    with running_app(tmp_path_factory.mktemp("web-api"), "--max-upload-mb", "1") as url:
         yield url
 
 
@@ -73,6 +74,17 @@ def test_endpoint_never_opens_a_path_the_client_names(app):
     assert open("/etc/hostname").read().strip() not in stream.replace("/etc/hostname", "")
 
 
+@pytest.mark.slow
+def test_uploads_over_the_limit_are_refused(app):
+    body = b"--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.jpg\"\r\n\r\n"
+    body += b"\xff" * (1 << 20) + b"x" * 4096 + b"\r\n--b--\r\n"  # the app was started with --max-upload-mb 1
+    request = urllib.request.Request(app + "gradio_api/upload", data=body,
+                                     headers={"Content-Type": "multipart/form-data; boundary=b"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 413
+
+
 def test_region_round_trips_through_the_editor_layer():
     region = np.zeros((40, 60), bool)
     region[10:30, 20:50] = True
@@ -113,3 +125,15 @@ def test_job_folders_are_new_and_old_ones_removed(tmp_path):
     recent = new_folder(tmp_path)
     newest = new_folder(tmp_path)
     assert not old.exists() and recent.is_dir() and newest.is_dir() and recent != newest
+
+
+def test_stylegan_is_offered_only_with_weights_at_hand(tmp_path, monkeypatch):
+    from unmask.web import usable_weights
+
+    monkeypatch.setenv("UNMASK_HOME", str(tmp_path / "home"))  # an empty cache
+    assert usable_weights(None) == []
+    weights = tmp_path / "g.safetensors"
+    weights.write_bytes(b"checked when the method loads it")
+    assert usable_weights(str(weights)) == [str(weights)]
+    with pytest.raises(UnmaskError, match="unmask weights download"):
+        usable_weights("ffhq-256")  # a zoo name that is not cached is never downloaded by the page
