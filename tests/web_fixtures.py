@@ -92,7 +92,7 @@ def masked_photo(people_dir: Path, folder: Path) -> dict[str, Path | np.ndarray]
     from unmask.face.synthetic import render_mask
     from unmask.images import read_image, write_image
 
-    photo = read_image(people_dir / "p02" / "2.jpg")
+    photo = read_image(people_dir / "p05" / "1.jpg")
     masked, region = render_mask(photo, find_face(photo).landmarks, "surgical", 0)
     return {"masked": write_image(folder / "masked.png", masked), "region": region,
-            "reference": people_dir / "p02" / "4.jpg", "unmasked": people_dir / "p02" / "2.jpg"}
+            "reference": people_dir / "p05" / "3.jpg"}

@@ -128,11 +128,10 @@ def build_page(root: Path, weights: list[str]) -> gr.Blocks:
         marker.select(_add_mark, [marks], marks, api_visibility="private")
         clear.click(lambda: "", None, marks, api_visibility="private")
 
-        def complete_on_page(masked_path, reference_paths, method_name, weight_name, steps_n, space_name, prefill_name,
-                     pti_n, seed_n, expression_path, index, kind, mark_text, edited, found_region,
-                     request: gr.Request, progress=gr.Progress(track_tqdm=True)):
+        def complete_on_page(masked_path, reference_paths, method_name, weight_name, steps_n, space_name,
+                             prefill_name, pti_n, seed_n, expression_path, index, kind, mark_text, edited,
+                             found_region, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
             session = request.session_hash or ""
-            cancelled.discard(session)
             stages = [0]
 
             def report(message: str) -> None:
@@ -167,11 +166,18 @@ def build_page(root: Path, weights: list[str]) -> gr.Blocks:
             return ("done in %.1f s" % job.seconds, (str(target), str(job.result)), str(job.result), str(job.panel),
                     _summary(job), [str(p) for p in (job.result, job.panel, job.record, job.region) if p is not None])
 
-        running = run.click(
+        def begin(request: gr.Request) -> str:
+            """Forget an earlier Cancel, before the job is queued (a Cancel pressed while the job
+            waits in the queue must still stop it)."""
+            cancelled.discard(request.session_hash or "")
+            return "working..."
+
+        running = run.click(begin, None, status, queue=False, api_visibility="private").then(
             complete_on_page,
             [masked, references, method, weight, steps, space, prefill, pti_steps, seed, expression, face, mark_kind,
              marks, editor, found],
             [status, slider, result, panel, summary, downloads], api_visibility="private", concurrency_id="jobs")
+
         def stop(request: gr.Request) -> str:
             cancelled.add(request.session_hash or "")
             return "cancelled"
