@@ -47,6 +47,23 @@ def test_endpoint_returns_the_library_result_and_record(client, people_dir, tmp_
 
 
 @pytest.mark.slow
+def test_two_callers_at_once_get_their_own_results(app, people_dir, tmp_path):
+    """Two jobs queued together (two clients, two methods): each gets its own result."""
+    from gradio_client import Client, handle_file
+
+    inputs = masked_photo(people_dir, tmp_path)
+    jobs = {method: Client(app, verbose=False).submit(handle_file(str(inputs["masked"])),
+                                                      [handle_file(str(inputs["reference"]))], method,
+                                                      api_name="/complete")
+            for method in ("opencv-ns", "opencv-telea")}
+    results = {method: job.result(timeout=300) for method, job in jobs.items()}
+    for method, (image, record) in results.items():
+        assert record["method"] == method
+        expected = unmask.complete(inputs["masked"], inputs["reference"], method=method).image
+        np.testing.assert_array_equal(read_image(image), expected)
+
+
+@pytest.mark.slow
 def test_endpoint_error_is_the_command_line_message(client, tmp_path, people_dir):
     from gradio_client import handle_file
 
@@ -137,3 +154,27 @@ def test_stylegan_is_offered_only_with_weights_at_hand(tmp_path, monkeypatch):
     assert usable_weights(str(weights)) == [str(weights)]
     with pytest.raises(UnmaskError, match="unmask weights download"):
         usable_weights("ffhq-256")  # a zoo name that is not cached is never downloaded by the page
+
+
+def test_region_found_in_a_busy_thread_is_the_command_line_one(people_dir, tmp_path):
+    """OpenCV's random state (GrabCut) is per thread and advances with each use: the page resets
+    it, so a long-lived worker thread finds the region a fresh `unmask run` finds."""
+    import threading
+
+    from unmask.face import find_face, find_mask_region
+    from unmask.web.jobs import preview_region
+
+    inputs = masked_photo(people_dir, tmp_path)
+    found = {}
+
+    def worker() -> None:  # a fresh thread, like a fresh process: then a busy one
+        photo = read_image(inputs["masked"])
+        found["fresh"] = find_mask_region(photo, find_face(photo)).mask
+        for _ in range(2):
+            find_mask_region(photo, find_face(photo))
+        found["busy"] = preview_region(inputs["masked"]).region
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    np.testing.assert_array_equal(found["busy"], found["fresh"])
