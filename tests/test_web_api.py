@@ -177,3 +177,14 @@ def test_region_found_in_a_busy_thread_is_the_command_line_one(people_dir, tmp_p
     thread.start()
     thread.join()
     np.testing.assert_array_equal(found["busy"], found["fresh"])
+
+
+def test_help_does_not_load_the_web_library():
+    import subprocess
+    import sys
+
+    code = ("import sys; from click.testing import CliRunner; from unmask.cli import cli; "
+            "result = CliRunner().invoke(cli, ['web', '--help']); "
+            "print(result.exit_code, '--max-upload-mb' in result.output, 'gradio' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["0", "True", "False"]
