@@ -15,6 +15,7 @@ import gradio as gr
 import numpy as np
 
 from unmask.errors import UnmaskError
+from unmask.images import write_image
 from unmask.web.jobs import (REGION_COLOUR, JobResult, new_folder, parse_points, preview_region, region_from_layers,
                              region_layer, run_job, user_message)
 
@@ -58,7 +59,7 @@ def build_page(root: Path, weights: list[str]) -> gr.Blocks:
 
     with gr.Blocks(title="unmask", analytics_enabled=False) as page:
         found = gr.State(None)  # the region found on the masked photo, bool (H, W), or None
-        pending = gr.State(None)  # the editor's value with the region layer, shown once the photo is
+        pending = gr.State(None)  # the editor's value with the region layer, shown after the photo
         gr.Markdown(INTRO)
         status = gr.Textbox(label="Messages", interactive=False, lines=1, max_lines=6, elem_id="unmask-status")
         with gr.Row():
@@ -85,10 +86,11 @@ def build_page(root: Path, weights: list[str]) -> gr.Blocks:
                     marks = gr.Textbox(label="X,Y,X,Y in photo pixels", elem_id="unmask-marks")
                     clear = gr.Button("Clear the marks", size="sm")
             with gr.Column(scale=3):
+                # a tiny starting canvas: the editor centres a layer on the larger of it and the photo
                 editor = gr.ImageEditor(
                     label="Region to fill (paint to add, erase to remove)", type="numpy", image_mode="RGBA",
-                    format="png", sources=(), transforms=(), layers=False, elem_id="unmask-editor", canvas_size=(16, 16),
-                    brush=gr.Brush(colors=[_css(REGION_COLOUR)], color_mode="fixed"))
+                    format="png", sources=(), transforms=(), layers=False, canvas_size=(16, 16),
+                    brush=gr.Brush(colors=[_css(REGION_COLOUR)], color_mode="fixed"), elem_id="unmask-editor")
                 with gr.Row():
                     run = gr.Button("Complete", variant="primary", elem_id="unmask-run")
                     cancel = gr.Button("Cancel", variant="stop", elem_id="unmask-cancel")
@@ -108,11 +110,7 @@ def build_page(root: Path, weights: list[str]) -> gr.Blocks:
                 preview = preview_region(own(masked_path), _index(index))
             except UnmaskError as exc:
                 return None, None, None, None, f"error: {user_message(exc)}"
-            folder = new_folder(root)
-            background = folder / "photo.jpg"
-            from unmask.images import write_image
-
-            write_image(background, preview.photo)
+            background = write_image(new_folder(root) / "photo.jpg", preview.photo)  # shown, never read back
             value = {"background": str(background), "layers": [region_layer(preview.region, preview.photo.shape[:2])],
                      "composite": None}
             note = f"{preview.faces} faces found; using face {_index(index) or 0}. " if preview.faces > 1 else ""
@@ -241,7 +239,6 @@ def _add_mark(text: str, event: gr.SelectData) -> str:
 def _example_files(root: Path) -> tuple[str, str]:
     """The demo's masked photo and reference (made from scikit-image's astronaut), written once."""
     from unmask.demo import make_inputs
-    from unmask.images import write_image
 
     inputs = make_inputs()
     folder = new_folder(root)
