@@ -107,7 +107,7 @@ def test_album_goes_to_the_end_and_a_rerun_does_no_work(album, tmp_path, capsys)
     assert rows["p04/broken.jpg"]["error"] == str(unreadable.value)
     assert rows["p04/clothes.png"]["error"].startswith(f"{album / 'p04' / 'clothes.png'}: ")
     assert "face" in rows["p04/clothes.png"]["error"]
-    assert rows["p01/1.jpg"]["reference"] == str(album / "p01" / "2.jpg")
+    assert rows["p01/1.jpg"]["reference"] in {str(album / "p01" / "2.jpg"), str(album / "p01" / "5.jpg")}  # unmasked
     assert 0 < float(rows["p01/1.jpg"]["identity_distance"]) < 1
     for key in ("p01/1.jpg", "p04/2.jpg"):
         result, masked = read_image(out / key), read_image(album / key)
