@@ -4,8 +4,8 @@
 slightly grown region the result keeps the source's gradients while its border values are the
 target's, so colour and illumination steps at the edge spread smoothly over the region. Only
 pixels where target and source both show typical skin (`agreeing_pixels`: CIELAB within a few
-robust deviations of the visible skin around the region) set colours: the source's per-channel
-contrast and brightness are matched to the target on those pixels of a ring just outside the
+robust deviations of the visible skin around the region) set colours: the source's mean colour
+and brightness contrast are matched to the target on those pixels of a ring just outside the
 region, and only those border pixels are boundary values of the Poisson equation. Where the
 region's border runs over hair, background, clothing or a mask remnant, the border is left free
 (zero normal derivative), so none of their colour spreads into the fill. Afterwards a feathered
@@ -135,36 +135,40 @@ def paste_into_photo(
 def match_colours(
     target: np.ndarray, source: np.ndarray, region: np.ndarray, ring: int, anchor: np.ndarray | None = None
 ) -> np.ndarray:
-    """Per-channel gain and offset that give `source` the target's mean and spread on a ring of
-    width `ring` around `region` (only its `anchor` pixels, when given). Float (H, W, 3) in, float
-    out (not clipped)."""
+    """`source` with the target's mean colour and brightness contrast on a ring of width `ring`
+    around `region` (only its `anchor` pixels, when given): one gain for all three channels (the
+    ratio of the two brightness spreads, so it changes contrast, never hue) and a per-channel
+    offset. Float (H, W, 3) in, float out (not clipped)."""
     band = grow_region(region, ring) & ~region
     if anchor is not None and (band & anchor).sum() >= 16:
         band &= anchor
     if band.sum() < 16:
         return source
     t, s = target[band], source[band]
-    gain = np.clip(t.std(axis=0) / np.maximum(s.std(axis=0), 1.0), *_GAIN_LIMITS)
+    gain = np.clip(t.mean(axis=1).std() / max(s.mean(axis=1).std(), 1.0), *_GAIN_LIMITS)
     return (source - s.mean(axis=0)) * gain + t.mean(axis=0)
 
 
 def agreeing_pixels(target: np.ndarray, source: np.ndarray, sample: np.ndarray) -> np.ndarray:
-    """Bool (H, W): the pixels where both `target` and `source` (float RGB (H, W, 3), 0-255) show a
+    """Bool (H, W): the pixels where both `target` and `source` (RGB (H, W, 3), 0-255) show a
     colour typical of their own `sample` pixels (bool (H, W), e.g. the visible face skin around the
-    region): every CIELAB channel within `_TYPICAL_SPREAD` robust deviations of the sample's median
-    (at least `_TYPICAL_FLOOR`). Hair, background, clothing or a mask remnant in either image fails
-    the test, so only skin against skin sets the fill's colours. All True when the sample is tiny."""
+    region; see `typical_pixels`). Hair, background, clothing or a mask remnant in either image
+    fails the test, so only skin against skin sets the fill's colours."""
+    return typical_pixels(target, sample) & typical_pixels(source, sample)
+
+
+def typical_pixels(image: np.ndarray, sample: np.ndarray) -> np.ndarray:
+    """Bool (H, W): the pixels of `image` (RGB (H, W, 3), 0-255) whose colour is typical of its
+    `sample` pixels (bool (H, W)): every CIELAB channel within `_TYPICAL_SPREAD` robust deviations
+    of the sample's median, or within `_TYPICAL_FLOOR` of it. All True when the sample is tiny."""
     if sample.sum() < 16:
         return np.ones(sample.shape, bool)
-    agree = np.ones(sample.shape, bool)
-    for image in (target, source):
-        lab = cv2.cvtColor(np.clip(image, 0, 255).astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-        values = lab[sample]
-        median = np.median(values, axis=0)
-        spread = 1.4826 * np.median(np.abs(values - median), axis=0)
-        limit = np.maximum(_TYPICAL_SPREAD * spread, _TYPICAL_FLOOR)
-        agree &= np.all(np.abs(lab - median) <= limit, axis=2)
-    return agree
+    lab = cv2.cvtColor(np.clip(image, 0, 255).astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    values = lab[sample]
+    median = np.median(values, axis=0)
+    spread = 1.4826 * np.median(np.abs(values - median), axis=0)
+    limit = np.maximum(_TYPICAL_SPREAD * spread, _TYPICAL_FLOOR)
+    return np.all(np.abs(lab - median) <= limit, axis=2)
 
 
 def _fixed_border(difference: np.ndarray, region: np.ndarray, trusted: np.ndarray) -> np.ndarray:
