@@ -1,7 +1,10 @@
-"""Face detection (dlib's CNN MMOD detector, which also finds masked faces) and 68 landmarks.
+"""Face detection and 68 landmarks: BlazeFace first, then dlib's detectors, or the user's box or eyes.
 
-Detection runs on downscaled copies to stay fast; the landmark predictor runs at full resolution.
-Search order, cheapest first (each later stage runs only when the earlier ones found nothing):
+BlazeFace (`face/blazeface.py`, when its model package is installed) runs first: a few
+milliseconds on any photo, and it finds faces under black, white and N95 masks. Its eye keypoints
+give a box like the one dlib's detector draws (`box_from_eyes`), in which dlib's 68-point shape
+predictor runs at full resolution. When BlazeFace finds nothing, dlib searches (on downscaled
+copies; each later stage only when the earlier ones found nothing):
 
 1. MMOD on a copy of about `COARSE_PIXELS` pixels: finds every face wider than about a quarter
    of the photo's long side (portraits, selfies, phone photos of one person).
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -43,15 +47,26 @@ _PAD_BELOW = 256
 """Photos whose shorter side is below this many pixels get the small-photo search."""
 
 
+EYE_BOX_OFFSET = 0.31
+"""Centre of a dlib-style face box below the eye midpoint, in eye distances (median over the
+people/ photos of dlib's MMOD box against BlazeFace's eyes; spread 0.12)."""
+
+EYE_BOX_SIZE = 2.31
+"""Side of a dlib-style face box in eye distances (same measurement; spread 0.25)."""
+
+
 @dataclass
 class Face:
-    """One detected face. `box` is (x0, y0, x1, y1) in photo pixels; `score` the detector's
-    confidence (MMOD about 0..1.2; HOG scores from the fallback stage are on their own scale);
-    `landmarks` (68, 2) float64 (x, y) photo pixels in iBUG 300-W order."""
+    """One face. `box` is (x0, y0, x1, y1) in photo pixels, a box like dlib's detector draws
+    (brows to chin); `score` the detector's confidence (BlazeFace 0..1, MMOD about 0..1.2; HOG
+    scores from dlib's fallback stage are on their own scale; 1.0 for a face the user gave);
+    `landmarks` (68, 2) float64 (x, y) photo pixels in iBUG 300-W order; `detector` which found it:
+    "blazeface", "dlib", "face_box" or "eyes" (the user's)."""
 
     box: tuple[float, float, float, float]
     score: float
     landmarks: np.ndarray
+    detector: str = "dlib"
 
     @property
     def width(self) -> float:
@@ -59,32 +74,115 @@ class Face:
         return self.box[2] - self.box[0]
 
 
-def detect_faces(image: np.ndarray) -> list[Face]:
+def detect_faces(image: np.ndarray, use_blazeface: bool = True) -> list[Face]:
     """All faces found in a uint8 RGB photo (H, W, 3), largest first (see the module docstring
-    for which faces are searched); an empty list when there is none."""
-    from unmask.face.models import landmark_predictor
+    for which faces are searched); an empty list when there is none. `use_blazeface=False`
+    searches with dlib alone (the detector before BlazeFace; for comparisons)."""
+    from unmask.face import blazeface
 
     image = _check_image(image)
-    boxes = _find_boxes(image)
-    # the predictor may look outside a face at the photo's edge: give it the replicated border
-    pad = max(image.shape[:2]) // 4
-    padded = _pad(image, pad, replicate=True)
-    predictor = landmark_predictor()
-    faces = []
-    for (x0, y0, x1, y1), score in boxes:
-        landmarks = _landmarks(predictor, padded, (x0 + pad, y0 + pad, x1 + pad, y1 + pad))
-        faces.append(Face(box=(x0, y0, x1, y1), score=float(score), landmarks=landmarks - pad))
+    found = [_dlib_box_near(image, d.box) or (box_from_eyes(d.eyes), d.score, "blazeface")
+             for d in (blazeface.detect(image) if use_blazeface else [])]
+    if not found:
+        found = [(box, score, "dlib") for box, score in _find_boxes(image)]
+    faces = [Face(box, float(score), face_landmarks(image, box), detector) for box, score, detector in found]
     faces.sort(key=lambda face: face.width, reverse=True)
     return faces
 
 
-def find_face(image: np.ndarray, index: int | None = None, path: str | Path | None = None) -> Face:
-    """The face to work on: the largest, or the `index`-th largest (0 = largest).
+def find_face(
+    image: np.ndarray,
+    index: int | None = None,
+    path: str | Path | None = None,
+    face_box: Sequence[float] | None = None,
+    eyes: Sequence[float] | None = None,
+) -> Face:
+    """The face to work on: the largest, or the `index`-th largest (0 = largest); or the face the
+    user points at, `face_box` (x0, y0, x1, y1) or `eyes` (x_left, y_left, x_right, y_right),
+    photo pixels (see `unmask.face.hints`; `index` is then not allowed).
 
     Raises `FaceError` (naming `path` when given) when no face is found, when `index` is out of
-    range, or when the chosen face is narrower than `MIN_FACE_SIZE` pixels.
+    range, when the chosen face is narrower than `MIN_FACE_SIZE` pixels, or when the box or the
+    eyes are malformed or outside the photo.
     """
-    return choose_face(detect_faces(image), index, path)
+    if face_box is None and eyes is None:
+        return choose_face(detect_faces(image), index, path)
+    from unmask.face.hints import given_face
+
+    if index is not None:
+        raise FaceError("choose the face either by index or by a face box / eyes, not both", path)
+    return choose_face([given_face(_check_image(image), face_box, eyes, path)], None, path)
+
+
+def _dlib_box_near(image: np.ndarray, box: tuple[float, float, float, float]) -> tuple | None:
+    """dlib's MMOD box (its predictor's own convention, better landmarks than a box from the
+    eyes when the eyes hide behind sunglasses) for the face BlazeFace found in `box`: MMOD on a
+    window `_NEAR_WINDOW` times the box, scaled so the face is `_NEAR_FACE` px wide (cheap). Returns
+    (box, score, "dlib") for the MMOD box overlapping `box` most, or None when MMOD misses it."""
+    x0, y0, x1, y1 = box
+    side = _NEAR_WINDOW * max(x1 - x0, y1 - y0)
+    wx0, wy0 = round((x0 + x1 - side) / 2), round((y0 + y1 - side) / 2)
+    h, w = image.shape[:2]
+    cx0, cy0 = min(max(wx0, 0), w - 1), min(max(wy0, 0), h - 1)
+    cx1, cy1 = max(min(wx0 + round(side), w), cx0 + 1), max(min(wy0 + round(side), h), cy0 + 1)
+    scale = min(1.0, _NEAR_FACE / max(x1 - x0, y1 - y0))
+    near = _mmod(_pad(image[cy0:cy1, cx0:cx1], round(side / 4), replicate=True), scale)
+    offset = round(side / 4) - np.array([cx0, cy0, cx0, cy0])
+    boxes = [(tuple(float(v) for v in np.array(b) - offset), s) for b, s in near]
+    overlaps = [(_overlap(b, box), b, s) for b, s in boxes]
+    best = max(overlaps, default=(0.0, None, 0.0), key=lambda o: o[0])
+    return (best[1], best[2], "dlib") if best[0] > 0.5 else None
+
+
+_NEAR_WINDOW = 1.6
+"""Side of the window MMOD searches around a BlazeFace box, in box sides."""
+
+_NEAR_FACE = 90
+"""Face width (px) MMOD sees in that window (it finds faces from about 60 px)."""
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection area over the smaller box's area (the two detectors frame faces differently)."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    return w * h / min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+
+
+def box_from_eyes(eyes: np.ndarray) -> tuple[float, float, float, float]:
+    """A dlib-style face box (x0, y0, x1, y1) from the two eye centres (2, 2) (x, y) photo pixels:
+    `EYE_BOX_SIZE` eye distances wide, centred `EYE_BOX_OFFSET` eye distances below their midpoint
+    (along the face's own down direction, so a tilted head gets its box where the face is)."""
+    left, right = sorted(np.asarray(eyes, dtype=np.float64), key=lambda p: p[0])
+    across = right - left
+    down = np.array([-across[1], across[0]])
+    cx, cy = (left + right) / 2 + EYE_BOX_OFFSET * down
+    half = EYE_BOX_SIZE * float(np.hypot(*across)) / 2
+    return (float(cx - half), float(cy - half), float(cx + half), float(cy + half))
+
+
+def face_landmarks(image: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """dlib's 68 landmarks (68, 2) float64 photo pixels of the face in `box` (x0, y0, x1, y1),
+    predicted at full resolution on a window around the box (the replicated border where the
+    window leaves the photo: the predictor may look outside a face at the photo's edge)."""
+    import cv2
+
+    from unmask.face.models import landmark_predictor
+
+    x0, y0, x1, y1 = box
+    margin = max(x1 - x0, y1 - y0)
+    h, w = image.shape[:2]
+    wx0, wy0 = int(np.floor(x0 - margin)), int(np.floor(y0 - margin))
+    wx1, wy1 = int(np.ceil(x1 + margin)), int(np.ceil(y1 + margin))
+    cx0, cy0, cx1, cy1 = max(wx0, 0), max(wy0, 0), min(wx1, w), min(wy1, h)
+    if cx1 <= cx0 or cy1 <= cy0:  # the box is outside the photo: use its nearest pixels
+        cx0, cy0 = min(max(wx0, 0), w - 1), min(max(wy0, 0), h - 1)
+        cx1, cy1 = cx0 + 1, cy0 + 1
+    window = cv2.copyMakeBorder(image[cy0:cy1, cx0:cx1], cy0 - wy0, wy1 - cy1, cx0 - wx0, wx1 - cx1,
+                                cv2.BORDER_REPLICATE)
+    shifted = (x0 - wx0, y0 - wy0, x1 - wx0, y1 - wy0)
+    return _landmarks(landmark_predictor(), window, shifted) + [wx0, wy0]
 
 
 def choose_face(faces: list[Face], index: int | None = None, path: str | Path | None = None) -> Face:
