@@ -120,21 +120,30 @@ def _dlib_box_near(image: np.ndarray, box: tuple[float, float, float, float]) ->
     window `_NEAR_WINDOW` times the box, scaled so the face is `_NEAR_FACE` px wide (cheap). Returns
     (box, score, "dlib") for the MMOD box overlapping `box` most, or None when MMOD misses it."""
     x0, y0, x1, y1 = box
-    side = _NEAR_WINDOW * max(x1 - x0, y1 - y0)
-    wx0, wy0 = round((x0 + x1 - side) / 2), round((y0 + y1 - side) / 2)
+    margin = (_NEAR_WINDOW - 1) / 2 * max(x1 - x0, y1 - y0)
+    window, (wx0, wy0) = _window(image, (x0 - margin, y0 - margin, x1 + margin, y1 + margin))
+    near = _mmod(window, min(1.0, _NEAR_FACE / max(x1 - x0, y1 - y0)))
+    boxes = [((bx0 + wx0, by0 + wy0, bx1 + wx0, by1 + wy0), s) for (bx0, by0, bx1, by1), s in near]
+    best = max(boxes, default=None, key=lambda b: _overlap(b[0], box))
+    return (best[0], best[1], "dlib") if best is not None and _overlap(best[0], box) > 0.5 else None
+
+
+def _window(image: np.ndarray, box: tuple[float, float, float, float]) -> tuple[np.ndarray, tuple[int, int]]:
+    """The photo's pixels in `box` (x0, y0, x1, y1; rounded outwards), the replicated border where
+    the box leaves the photo, and the window's top-left corner in photo pixels."""
+    import cv2
+
     h, w = image.shape[:2]
+    wx0, wy0 = int(np.floor(box[0])), int(np.floor(box[1]))
+    wx1, wy1 = max(int(np.ceil(box[2])), wx0 + 1), max(int(np.ceil(box[3])), wy0 + 1)
     cx0, cy0 = min(max(wx0, 0), w - 1), min(max(wy0, 0), h - 1)
-    cx1, cy1 = max(min(wx0 + round(side), w), cx0 + 1), max(min(wy0 + round(side), h), cy0 + 1)
-    scale = min(1.0, _NEAR_FACE / max(x1 - x0, y1 - y0))
-    near = _mmod(_pad(image[cy0:cy1, cx0:cx1], round(side / 4), replicate=True), scale)
-    offset = round(side / 4) - np.array([cx0, cy0, cx0, cy0])
-    boxes = [(tuple(float(v) for v in np.array(b) - offset), s) for b, s in near]
-    overlaps = [(_overlap(b, box), b, s) for b, s in boxes]
-    best = max(overlaps, default=(0.0, None, 0.0), key=lambda o: o[0])
-    return (best[1], best[2], "dlib") if best[0] > 0.5 else None
+    cx1, cy1 = max(min(wx1, w), cx0 + 1), max(min(wy1, h), cy0 + 1)
+    window = cv2.copyMakeBorder(image[cy0:cy1, cx0:cx1], cy0 - wy0, max(wy1 - cy1, 0), cx0 - wx0,
+                                max(wx1 - cx1, 0), cv2.BORDER_REPLICATE)
+    return window, (wx0, wy0)
 
 
-_NEAR_WINDOW = 1.6
+_NEAR_WINDOW = 2.0
 """Side of the window MMOD searches around a BlazeFace box, in box sides."""
 
 _NEAR_FACE = 90
@@ -166,21 +175,11 @@ def face_landmarks(image: np.ndarray, box: tuple[float, float, float, float]) ->
     """dlib's 68 landmarks (68, 2) float64 photo pixels of the face in `box` (x0, y0, x1, y1),
     predicted at full resolution on a window around the box (the replicated border where the
     window leaves the photo: the predictor may look outside a face at the photo's edge)."""
-    import cv2
-
     from unmask.face.models import landmark_predictor
 
     x0, y0, x1, y1 = box
     margin = max(x1 - x0, y1 - y0)
-    h, w = image.shape[:2]
-    wx0, wy0 = int(np.floor(x0 - margin)), int(np.floor(y0 - margin))
-    wx1, wy1 = int(np.ceil(x1 + margin)), int(np.ceil(y1 + margin))
-    cx0, cy0, cx1, cy1 = max(wx0, 0), max(wy0, 0), min(wx1, w), min(wy1, h)
-    if cx1 <= cx0 or cy1 <= cy0:  # the box is outside the photo: use its nearest pixels
-        cx0, cy0 = min(max(wx0, 0), w - 1), min(max(wy0, 0), h - 1)
-        cx1, cy1 = cx0 + 1, cy0 + 1
-    window = cv2.copyMakeBorder(image[cy0:cy1, cx0:cx1], cy0 - wy0, wy1 - cy1, cx0 - wx0, wx1 - cx1,
-                                cv2.BORDER_REPLICATE)
+    window, (wx0, wy0) = _window(image, (x0 - margin, y0 - margin, x1 + margin, y1 + margin))
     shifted = (x0 - wx0, y0 - wy0, x1 - wx0, y1 - wy0)
     return _landmarks(landmark_predictor(), window, shifted) + [wx0, wy0]
 
