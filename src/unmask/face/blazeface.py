@@ -73,12 +73,12 @@ def detect(image: np.ndarray) -> list[Detection]:
         return []
     h, w = image.shape[:2]
     side = max(h, w)
-    found = _nms(_window(image, ((w - side) / 2, (h - side) / 2, side)))
+    found = _nms(_both_models(image, ((w - side) / 2, (h - side) / 2, side)))
     faces = [d for d in found if d.score >= SCORE]
     if faces:
         return faces
     candidates = [d for d in found if d.score >= CANDIDATE][:MAX_CANDIDATES]
-    second = [d for c in candidates for d in _window(image, _around(c.box, ZOOM))]
+    second = [d for c in candidates for d in _both_models(image, _around(c.box, ZOOM))]
     return [d for d in _nms(second) if d.score >= SCORE]
 
 
@@ -86,7 +86,7 @@ def detect_in(image: np.ndarray, box: tuple[float, float, float, float]) -> list
     """Detections whose eyes lie inside `box` (x0, y0, x1, y1, photo pixels), scoring at least
     `CANDIDATE` (the caller vouches for a face there), searched in a window around the box."""
     x0, y0, x1, y1 = box
-    found = _nms(_window(image, _around(box, 1.5)))
+    found = _nms(_both_models(image, _around(box, 1.5)))
     return [d for d in found if d.score >= CANDIDATE
             and all(x0 <= x <= x1 and y0 <= y <= y1 for x, y in d.eyes)]
 
@@ -98,7 +98,7 @@ def _around(box: tuple[float, float, float, float], factor: float) -> tuple[floa
     return ((x0 + x1 - side) / 2, (y0 + y1 - side) / 2, side)
 
 
-def _window(image: np.ndarray, window: tuple[float, float, float]) -> list[Detection]:
+def _both_models(image: np.ndarray, window: tuple[float, float, float]) -> list[Detection]:
     """Both models on the square `window` (x0, y0, side) of the photo (outside it: black)."""
     found = []
     for name in _MODELS:
