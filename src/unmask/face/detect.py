@@ -20,13 +20,14 @@ effort (see `_find_boxes_small`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from unmask.errors import FaceError
+from unmask.face.blazeface import inside_share
 
 MIN_FACE_SIZE = 64
 """Smallest usable face: detector box width in photo pixels (the box spans brows to chin)."""
@@ -124,8 +125,8 @@ def _dlib_box_near(image: np.ndarray, box: tuple[float, float, float, float]) ->
     window, (wx0, wy0) = _window(image, (x0 - margin, y0 - margin, x1 + margin, y1 + margin))
     near = _mmod(window, min(1.0, _NEAR_FACE / max(x1 - x0, y1 - y0)))
     boxes = [((bx0 + wx0, by0 + wy0, bx1 + wx0, by1 + wy0), s) for (bx0, by0, bx1, by1), s in near]
-    best = max(boxes, default=None, key=lambda b: _overlap(b[0], box))
-    return (best[0], best[1], "dlib") if best is not None and _overlap(best[0], box) > 0.5 else None
+    best = max(boxes, default=None, key=lambda b: inside_share(b[0], box))
+    return (best[0], best[1], "dlib") if best is not None and inside_share(best[0], box) > 0.5 else None
 
 
 def _window(image: np.ndarray, box: tuple[float, float, float, float]) -> tuple[np.ndarray, tuple[int, int]]:
@@ -148,15 +149,6 @@ _NEAR_WINDOW = 2.0
 
 _NEAR_FACE = 90
 """Face width (px) MMOD sees in that window (it finds faces from about 60 px)."""
-
-
-def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    """Intersection area over the smaller box's area (the two detectors frame faces differently)."""
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    return w * h / min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
 
 
 def box_from_eyes(eyes: np.ndarray) -> tuple[float, float, float, float]:
