@@ -1,10 +1,12 @@
 """Face detection and 68 landmarks: BlazeFace first, then dlib's detectors, or the user's box or eyes.
 
 BlazeFace (`face/blazeface.py`, when its model package is installed) runs first: a few
-milliseconds on any photo, and it finds faces under black, white and N95 masks. Its eye keypoints
-give a box like the one dlib's detector draws (`box_from_eyes`), in which dlib's 68-point shape
-predictor runs at full resolution. When BlazeFace finds nothing, dlib searches (on downscaled
-copies; each later stage only when the earlier ones found nothing):
+milliseconds on any photo, and it finds faces under black, white and N95 masks. For each of its
+faces, dlib's MMOD looks at a small window around it: its box when it sees the face too (the box
+dlib's shape predictor was trained on), else a box from BlazeFace's eyes (`box_from_eyes`). dlib's
+68-point predictor runs in that box at full resolution. When BlazeFace finds nothing, dlib
+searches the photo (on downscaled copies; each later stage only when the earlier ones found
+nothing):
 
 1. MMOD on a copy of about `COARSE_PIXELS` pixels: finds every face wider than about a quarter
    of the photo's long side (portraits, selfies, phone photos of one person).
