@@ -61,8 +61,8 @@ def run(target: Path, reference: Path, output: Path, expression: Path | None, me
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # warnings reach the user through `progress`, once
         result = complete(target, reference, expression=expression, method=method, mask=mask, face=face,
-                          reference_face=reference_face, face_box=face_box, eyes=eyes, strict=strict, seed=seed, progress=progress,
-                          bars=not quiet, **method_options)
+                          reference_face=reference_face, face_box=face_box, eyes=eyes, strict=strict, seed=seed,
+                          progress=progress, bars=not quiet, **method_options)
     for path in result.save(output, panel=panel, json=record):
         click.echo(str(path))
 
