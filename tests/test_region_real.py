@@ -121,3 +121,23 @@ def test_region_command(people, tmp_path, capsys):
     assert exit_info.value.code == 1
     assert "no face mask found" in capsys.readouterr().err
     assert not (tmp_path / "none.png").exists()
+
+
+def test_same_region_in_a_fresh_and_a_busy_thread(people_dir):
+    """GrabCut draws from OpenCV's random state, per thread, advancing with each use: the finder
+    seeds it, so a long-lived thread (the web page's worker) finds the region a fresh process finds."""
+    import threading
+
+    photo = read_image(people_dir / "p05" / "1.jpg")
+    masked, _ = render_mask(photo, find_face(photo).landmarks, "surgical", 0)
+    face = find_face(masked)
+    found = {}
+
+    def worker() -> None:
+        found["fresh"] = find_mask_region(masked, face).mask
+        found["busy"] = [find_mask_region(masked, face).mask for _ in range(2)][-1]
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    np.testing.assert_array_equal(found["busy"], found["fresh"])

@@ -10,11 +10,12 @@ import urllib.request
 import numpy as np
 import pytest
 
+import unmask
 from unmask.errors import UnmaskError
 from unmask.images import read_image
 from unmask.web.jobs import parse_points, region_from_layers, region_layer, user_message
 
-from web_fixtures import fresh_complete, masked_photo, running_app
+from web_fixtures import masked_photo, running_app
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,7 @@ def test_endpoint_returns_the_library_result_and_record(client, people_dir, tmp_
     inputs = masked_photo(people_dir, tmp_path)
     image, record = client.predict(handle_file(str(inputs["masked"])), [handle_file(str(inputs["reference"]))],
                                    "opencv-telea", api_name="/complete")
-    expected = fresh_complete(inputs["masked"], inputs["reference"], method="opencv-telea").image
+    expected = unmask.complete(inputs["masked"], inputs["reference"], method="opencv-telea").image
     np.testing.assert_array_equal(read_image(image), expected)
     assert record["method"] == "opencv-telea" and record["inputs"]["target"] == "masked.png"
     assert record["region"]["source"] == "detected"
@@ -58,7 +59,7 @@ def test_two_callers_at_once_get_their_own_results(app, people_dir, tmp_path):
     results = {method: job.result(timeout=300) for method, job in jobs.items()}
     for method, (image, record) in results.items():
         assert record["method"] == method
-        expected = fresh_complete(inputs["masked"], inputs["reference"], method=method).image
+        expected = unmask.complete(inputs["masked"], inputs["reference"], method=method).image
         np.testing.assert_array_equal(read_image(image), expected)
 
 
@@ -153,30 +154,6 @@ def test_stylegan_is_offered_only_with_weights_at_hand(tmp_path, monkeypatch):
     assert usable_weights(str(weights)) == [str(weights)]
     with pytest.raises(UnmaskError, match="unmask weights download"):
         usable_weights("ffhq-256")  # a zoo name that is not cached is never downloaded by the page
-
-
-def test_region_found_in_a_busy_thread_is_the_command_line_one(people_dir, tmp_path):
-    """OpenCV's random state (GrabCut) is per thread and advances with each use: the page resets
-    it, so a long-lived worker thread finds the region a fresh `unmask run` finds."""
-    import threading
-
-    from unmask.face import find_face, find_mask_region
-    from unmask.web.jobs import preview_region
-
-    inputs = masked_photo(people_dir, tmp_path)
-    found = {}
-
-    def worker() -> None:  # a fresh thread, like a fresh process: then a busy one
-        photo = read_image(inputs["masked"])
-        found["fresh"] = find_mask_region(photo, find_face(photo)).mask
-        for _ in range(2):
-            find_mask_region(photo, find_face(photo))
-        found["busy"] = preview_region(inputs["masked"]).region
-
-    thread = threading.Thread(target=worker)
-    thread.start()
-    thread.join()
-    np.testing.assert_array_equal(found["busy"], found["fresh"])
 
 
 def test_help_does_not_load_the_web_library():

@@ -18,7 +18,7 @@ import unmask
 from unmask.errors import UnmaskError
 from unmask.images import read_image, write_image
 
-from web_fixtures import chromium_driver, fresh_complete, masked_photo, running_app
+from web_fixtures import chromium_driver, masked_photo, running_app
 
 pytestmark = pytest.mark.slow
 SCREENSHOT = os.environ.get("UNMASK_WEB_SCREENSHOT")  # e.g. docs/web.png: where the example's screenshot goes
@@ -156,7 +156,7 @@ def test_complete_edit_region_and_download(browser, app, inputs, downloads):
     browser.find_element(_by().CSS_SELECTOR, f"#unmask-downloads a[href='{_named(second, '-unmasked.png')}']").click()
     saved = downloads / "masked-unmasked.png"
     _wait(browser, saved.is_file, 60)
-    expected = fresh_complete(inputs["masked"], inputs["reference"], mask=region, method="warp").image
+    expected = unmask.complete(inputs["masked"], inputs["reference"], mask=region, method="warp").image
     np.testing.assert_array_equal(read_image(saved), expected)
     record = json.loads(_fetch(_named(second, "-record.json")))
     assert record["region"]["source"] == "user mask" and record["inputs"]["target"] == "masked.png"

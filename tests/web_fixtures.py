@@ -97,13 +97,3 @@ def masked_photo(people_dir: Path, folder: Path) -> dict[str, Path | np.ndarray]
     return {"masked": write_image(folder / "masked.png", masked), "region": region,
             "reference": people_dir / "p05" / "3.jpg"}
 
-
-def fresh_complete(*args, **kwargs):
-    """`unmask.complete` as a fresh `unmask run` process computes it: OpenCV's per-thread random
-    state (GrabCut, in the region finder) reset first, as the page does before each job."""
-    import cv2
-
-    import unmask
-
-    cv2.setRNGSeed(0)
-    return unmask.complete(*args, **kwargs)

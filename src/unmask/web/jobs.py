@@ -63,7 +63,6 @@ def preview_region(masked: str | Path, face: int | None = None) -> RegionPreview
     from unmask.face import choose_face, detect_faces
     from unmask.pipeline import _found_region
 
-    _fresh_random_state()
     path = Path(masked)
     photo = read_image(path)
     faces = detect_faces(photo)
@@ -152,7 +151,6 @@ def run_job(folder: Path, masked: Path, references: list[Path], method: str = "w
             progress(message)
 
     mask = None if region is None or (found is not None and np.array_equal(region, found)) else region
-    _fresh_random_state()
     reference: Path | list[Path] = references[0] if len(references) == 1 else list(references)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # warnings reach the user through `say`, once
@@ -169,11 +167,3 @@ def run_job(folder: Path, masked: Path, references: list[Path], method: str = "w
                      warnings=[m.removeprefix("warning: ") for m in said if m.startswith("warning")],
                      seconds=float(sum(record["seconds"].values())))
 
-
-def _fresh_random_state() -> None:
-    """Reset OpenCV's random state (per thread; GrabCut in the region finder draws from it) to the
-    one a fresh process starts with, so that the region found in the app's long-lived worker
-    threads is the one `unmask run` finds, and the one shown is the one filled."""
-    import cv2
-
-    cv2.setRNGSeed(0)  # state 0 means OpenCV's default seed
