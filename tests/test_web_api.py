@@ -13,7 +13,7 @@ import pytest
 import unmask
 from unmask.errors import UnmaskError
 from unmask.images import read_image
-from unmask.web.jobs import parse_points, region_from_layers, region_layer, user_message
+from unmask.web.jobs import face_marks, region_from_layers, region_layer, user_message
 
 from web_fixtures import masked_photo, running_app
 
@@ -117,10 +117,13 @@ def test_region_round_trips_through_the_editor_layer():
 
 
 def test_marks_parse_like_the_command_line_options():
-    assert parse_points(" 10, 20.5,30,40 ", "eyes") == (10.0, 20.5, 30.0, 40.0)
-    assert parse_points("", "eyes") is None
-    with pytest.raises(UnmaskError, match="four numbers"):
-        parse_points("1,2,3", "eyes")
+    assert face_marks(" 10, 20.5,30,40 ", eyes=True) == {"eyes": (10.0, 20.5, 30.0, 40.0)}
+    assert face_marks("30,40,10,20", eyes=False) == {"face_box": (10.0, 20.0, 30.0, 40.0)}  # corners in any order
+    assert face_marks(" ", eyes=True) == {}
+    with pytest.raises(UnmaskError, match="the eye marks expects 4 numbers"):
+        face_marks("1,2,3", eyes=True)
+    with pytest.raises(UnmaskError, match="face box marks"):
+        face_marks("1,2,3,nan", eyes=False)
 
 
 def test_messages_name_the_upload_by_its_own_name(tmp_path):

@@ -56,18 +56,23 @@ def user_message(exc: UnmaskError) -> str:
     return text.replace(str(exc.path), exc.path.name) if exc.path is not None else text
 
 
-def preview_region(masked: str | Path, face: int | None = None) -> RegionPreview:
-    """Read the masked photo and find its face and face-mask region, as `unmask.complete` would.
-    A photo that cannot be read raises `UnmaskError`; a face or region that is not found is
-    reported in `message`, so the user can paint the region or mark the face."""
-    from unmask.face import choose_face, detect_faces
+def preview_region(masked: str | Path, face: int | None = None, face_box: tuple[float, ...] | None = None,
+                   eyes: tuple[float, ...] | None = None) -> RegionPreview:
+    """Read the masked photo and find its face and face-mask region, as `unmask.complete` would:
+    the `face`-th largest face (0 or None = the largest), or the face the user marked (`face_box`
+    or `eyes`, as `face_marks` gives them; then `face` must be None). A photo that cannot be read
+    raises `UnmaskError`; a face or region that is not found is reported in `message`, so the user
+    can paint the region or mark the face."""
+    from unmask.face import choose_face, detect_faces, find_face
     from unmask.pipeline import _found_region
 
     path = Path(masked)
     photo = read_image(path)
     faces = detect_faces(photo)
     try:
-        region, _ = _found_region(photo, choose_face(faces, index=face, path=path), path)
+        chosen = (choose_face(faces, index=face, path=path) if face_box is None and eyes is None
+                  else find_face(photo, face, path, face_box=face_box, eyes=eyes))
+        region, _ = _found_region(photo, chosen, path)
     except UnmaskError as exc:
         return RegionPreview(photo, None, len(faces), user_message(exc))
     return RegionPreview(photo, region, len(faces))
@@ -95,19 +100,20 @@ def region_from_layers(layers: list[np.ndarray], shape: tuple[int, int]) -> np.n
     return region
 
 
-def parse_points(text: str, what: str) -> tuple[float, float, float, float] | None:
-    """`"X0,Y0,X1,Y1"` -> four floats (None for an empty text), the syntax of the command line's
-    `--face-box` and `--eyes`; `what` names the field in the error."""
+def face_marks(text: str, eyes: bool) -> dict[str, tuple[float, ...]]:
+    """The points the user clicked on the photo, "X,Y,X,Y" in photo pixels, as the keyword
+    `unmask.complete` takes: {"eyes": (x, y, x, y)} for the two eye centres (`eyes`), else
+    {"face_box": (x0, y0, x1, y1)} for two opposite corners of the face, clicked in either order;
+    {} for an empty text. Parsed as the command line's `--eyes` / `--face-box` (`UnmaskError`
+    for anything but four numbers)."""
+    from unmask.face.hints import parse_numbers
+
     if not text.strip():
-        return None
-    parts = text.replace(" ", "").split(",")
-    try:
-        values = tuple(float(p) for p in parts)
-    except ValueError:
-        values = ()
-    if len(values) != 4:
-        raise UnmaskError(f"{what} expects four numbers X,Y,X,Y in photo pixels, got '{text}'")
-    return values  # type: ignore[return-value]
+        return {}
+    if eyes:
+        return {"eyes": parse_numbers(text, "X,Y,X,Y", "the eye marks")}
+    x0, y0, x1, y1 = parse_numbers(text, "X,Y,X,Y", "the face box marks")
+    return {"face_box": (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))}
 
 
 KEEP_SECONDS = 3600

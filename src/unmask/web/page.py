@@ -16,7 +16,7 @@ import numpy as np
 
 from unmask.errors import UnmaskError
 from unmask.images import write_image
-from unmask.web.jobs import (REGION_COLOUR, JobResult, new_folder, parse_points, preview_region, region_from_layers,
+from unmask.web.jobs import (REGION_COLOUR, JobResult, face_marks, new_folder, preview_region, region_from_layers,
                              region_layer, run_job, user_message)
 
 BASE_METHODS = ["warp", "opencv-telea", "opencv-ns"]
@@ -103,24 +103,34 @@ def build_page(root: Path, weights: list[str]) -> gr.Blocks:
                          buttons=["download", "fullscreen"])
         downloads = gr.File(label="Downloads", file_count="multiple", interactive=False, elem_id="unmask-downloads")
 
-        def show_region(masked_path: str | None, index: float | None):
+        def show_region(masked_path: str | None, index: float | None, kind: str, mark_text: str | None):
             if masked_path is None:
                 return None, None, None, None, ""
+            keep = gr.skip(), None, gr.skip(), gr.skip()  # the editor, as the user left it
+            if len((mark_text or "").split(",")) == 2:  # one point of two clicked
+                return keep + ("now click the second point",)
             try:
-                preview = preview_region(own(masked_path), _index(index))
+                marked = face_marks(mark_text or "", kind == MARK_EYES)
+            except UnmaskError as exc:
+                return keep + (f"error: {user_message(exc)}",)
+            try:
+                preview = preview_region(own(masked_path), None if marked else _index(index), **marked)
             except UnmaskError as exc:
                 return None, None, None, None, f"error: {user_message(exc)}"
             background = write_image(new_folder(root) / "photo.jpg", preview.photo)  # shown, never read back
             value = {"background": str(background), "layers": [region_layer(preview.region, preview.photo.shape[:2])],
                      "composite": None}
-            note = f"{preview.faces} faces found; using face {_index(index) or 0}. " if preview.faces > 1 else ""
+            note = ("using the face you marked. " if marked else
+                    f"{preview.faces} faces found; using face {_index(index) or 0}. " if preview.faces > 1 else "")
             message = f"error: {preview.message}" if preview.message else "region found: check it, then press Complete"
             # the photo first, then its layer: a layer that arrives with the photo is placed on the
             # editor's previous canvas (off by half the difference in size)
             return {**value, "layers": []}, value, preview.region, str(background), note + message
 
-        gr.on([masked.change, face.change], show_region, [masked, face], [editor, pending, found, marker, status],
-              api_visibility="private").then(lambda value: value, pending, editor, api_visibility="private")
+        gr.on([masked.change, face.change, mark_kind.change, marks.change], show_region,
+              [masked, face, mark_kind, marks], [editor, pending, found, marker, status], trigger_mode="always_last",
+              api_visibility="private").then(lambda value: gr.skip() if value is None else value, pending, editor,
+                                             api_visibility="private")
         example.click(lambda: _example(root), None, [masked, references], api_visibility="private")
         method.change(lambda m: gr.Accordion(visible=m == "stylegan"), method, stylegan_box, api_visibility="private")
         marker.select(_add_mark, [marks], marks, api_visibility="private")
@@ -142,10 +152,8 @@ def build_page(root: Path, weights: list[str]) -> gr.Blocks:
                 if masked_path is None:
                     raise UnmaskError("upload the masked photo first")
                 target = own(masked_path)
-                arguments: dict[str, Any] = {"face": _index(index)}
-                points = parse_points(mark_text or "", "the face marks")
-                if points is not None:
-                    arguments["eyes" if kind == MARK_EYES else "face_box"] = points
+                arguments: dict[str, Any] = face_marks(mark_text or "", kind == MARK_EYES)
+                arguments["face"] = None if arguments else _index(index)  # a marked face needs no index
                 if method_name == "stylegan":
                     arguments.update(weights=weight_name, space=space_name, prefill=prefill_name,
                                      pti_steps=int(pti_n or 0), seed=int(seed_n or 0),
