@@ -168,3 +168,26 @@ def test_help_does_not_load_the_web_library():
             "print(result.exit_code, '--max-upload-mb' in result.output, 'gradio' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["0", "True", "False"]
+
+
+@pytest.mark.slow
+def test_a_marked_face_is_completed_as_the_command_line_does(people_dir, tmp_path):
+    """The eyes the user clicks (here: the centres of dlib's eye landmarks on the unmasked photo)
+    give the region shown and the result that `unmask.complete(..., eyes=)` gives."""
+    from unmask.face import find_face
+    from unmask.web.jobs import preview_region, run_job
+
+    inputs = masked_photo(people_dir, tmp_path)
+    landmarks = find_face(read_image(people_dir / "p05" / "1.jpg")).landmarks
+    clicks = np.concatenate([landmarks[36:42].mean(0), landmarks[42:48].mean(0)]).round()
+    marked = face_marks(",".join(f"{v:.0f}" for v in clicks), eyes=True)
+    preview = preview_region(inputs["masked"], **marked)
+    assert preview.message == "", preview.message
+    truth = inputs["region"]
+    assert (preview.region & truth).sum() / (preview.region | truth).sum() > 0.8
+    job = run_job(tmp_path, inputs["masked"], [inputs["reference"]], "warp", region=preview.region,
+                  found=preview.region, **marked)
+    expected = unmask.complete(inputs["masked"], inputs["reference"], method="warp", **marked)
+    np.testing.assert_array_equal(read_image(job.result), expected.image)
+    np.testing.assert_array_equal(read_image(job.region)[:, :, 0] > 0, preview.region)
+    assert expected.record["region"]["source"] == "detected"
