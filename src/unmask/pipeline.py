@@ -105,6 +105,7 @@ def complete(
     are the method's options. Raises `UnmaskError` for unusable inputs.
     """
     from unmask.face import face_descriptor, find_face, identity_distance
+    from unmask.face.hidden import estimate_hidden_landmarks
     from unmask.methods import AlignedCase, make_method
 
     say = progress or (lambda message: None)
@@ -140,7 +141,7 @@ def complete(
     _check_identity(distance, strict, reference_name, say)
     clock.lap("identity")
 
-    target_points = _estimated_landmarks(target_face.landmarks, reference_face_.landmarks)
+    target_points = estimate_hidden_landmarks(target_face.landmarks, reference_face_.landmarks)
     zoom, crop = 1.0, algorithm.size
     if algorithm.wide_crop:
         zoom = _zoom_to_fit(region, target_points, crop)
@@ -150,7 +151,7 @@ def complete(
     say(f"aligning faces at {crop}x{crop}" + (f" ({zoom:.2f}x wider than FFHQ framing)" if zoom > 1 else ""))
     target_crop, alignment = _align(target_img, target_points, crop, zoom)
     reference_crop, reference_alignment = _align(reference_img, reference_face_.landmarks, crop, zoom)
-    region_crop = region_to_crop(region, alignment)
+    region_crop = alignment.region_to_crop(region)
     outside = 1.0 - region_crop.sum() / max(region.sum() * alignment.scale**2, 1.0)
     if outside > 0.02:
         say(f"warning: {outside:.0%} of the face-mask region lies outside the aligned crop and stays unfilled")
@@ -270,14 +271,6 @@ def _check_identity(distance: float, strict: bool, reference_name: Path | None, 
     warnings.warn(message, stacklevel=3)
 
 
-def _estimated_landmarks(target: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """The target's 68 points with those under the mask estimated from the reference's proportions
-    (the detector's guesses there follow the mask, not the face)."""
-    from unmask.methods.warp import estimate_hidden
-
-    return estimate_hidden(target, reference)
-
-
 def _zoom_to_fit(region: np.ndarray, landmarks: np.ndarray, size: int) -> float:
     """How much wider than the FFHQ crop a crop must be to hold `region` with a margin (1 .. 2)."""
     from unmask.face import Alignment, ffhq_quad
@@ -305,26 +298,6 @@ def _align(image: np.ndarray, landmarks: np.ndarray, size: int, zoom: float = 1.
 
     centre = ffhq_quad(landmarks).mean(axis=0)
     return align_face(image, centre + zoom * (landmarks - centre), size)
-
-
-def region_to_crop(region: np.ndarray, alignment) -> np.ndarray:
-    """The photo region (H, W) bool warped into the aligned crop (S, S) bool."""
-    import cv2
-
-    size = alignment.size
-    warped = cv2.warpAffine(region.astype(np.float32), alignment.matrix[:2], (size, size),
-                            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
-    return warped >= 0.5
-
-
-def crop_like(photo: np.ndarray, alignment) -> np.ndarray:
-    """`photo` (H, W, 3) cut exactly as `alignment` says (S, S, 3), e.g. a ground truth next to a
-    result's aligned crop."""
-    import cv2
-
-    size = alignment.size
-    return cv2.warpAffine(photo, alignment.matrix[:2], (size, size), flags=cv2.INTER_CUBIC,
-                          borderMode=cv2.BORDER_REPLICATE)
 
 
 def _show_region(crop: np.ndarray, region: np.ndarray) -> np.ndarray:
