@@ -264,6 +264,7 @@ def _grabcut(image: np.ndarray, seeds: np.ndarray) -> tuple[np.ndarray, np.ndarr
     bgd = np.zeros((1, 65), np.float64)
     fgd = np.zeros((1, 65), np.float64)
     bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    cv2.setRNGSeed(0)  # GrabCut's k-means starts from OpenCV's global RNG: same photo, same cut
     cv2.grabCut(bgr, labels, None, bgd, fgd, 5, cv2.GC_INIT_WITH_MASK)
     pixels = bgr.reshape(-1, 3).astype(np.float64)
     fabric = _gmm_log_density(fgd, pixels) > _gmm_log_density(bgd, pixels)
