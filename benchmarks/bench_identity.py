@@ -16,7 +16,7 @@ false warnings, and the same rates for a threshold set on the other data only (p
 against mfr2 and back), which shows how well it carries to photos it was not set on.
 
     python benchmarks/bench_identity.py --cases /work/cache/cases-t0/cases.csv
-    python benchmarks/bench_identity.py --data ../shared/data --cases DIR/cases.csv
+    python benchmarks/bench_identity.py --data ../shared/data --cases DIR/cases.csv --step 3
 """
 
 from __future__ import annotations
@@ -57,9 +57,9 @@ def describe(image: np.ndarray, path: str) -> tuple[np.ndarray, np.ndarray, obje
     return face_descriptor(image, face), upper_face_descriptor(image, face.landmarks), face
 
 
-def people_photos(folder: Path, cases: Path | None) -> list[Photo]:
+def people_photos(folder: Path, cases: Path | None, step: int) -> list[Photo]:
     photos = []
-    for number, path in enumerate(sorted(folder.glob("*/*.jpg"))):
+    for number, path in enumerate(sorted(folder.glob("*/*.jpg"))[::step]):
         image = read_image(path)
         try:
             plain, upper, face = describe(image, str(path))
@@ -72,7 +72,7 @@ def people_photos(folder: Path, cases: Path | None) -> list[Photo]:
             print(f"  skipped: {exc}")
     if cases is not None:
         with cases.open(newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
+            for row in list(csv.DictReader(handle))[::step]:
                 person, index = row["case"].rsplit("_", 1)
                 source = str(folder / person / f"{index}.jpg")
                 try:
@@ -83,10 +83,10 @@ def people_photos(folder: Path, cases: Path | None) -> list[Photo]:
     return photos
 
 
-def mfr2_photos(folder: Path) -> list[Photo]:
+def mfr2_photos(folder: Path, step: int) -> list[Photo]:
     photos = []
     with (folder / "labels.csv").open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
+        for row in list(csv.DictReader(handle))[::step]:
             path = folder / row["person"] / row["file"]
             try:
                 plain, upper, _ = describe(read_image(path), str(path))
@@ -156,9 +156,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--cases", type=Path, help="cases.csv of make_cases.py (template masks); optional")
+    parser.add_argument("--step", type=int, default=1, help="use every STEP-th photo of each set (a quick look)")
     args = parser.parse_args()
     start = time.perf_counter()
-    photos = people_photos(args.data / "people", args.cases) + mfr2_photos(args.data / "mfr2")
+    photos = people_photos(args.data / "people", args.cases, args.step) + mfr2_photos(args.data / "mfr2", args.step)
     print(f"{len(photos)} faces described in {time.perf_counter() - start:.0f} s")
     by_set = pairs(photos)
     people = {k: np.concatenate([v[k] for name, v in by_set.items() if name != "mfr2"]) for k in ("same", "plain", "upper")}

@@ -19,18 +19,17 @@ from unmask.face.detect import Face
 SAME_PERSON = 0.6
 """Descriptor distance below which dlib's model considers two faces the same person."""
 
-MASKED_SAME_PERSON = 0.64
+MASKED_SAME_PERSON = 0.62
 """`upper_face_descriptor` distance above which a reference is probably another person than the
-masked target: the 98th percentile of 487 same-person masked/unmasked pairs (template, procedural
-and real masks), so about 2 % false warnings; it flags about half of the other-person pairs
-(docs/identity.md)."""
+masked target. Measured on 487 same-person masked/unmasked pairs (template, procedural and real
+masks): 1.6 % of them lie above it; of 6881 other-person pairs it flags 48 % (docs/identity.md)."""
 
 CHIP_SIZE = 150
 """Side of dlib's face chip, which the descriptor network reads."""
 
-GREY_FROM_ROW = 55
-"""First chip row painted grey by `upper_face_descriptor`: landmark 28, the upper nose bridge,
-lies on this row of dlib's chip (the mask's top edge is at or below it on most faces; rows 50-76
+GREY_FROM_ROW = 50
+"""First chip row painted grey by `upper_face_descriptor`: between landmarks 27 (row 45) and 28
+(row 55), the top of the nose bridge, above the top edge of nearly every face mask (rows 50-76
 were measured, docs/identity.md)."""
 
 _CHIP_PADDING = 0.25  # dlib's default padding around the face in its chip
