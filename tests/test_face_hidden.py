@@ -18,6 +18,7 @@ def _similar(shape: np.ndarray, scale: float, angle: float, shift) -> np.ndarray
 def test_visible_and_hidden_split_the_68_points():
     assert sorted(np.r_[VISIBLE, HIDDEN].tolist()) == list(range(68))
     assert {48, 54, 8, 33}.issubset(HIDDEN.tolist()) and {36, 45, 27, 19}.issubset(VISIBLE.tolist())
+    assert {0, 16, 28}.issubset(VISIBLE.tolist()) and {1, 15, 29, 30}.issubset(HIDDEN.tolist())  # ears: visible
 
 
 def test_fit_similarity_recovers_a_known_transform():

@@ -107,3 +107,66 @@ def test_identity_descriptor_on_a_real_face(people_dir):
     x1, y1 = face.landmarks[2:15].max(axis=0).astype(int)
     covered[int(face.landmarks[29, 1]):y1, x0:x1] = 200  # a flat grey "mask" over nose and mouth
     assert 0.05 < identity_distance(same, metrics.descriptor(covered, face.landmarks))
+
+
+@pytest.fixture(scope="module")
+def box_region() -> np.ndarray:
+    region = np.zeros((96, 96), bool)
+    region[40:80, 20:70] = True  # 2000 pixels
+    return region
+
+
+def test_remnant_counts_unchanged_region_pixels(photo, box_region):
+    assert metrics.remnant(photo, photo, box_region) == 1.0  # the masked photo itself
+    result = photo.astype(np.int16)
+    result[40:60, 20:70] += np.array([4, 3, 0], np.int16)  # change 7 > 6: half the region changed
+    result[60:80, 20:70] += np.array([2, 2, 2], np.int16)  # change 6: still unchanged
+    result = np.clip(result, 0, 255).astype(np.uint8)
+    changed = np.abs(result.astype(int) - photo).sum(axis=2) > 6
+    assert metrics.remnant(result, photo, box_region) == pytest.approx(1 - changed[box_region].mean())
+    assert 0.45 < metrics.remnant(result, photo, box_region) <= 0.55  # (clipping at 255 may keep a few)
+    everything = np.full_like(photo, 255) - photo // 2 - 40
+    assert metrics.remnant(everything, photo, box_region) == 0.0
+    with pytest.raises(ValueError, match="empty"):
+        metrics.remnant(photo, photo, np.zeros((96, 96), bool))
+    with pytest.raises(ValueError, match="region is"):
+        metrics.remnant(photo, photo, box_region[:50])
+
+
+def test_chroma90_of_flat_colours_is_their_ab_distance(box_region):
+    from skimage.color import lab2rgb, rgb2lab
+
+    skin, tinted = (205, 160, 140), (190, 170, 150)
+    truth = np.full((96, 96, 3), skin, np.uint8)
+    result = np.full((96, 96, 3), tinted, np.uint8)
+    lab = rgb2lab(np.array([[skin, tinted]], np.float64) / 255.0)[0]
+    assert metrics.chroma90(result, truth, box_region) == pytest.approx(np.linalg.norm(lab[0, 1:] - lab[1, 1:]), rel=1e-3)
+    assert metrics.chroma90(truth, truth, box_region) == 0.0
+    shadow = lab[0] - (25, 0, 0)  # the same a*b*, much less light: no chroma error
+    darker = np.full((96, 96, 3), np.round(lab2rgb(shadow[None, None])[0, 0] * 255), np.uint8)
+    assert metrics.chroma90(darker, truth, box_region) < 1.0
+
+
+def test_chroma90_sees_a_cast_over_a_fifth_of_the_region_not_over_a_twentieth(photo, box_region):
+    def cast(rows: int) -> np.ndarray:
+        out = photo.copy()
+        out[80 - rows:80, 20:70] = np.clip(out[80 - rows:80, 20:70] * np.array([0.7, 1.1, 0.7]), 0, 255)
+        return out
+
+    assert metrics.chroma90(cast(10), photo, box_region) > 5  # a green quarter of the region
+    assert metrics.chroma90(cast(1), photo, box_region) < 2  # a green line, blurred away
+
+
+def test_chroma90_on_a_box_equals_blurring_the_whole_photo(photo, noise):
+    """The metric blurs only a padded box around the region; the padding must make that exact."""
+    from skimage.color import rgb2lab
+
+    result = (0.5 * photo + 0.5 * noise).astype(np.uint8)
+    big_photo, big_result = (cv2.resize(x, (300, 300)) for x in (photo, result))
+    for rows, cols in ((slice(120, 160), slice(100, 180)), (slice(0, 30), slice(250, 300))):  # inside, at a corner
+        region = np.zeros((300, 300), bool)
+        region[rows, cols] = True
+        ab = [rgb2lab(cv2.GaussianBlur(x.astype(np.float32) / 255, (0, 0), metrics.CHROMA_SIGMA))[..., 1:]
+              for x in (big_result, big_photo)]
+        whole = np.percentile(np.linalg.norm(ab[0] - ab[1], axis=2)[region], 90)
+        assert metrics.chroma90(big_result, big_photo, region) == pytest.approx(whole, rel=1e-4)

@@ -14,7 +14,6 @@ from unmask.errors import UnmaskError
 from unmask.face import Alignment, align_face, find_face
 from unmask.face.identity import MASKED_SAME_PERSON
 from unmask.images import read_image
-from unmask.pipeline import region_to_crop, crop_like
 
 # the target is masked, so the identity check may warn although the reference is the same person
 pytestmark = pytest.mark.filterwarnings("ignore:the reference looks like another person")
@@ -73,7 +72,7 @@ def test_photo_pixels_outside_the_composited_region_are_bit_identical(photos, re
 def test_aligned_pixels_outside_the_composited_region_are_bit_identical(photos, result):
     alignment = _alignment(result)
     target_crop = result.steps["masked photo"]
-    region_crop = region_to_crop(photos["region"], alignment)
+    region_crop = alignment.region_to_crop(photos["region"])
     outside = ~composite_region(region_crop)
     assert np.array_equal(result.aligned[outside], target_crop[outside])
     assert not np.array_equal(result.aligned[region_crop], target_crop[region_crop])
@@ -84,8 +83,8 @@ def test_paste_back_lands_where_the_face_was(photos, result):
     # if the inverse alignment is right, the re-detected landmarks (mouth and jaw included) are the
     # original photo's to within 2 px at the original resolution (the photo is 560x415)
     alignment = _alignment(result)
-    truth_crop = crop_like(photos["truth"], alignment)
-    region_crop = region_to_crop(photos["region"], alignment)
+    truth_crop = alignment.crop_like(photos["truth"])
+    region_crop = alignment.region_to_crop(photos["region"])
     pasted = paste_into_photo(photos["masked"], truth_crop, alignment, composite_region(region_crop))
     found = find_face(pasted).landmarks
     error = np.linalg.norm(found - photos["face"].landmarks, axis=1)

@@ -66,7 +66,7 @@ def run_demo(out_dir: str | Path, progress: Callable[[str], None] | None = None)
     the inputs, the region, the ground truth, the result, the panel and the JSON record. Returns
     name -> path of each file written."""
     from unmask.face import Alignment
-    from unmask.pipeline import complete, crop_like
+    from unmask.pipeline import complete
 
     say = progress or (lambda message: None)
     out = Path(out_dir)
@@ -80,7 +80,7 @@ def run_demo(out_dir: str | Path, progress: Callable[[str], None] | None = None)
     }
     result = complete(paths["masked"], paths["reference"], mask=inputs.region, method="warp", progress=progress)
     alignment = Alignment.from_quad(np.asarray(result.record["alignment"]["quad"]), result.aligned.shape[0])
-    result.steps["ground truth"] = crop_like(inputs.truth, alignment)
+    result.steps["ground truth"] = alignment.crop_like(inputs.truth)
     result.record["demo"] = {"reference": "skimage.data.astronaut() (public domain, NASA)",
                              "mask_kind": MASK_KIND, "region_is": "the painted synthetic mask (exact)"}
     written = result.save(out / "result.png", panel=out / "panel.png", json=out / "result.json")

@@ -37,7 +37,6 @@ import numpy as np
 
 from unmask.errors import UnmaskError
 from unmask.images import PHOTO_SUFFIXES
-from unmask.pipeline import region_to_crop
 
 MODES = ("synthetic", "real")
 REGIONS = ("truth", "detected")
@@ -85,7 +84,7 @@ def synthetic_cases(folder: str | Path, seed: int = 0, limit: int | None = None)
     once, with a reference and a mask kind chosen from the seed. Round-robin over persons."""
     from unmask.face.synthetic import MASK_KINDS
 
-    persons = {name: photos for name, photos in _person_photos(Path(folder)).items() if len(photos) >= 2}
+    persons = {name: photos for name, photos in person_photos(Path(folder)).items() if len(photos) >= 2}
     if not persons:
         raise UnmaskError("no person folder with at least two photos (expected <person>/<photo>.jpg)", folder)
     cases = []
@@ -119,7 +118,8 @@ def real_cases(folder: str | Path, seed: int = 0, limit: int | None = None) -> l
     return cases[:limit]
 
 
-def _person_photos(folder: Path) -> dict[str, list[Path]]:
+def person_photos(folder: Path) -> dict[str, list[Path]]:
+    """Photo files per person of a `<person>/<photo>` folder, sorted; persons without photos left out."""
     if not folder.is_dir():
         raise UnmaskError("not a folder of person folders", folder)
     persons = {}
@@ -181,28 +181,38 @@ class _Prepared:
     truth_region: np.ndarray | None = None  # (S, S) bool, the painted region (synthetic): scores use its box
 
 
+def paint_case(case: Case, seed: int, photos: _Photos | None = None) -> tuple[np.ndarray, Any, np.ndarray, np.ndarray]:
+    """A synthetic case's photo painted with its procedural mask: (original uint8 (H, W, 3), its
+    face, masked uint8 (H, W, 3), painted region bool (H, W)); reproducible from `seed` and the
+    case's index. Raises `UnmaskError` when the photo has no face."""
+    from unmask.face.synthetic import render_mask
+
+    original, face = (photos or _Photos()).get(case.target)
+    masked, region = render_mask(original, face.landmarks, case.kind, np.random.default_rng([seed, case.index, 1]))
+    return original, face, masked, region
+
+
 def _prepare_synthetic(case: Case, photos: _Photos, size: int, seed: int, region_mode: str) -> _Prepared:
     from unmask.face import align_face, find_face
-    from unmask.face.synthetic import render_mask
+    from unmask.face.hidden import estimate_hidden_landmarks
     from unmask.metrics import descriptor
 
-    original, face = photos.get(case.target)
-    masked, region = render_mask(original, face.landmarks, case.kind, np.random.default_rng([seed, case.index, 1]))
+    original, face, masked, region = paint_case(case, seed, photos)
     try:
         masked_face = find_face(masked, path=case.target)
     except UnmaskError as exc:
         raise UnmaskError(f"after painting a {case.kind} mask: {exc}") from None
     reference, reference_face = photos.get(case.reference)
-    points = _estimated_landmarks(masked_face.landmarks, reference_face.landmarks)
+    points = estimate_hidden_landmarks(masked_face.landmarks, reference_face.landmarks)
     target_crop, alignment = align_face(masked, points, size)
     truth_crop, _ = align_face(original, points, size)
     reference_crop, reference_alignment = align_face(reference, reference_face.landmarks, size)
-    truth_region = region_to_crop(region, alignment)
+    truth_region = alignment.region_to_crop(region)
     if not truth_region.any():
         raise UnmaskError(f"the painted {case.kind} mask does not overlap the aligned face", case.target)
     record: dict[str, Any] = {}
     if region_mode == "detected":
-        crop_region = region_to_crop(_detected_region(masked, masked_face, case.target), alignment)
+        crop_region = alignment.region_to_crop(_detected_region(masked, masked_face, case.target))
         union = np.logical_or(crop_region, truth_region).sum()
         record["region_iou"] = float(np.logical_and(crop_region, truth_region).sum() / max(union, 1))
     else:
@@ -221,17 +231,18 @@ def _prepare_synthetic(case: Case, photos: _Photos, size: int, seed: int, region
 
 def _prepare_real(case: Case, photos: _Photos, size: int, seed: int) -> _Prepared:
     from unmask.face import align_face, face_descriptor
+    from unmask.face.hidden import estimate_hidden_landmarks
     from unmask.metrics import descriptor
 
     masked, masked_face = photos.get(case.target)
     reference, reference_face = photos.get(case.reference)
     probe, probe_face = photos.get(case.probe)
     region = _detected_region(masked, masked_face, case.target)
-    points = _estimated_landmarks(masked_face.landmarks, reference_face.landmarks)
+    points = estimate_hidden_landmarks(masked_face.landmarks, reference_face.landmarks)
     target_crop, alignment = align_face(masked, points, size)
     reference_crop, reference_alignment = align_face(reference, reference_face.landmarks, size)
     probe_crop, _ = align_face(probe, probe_face.landmarks, size)
-    crop_region = region_to_crop(region, alignment)
+    crop_region = alignment.region_to_crop(region)
     aligned = _aligned_case(target_crop, crop_region, alignment.to_crop(points), reference_crop,
                             reference_alignment.to_crop(reference_face.landmarks), seed, case)
     anchor = face_descriptor(probe, probe_face)
@@ -250,14 +261,6 @@ def _aligned_case(target, region, target_points, reference, reference_points, se
         raise UnmaskError("the face-mask region does not overlap the aligned face", case.target)
     return AlignedCase(target=target, region=region, target_landmarks=target_points,
                        reference=reference, reference_landmarks=reference_points, seed=seed)
-
-
-def _estimated_landmarks(target: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """The masked face's landmarks with the hidden ones estimated from the reference (as the
-    pipeline aligns a masked target)."""
-    from unmask.methods.warp import estimate_hidden
-
-    return estimate_hidden(target, reference)
 
 
 def _detected_region(image: np.ndarray, face, path: Path) -> np.ndarray:
@@ -312,7 +315,7 @@ def evaluate(
         raise UnmaskError(f"the aligned size must be at least 64 px, got {size}")
     if not methods:
         raise UnmaskError("name at least one method to evaluate")
-    algorithms = {name: _make(name, (options or {}).get(name, {})) for name in dict.fromkeys(methods)}
+    algorithms = {name: checked_method(name, (options or {}).get(name, {})) for name in dict.fromkeys(methods)}
     cases = synthetic_cases(folder, seed, limit) if mode == "synthetic" else real_cases(folder, seed, limit)
 
     photos = _Photos()
@@ -349,7 +352,8 @@ def evaluate(
     return Report(rows, summary, _sheet(shown, mode) if shown else None, inputs)
 
 
-def _make(name: str, options: dict[str, Any]):
+def checked_method(name: str, options: dict[str, Any]):
+    """The method `name` made with `options`; `UnmaskError` for an unknown name or a refused option."""
     from unmask.methods import make_method
 
     try:

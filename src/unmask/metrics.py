@@ -4,6 +4,9 @@ Images are uint8 RGB (H, W, 3) of the same shape. `mask` (H, W) bool or float we
 restricts a metric to a region (1 = counts). `region_box` gives the other restriction used by the
 evaluation: the bounding box of the mask region grown by a margin, which keeps some context around
 the filled pixels so a smooth but wrong patch and a sharp but misplaced one both show.
+
+Two metrics see the faults a person notices first and the box scores average away: `remnant`
+(mask fabric left unchanged in the true region) and `chroma90` (a colour cast in the fill).
 """
 
 from __future__ import annotations
@@ -82,13 +85,76 @@ def image_scores(
     """PSNR, SSIM and perceptual distance of `result` against `truth`, inside the region's box
     (`region_box(region, margin)`) and over the whole image. Keys: psnr_region, ssim_region,
     perceptual_region, psnr_face, ssim_face, perceptual_face."""
+    return {**box_scores(result, truth, region, margin, net), **_scores(result, truth, "face", net)}
+
+
+def box_scores(
+    result: np.ndarray, truth: np.ndarray, region: np.ndarray, margin: float = 0.1, net: str = "alex"
+) -> dict[str, float]:
+    """PSNR, SSIM and perceptual distance of `result` against `truth` inside the region's box
+    (`region_box(region, margin)`). Keys: psnr_region, ssim_region, perceptual_region."""
     box = region_box(region, margin)
-    scores = {}
-    for where, (x, y) in {"region": (crop(result, box), crop(truth, box)), "face": (result, truth)}.items():
-        scores[f"psnr_{where}"] = psnr(x, y)
-        scores[f"ssim_{where}"] = ssim(x, y)
-        scores[f"perceptual_{where}"] = perceptual_distance(x, y, net=net)
-    return scores
+    return _scores(crop(result, box), crop(truth, box), "region", net)
+
+
+def _scores(x: np.ndarray, y: np.ndarray, where: str, net: str) -> dict[str, float]:
+    return {f"psnr_{where}": psnr(x, y), f"ssim_{where}": ssim(x, y),
+            f"perceptual_{where}": perceptual_distance(x, y, net=net)}
+
+
+UNCHANGED = 6
+"""A pixel is left unchanged when |result - masked| summed over R, G and B is at most this."""
+
+
+def unchanged(result: np.ndarray, masked: np.ndarray) -> np.ndarray:
+    """Bool (H, W): the pixels of `result` left as they were in `masked` (see `UNCHANGED`)."""
+    _check_pair(result, masked, None)
+    change = np.abs(result.astype(np.int16) - masked.astype(np.int16)).sum(axis=2)
+    return change <= UNCHANGED
+
+
+def remnant(result: np.ndarray, masked: np.ndarray, region: np.ndarray) -> float:
+    """Share in [0, 1] of the true mask `region` (H, W) bool whose pixels `result` left unchanged
+    from the `masked` photo (both uint8 (H, W, 3), the original photo): mask fabric left on the
+    face. 0 when every region pixel changed, 1 for the masked photo itself."""
+    region = _region(region, result)
+    return float(unchanged(result, masked)[region].mean())
+
+
+CHROMA_SIGMA = 6.0
+"""chroma90 blurs both images with a Gaussian of this sigma (px) before comparing colours, so
+texture and small misplacements do not count, only the colour of areas."""
+
+
+def chroma90(result: np.ndarray, truth: np.ndarray, region: np.ndarray) -> float:
+    """90th percentile, over the true mask `region` (H, W) bool, of the chroma error between
+    `result` and `truth` (uint8 (H, W, 3)): the distance in CIELAB's a*b* plane (D65) after both
+    images are blurred with a Gaussian of sigma `CHROMA_SIGMA` = 6 px (before the conversion to
+    CIELAB). A colour cast over a tenth of the region shows; 0 for identical colours. Around 2 is
+    hard to see, 10 is an obvious tint."""
+    import cv2
+    from skimage.color import rgb2lab
+
+    _check_pair(result, truth, None)
+    region = _region(region, result)
+    # the blur reaches 4 sigma (OpenCV's kernel for float images): a box this much larger than the
+    # region gives the same values inside the region as blurring the whole photo
+    y0, y1, x0, x1 = region_box(region, margin=0.0)
+    pad = int(np.ceil(4 * CHROMA_SIGMA)) + 1
+    box = (max(0, y0 - pad), y1 + pad, max(0, x0 - pad), x1 + pad)
+    ab = [rgb2lab(cv2.GaussianBlur(crop(image, box).astype(np.float32) / 255.0, (0, 0), CHROMA_SIGMA))[..., 1:]
+          for image in (result, truth)]
+    error = np.linalg.norm(ab[0] - ab[1], axis=2)
+    return float(np.percentile(error[crop(region, box)], 90))
+
+
+def _region(region: np.ndarray, image: np.ndarray) -> np.ndarray:
+    region = np.asarray(region, bool)
+    if region.shape != image.shape[:2]:
+        raise ValueError(f"the region is {region.shape}, the images are {image.shape[:2]}")
+    if not region.any():
+        raise ValueError("the region is empty")
+    return region
 
 
 def descriptor(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:

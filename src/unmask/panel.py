@@ -11,12 +11,16 @@ _GAP = 6
 _PER_ROW = 6
 
 
-def make_panel(steps: dict[str, np.ndarray], tile: int = TILE, per_row: int = _PER_ROW) -> np.ndarray:
-    """One uint8 RGB image (H, W, 3): every step (name -> uint8 (h, w, 3) or (h, w)) scaled to
-    `tile` px high, labelled, laid out in rows of at most `per_row`, on white."""
+def make_panel(
+    steps: dict[str, np.ndarray] | list[tuple[str, np.ndarray]], tile: int = TILE, per_row: int = _PER_ROW
+) -> np.ndarray:
+    """One uint8 RGB image (H, W, 3): every step (name -> uint8 (h, w, 3) or (h, w); a list of
+    (label, image) pairs when labels repeat) scaled to `tile` px high, labelled, laid out in rows of
+    at most `per_row`, on white."""
     if not steps:
         raise ValueError("no step images to show")
-    tiles = [_labelled(name, _fit(image, tile)) for name, image in steps.items()]
+    pairs = steps.items() if isinstance(steps, dict) else steps
+    tiles = [_labelled(name, fit_tile(image, tile)) for name, image in pairs]
     rows = [tiles[i : i + per_row] for i in range(0, len(tiles), per_row)]
     width = max(sum(t.shape[1] for t in row) + _GAP * (len(row) + 1) for row in rows)
     height = sum(max(t.shape[0] for t in row) for row in rows) + _GAP * (len(rows) + 1)
@@ -31,7 +35,7 @@ def make_panel(steps: dict[str, np.ndarray], tile: int = TILE, per_row: int = _P
     return panel
 
 
-def _fit(image: np.ndarray, tile: int) -> np.ndarray:
+def fit_tile(image: np.ndarray, tile: int) -> np.ndarray:
     """Scale to `tile` px high (area filter when shrinking), gray -> RGB."""
     image = np.asarray(image)
     if image.dtype == bool:

@@ -99,12 +99,14 @@ def complete(
     path (white = fill) or a bool array of the target's size; without it the face mask is found.
     `face` / `reference_face`: which face in a photo with several (0 = largest). `size`: aligned
     crop side (default: the method's). `strict`: refuse a reference that looks like another person
-    (upper-face identity check, `unmask.face.identity`) instead of warning. `progress` receives one message per stage. `bars`: let the method show
-    progress bars and its own messages (default: when `progress` is given). Extra keyword arguments
-    are the method's options. Raises `UnmaskError` for unusable inputs.
+    (upper-face identity check, `unmask.face.identity`) instead of warning. `progress` receives
+    one message per stage. `bars`: let the method show progress bars and its own messages
+    (default: when `progress` is given). Extra keyword arguments are the method's options. Raises
+    `UnmaskError` for unusable inputs.
     """
     from unmask import references
     from unmask.face import find_face
+    from unmask.face.hidden import estimate_hidden_landmarks
     from unmask.face.identity import MASKED_SAME_PERSON
     from unmask.methods import AlignedCase, make_method
 
@@ -146,7 +148,7 @@ def complete(
     _check_identity(distance, strict, reference_name, say)
     clock.lap("identity")
 
-    target_points = _estimated_landmarks(target_face.landmarks, reference_face_.landmarks)
+    target_points = estimate_hidden_landmarks(target_face.landmarks, reference_face_.landmarks)
     zoom, crop = 1.0, algorithm.size
     if algorithm.wide_crop:
         zoom = _zoom_to_fit(region, target_points, crop)
@@ -156,7 +158,7 @@ def complete(
     say(f"aligning faces at {crop}x{crop}" + (f" ({zoom:.2f}x wider than FFHQ framing)" if zoom > 1 else ""))
     target_crop, alignment = _align(target_img, target_points, crop, zoom)
     reference_crop, reference_alignment = _align(reference_img, reference_face_.landmarks, crop, zoom)
-    region_crop = region_to_crop(region, alignment)
+    region_crop = alignment.region_to_crop(region)
     outside = 1.0 - region_crop.sum() / max(region.sum() * alignment.scale**2, 1.0)
     if outside > 0.02:
         say(f"warning: {outside:.0%} of the face-mask region lies outside the aligned crop and stays unfilled")
@@ -279,14 +281,6 @@ def _check_identity(distance: float, strict: bool, reference_name: Path | None, 
     warnings.warn(message, stacklevel=3)
 
 
-def _estimated_landmarks(target: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """The target's 68 points with those under the mask estimated from the reference's proportions
-    (the detector's guesses there follow the mask, not the face)."""
-    from unmask.methods.warp import estimate_hidden
-
-    return estimate_hidden(target, reference)
-
-
 def _zoom_to_fit(region: np.ndarray, landmarks: np.ndarray, size: int) -> float:
     """How much wider than the FFHQ crop a crop must be to hold `region` with a margin (1 .. 2)."""
     from unmask.face import Alignment, ffhq_quad
@@ -314,26 +308,6 @@ def _align(image: np.ndarray, landmarks: np.ndarray, size: int, zoom: float = 1.
 
     centre = ffhq_quad(landmarks).mean(axis=0)
     return align_face(image, centre + zoom * (landmarks - centre), size)
-
-
-def region_to_crop(region: np.ndarray, alignment) -> np.ndarray:
-    """The photo region (H, W) bool warped into the aligned crop (S, S) bool."""
-    import cv2
-
-    size = alignment.size
-    warped = cv2.warpAffine(region.astype(np.float32), alignment.matrix[:2], (size, size),
-                            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
-    return warped >= 0.5
-
-
-def crop_like(photo: np.ndarray, alignment) -> np.ndarray:
-    """`photo` (H, W, 3) cut exactly as `alignment` says (S, S, 3), e.g. a ground truth next to a
-    result's aligned crop."""
-    import cv2
-
-    size = alignment.size
-    return cv2.warpAffine(photo, alignment.matrix[:2], (size, size), flags=cv2.INTER_CUBIC,
-                          borderMode=cv2.BORDER_REPLICATE)
 
 
 def _show_region(crop: np.ndarray, region: np.ndarray) -> np.ndarray:

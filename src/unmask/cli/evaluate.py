@@ -1,4 +1,5 @@
-"""`unmask eval`: score completion methods on photo sets with synthetic (or real) face masks."""
+"""`unmask eval`: score completion methods on photo sets with synthetic (or real) face masks, or on
+the masked photos of a cases.csv with the whole pipeline (`--cases`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from unmask.methods import METHODS
 
 
 @click.command("eval")
-@click.argument("folder", type=click.Path(path_type=Path))
+@click.argument("folder", type=click.Path(path_type=Path), required=False)
+@click.option("--cases", "cases", type=click.Path(path_type=Path),
+              help="A cases.csv (make_cases.py format): run the whole pipeline on each full masked photo and "
+                   "score remnant, chroma90, identity and the region-box scores against its truth (no FOLDER).")
 @click.option("--method", "-m", "methods", multiple=True, required=True, type=click.Choice(list(METHODS)),
               help="A method to score; repeat to compare several.")
 @click.option("--output", "-o", required=True, type=click.Path(path_type=Path),
@@ -22,19 +26,22 @@ from unmask.methods import METHODS
 @click.option("--seed", type=int, default=0, show_default=True, help="Chooses references and mask kinds.")
 @click.option("--limit", type=click.IntRange(min=1), help="Score only the first N cases.")
 @click.option("--region", type=click.Choice(["truth", "detected"]),
-              help="Fill the painted region (truth, synthetic default) or the one found (detected).")
+              help="Fill the true region (truth; synthetic default) or the one found (detected; the default "
+                   "with --cases and in real mode).")
 @click.option("--net", type=click.Choice(["alex", "vgg"]), default="alex", show_default=True,
               help="Backbone of the perceptual distance.")
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="A method option given to every --method, repeatable (e.g. --option mirror=never).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def evaluate(folder: Path, methods: tuple[str, ...], output: Path, mode: str, size: int, seed: int,
+def evaluate(folder: Path | None, cases: Path | None, methods: tuple[str, ...], output: Path, mode: str, size: int, seed: int,
              limit: int | None, region: str | None, net: str, options: tuple[str, ...], quiet: bool) -> None:
-    """Score completion methods on FOLDER and print the summary (median / mean per method).
+    """Score completion methods on FOLDER (or the --cases file) and print the summary (median /
+    mean per method).
 
     \b
-    Example:
+    Examples:
       unmask eval ../shared/data/people --method opencv-telea --method warp -o eval-out
+      unmask eval --cases cases/cases.csv --method warp -o eval-cases
     """
     from tqdm import tqdm
 
@@ -44,12 +51,45 @@ def evaluate(folder: Path, methods: tuple[str, ...], output: Path, mode: str, si
 
     method_options = parse_options(options)
 
-    def progress(cases):
-        return tqdm(cases, desc="cases", unit="case", disable=quiet)
+    def progress(items):
+        return tqdm(items, desc="cases", unit="case", disable=quiet)
 
-    report = run_evaluation(folder, list(methods), mode=mode, size=size, seed=seed, limit=limit, region=region,
-                            net=net, options={name: method_options for name in methods}, progress=progress)
+    if (folder is None) == (cases is None):
+        raise click.UsageError("give either FOLDER or --cases")
+    if cases is not None:
+        from unmask.evaluate_cases import evaluate_cases, format_case_summary
+
+        report = evaluate_cases(cases, list(methods), region=region or "detected",
+                                options={name: method_options for name in methods}, net=net, limit=limit,
+                                progress=progress)
+        text = format_case_summary(report.summary)
+    else:
+        report = run_evaluation(folder, list(methods), mode=mode, size=size, seed=seed, limit=limit, region=region,
+                                net=net, options={name: method_options for name in methods}, progress=progress)
+        text = format_summary(report.summary)
     written = write_report(report, output)
-    click.echo(format_summary(report.summary))
+    click.echo(text)
     for path in written:
         click.echo(str(path))
+
+
+@click.command("cases")
+@click.argument("people", type=click.Path(path_type=Path))
+@click.option("--output", "-o", required=True, type=click.Path(path_type=Path),
+              help="Folder for cases.csv and each case's target.png and region.png.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Chooses references and mask kinds.")
+@click.option("--limit", type=click.IntRange(min=1), help="Write only the first N cases.")
+def cases(people: Path, output: Path, seed: int, limit: int | None) -> None:
+    """Write a cases.csv of procedural face masks painted on the photos of PEOPLE (<person>/<photo>),
+    the cases of `unmask eval PEOPLE` as files, for `unmask eval --cases`.
+
+    \b
+    Example:
+      unmask cases ../shared/data/people -o procedural && unmask eval --cases procedural/cases.csv -m warp -o out
+    """
+    from unmask.evaluate_cases import write_synthetic_cases
+
+    path, skipped = write_synthetic_cases(people, output, seed, limit)
+    for line in skipped:
+        click.echo(f"skipped: {line}", err=True)
+    click.echo(str(path))

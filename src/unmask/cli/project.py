@@ -59,9 +59,7 @@ def project(photo: Path, weights: str, output: Path, space: str, optimizer: str,
         found = find_face(image, index=face, path=photo)
         crop, alignment = align_face(image, found.landmarks, G.resolution)
         if mask is not None:
-            from unmask.pipeline import region_to_crop
-
-            hidden = region_to_crop(load_user_mask(mask, image.shape[:2]), alignment)
+            hidden = alignment.region_to_crop(load_user_mask(mask, image.shape[:2]))
         image = crop
     settings = (ProjectSettings.official if optimizer == "adam" else ProjectSettings)(space=space)
     if steps is not None:

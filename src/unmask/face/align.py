@@ -66,6 +66,22 @@ class Alignment:
         """Crop points (N, 2) -> photo points (N, 2)."""
         return _apply(np.linalg.inv(self.matrix), points)
 
+    def region_to_crop(self, region: np.ndarray) -> np.ndarray:
+        """A photo region (H, W) bool warped into the crop (S, S) bool (bilinear, >= 0.5)."""
+        import cv2
+
+        warped = cv2.warpAffine(region.astype(np.float32), self.matrix[:2], (self.size, self.size),
+                                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+        return warped >= 0.5
+
+    def crop_like(self, photo: np.ndarray) -> np.ndarray:
+        """`photo` (H, W, 3) cut exactly as this crop (S, S, 3) (bicubic, border replicated), e.g. a
+        ground truth next to a result's aligned crop."""
+        import cv2
+
+        return cv2.warpAffine(photo, self.matrix[:2], (self.size, self.size), flags=cv2.INTER_CUBIC,
+                              borderMode=cv2.BORDER_REPLICATE)
+
 
 def _apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)

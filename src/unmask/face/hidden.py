@@ -1,28 +1,35 @@
 """Where the landmarks hidden by a face mask probably are.
 
 Under a mask the detector's jaw, lower nose and mouth points are guesses. `estimate_hidden_landmarks`
-keeps the points a mask leaves visible (brows, eyes, nose bridge) and places the hidden ones from a
-source shape fitted onto the visible points by a similarity transform: the reference photo's own
-landmarks (same person: their own proportions) or, without one, the mean face shape in
-`unmask.face.mean_shape` (numbers derived from detections, see `scripts/derive_mean_shape.py`).
+keeps the points a mask leaves visible (brows, eyes, upper nose bridge, the jaw ends at ear level)
+and places the hidden ones from a source shape fitted onto the visible points by a similarity
+transform: the reference photo's own landmarks (same person: their own proportions) or, without
+one, the mean face shape in `unmask.face.mean_shape` (numbers derived from detections, see
+`scripts/derive_mean_shape.py`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-VISIBLE = np.r_[17:27, 27:31, 36:48]
-"""Landmarks a face mask leaves visible: brows 17-26, nose bridge 27-30, eyes 36-47."""
+VISIBLE = np.r_[0, 16, 17:27, 27:29, 36:48]
+"""Landmarks a face mask leaves visible: the jaw ends at ear level 0 and 16, brows 17-26, upper
+nose bridge 27-28, eyes 36-47 (iBUG 300-W indices)."""
 
-HIDDEN = np.r_[0:17, 31:36, 48:68]
-"""Landmarks a face mask hides: jaw 0-16, lower nose 31-35, mouth 48-67."""
+HIDDEN = np.setdiff1d(np.arange(68), VISIBLE)
+"""Landmarks a face mask hides: jaw 1-15, lower nose bridge 29-30 (under most masks), lower nose
+31-35, mouth 48-67."""
 
 
 def estimate_hidden_landmarks(landmarks: np.ndarray, reference_landmarks: np.ndarray | None = None) -> np.ndarray:
     """(68, 2) landmarks with the hidden points (`HIDDEN`) replaced by the source shape's, mapped by
     the similarity transform that best fits the source's `VISIBLE` points onto these; the visible
     points are returned unchanged. The source is `reference_landmarks` (68, 2, any photo of the
-    same person) when given, else the mean face shape."""
+    same person) when given, else the mean face shape.
+
+    On 8 people/ photos with synthetic masks, taking the jaw ends as visible and the lower nose
+    bridge as hidden put the hidden points 0.104 eye distances from the truth on average, against
+    0.120 with the jaw hidden and the whole bridge visible (measured 2026-11-25)."""
     from unmask.face.mean_shape import MEAN_SHAPE
 
     target = _check(landmarks)

@@ -1,0 +1,346 @@
+"""`unmask eval --cases`: the whole pipeline scored on masked photos whose truth is known.
+
+A `cases.csv` (the format of `shared/tools/make_cases.py`: case, person, mask, target, region,
+truth, references; paths relative to the csv, references ';'-separated) lists masked photos, the
+exact mask region and the unmasked original. Every case is run through `unmask.complete` on the
+full photo with the first reference, the region found automatically (`region="detected"`) or
+given (`"truth"`), and scored in the original photo against the truth:
+
+- `remnant`: share of the true region left unchanged (`unmask.metrics.remnant`),
+- `chroma90`: 90th percentile of the chroma error in the true region (`unmask.metrics.chroma90`),
+- `identity`: dlib distance of the result to the truth, both described at the truth's landmarks
+  (`identity_masked`: the same for the masked photo),
+- `psnr_region`, `ssim_region`, `perceptual_region` inside the true region's box grown by 10 %.
+
+A case the pipeline refuses (any `UnmaskError`: no face, no mask found, ...) is scored as the
+masked photo itself (`status` "failed", its one-line `message`), never dropped, and counts as not
+`done`.
+
+Running is `run_jobs(jobs)`: `run_job` of each `Job` (one case, one method), independent of the
+others and returning plain data, so a parallel or distributed executor can replace the loop;
+scoring (`score_case`) is a pure function of arrays.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import textwrap
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from unmask.errors import UnmaskError
+from unmask.evaluate import Report, checked_method
+from unmask.metrics import CHROMA_SIGMA, UNCHANGED
+
+COLUMNS = ("case", "person", "mask", "target", "region", "truth", "references")
+CASE_METRICS = ("remnant", "chroma90", "identity", "identity_masked", "psnr_region", "ssim_region",
+                "perceptual_region", "seconds")
+REMNANT_LIMIT = 0.01
+"""A case whose remnant exceeds this share shows mask fabric: the summary counts them."""
+SHEET_WORST = 6
+"""Cases shown per method and per metric in the contact sheet (the worst ones)."""
+TILE = 200
+REMNANT_COLOUR = (255, 0, 255)
+"""Unchanged true-region pixels in the remnant map."""
+
+
+@dataclass(frozen=True)
+class PhotoCase:
+    """One row of a cases.csv, paths resolved: the masked `target`, the true `region` image
+    (white = mask), the unmasked `truth`, and the person's unmasked `references` (first = default)."""
+
+    name: str
+    person: str
+    mask: str
+    target: Path
+    region: Path
+    truth: Path
+    references: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One case completed by one method: `region` "detected" or "truth"; `options` the method's."""
+
+    case: PhotoCase
+    method: str
+    region: str = "detected"
+    options: dict[str, Any] = field(default_factory=dict)
+    net: str = "alex"
+
+
+@dataclass
+class CaseResult:
+    """What one job measured: the row for cases.csv and the contact-sheet tiles (masked, result,
+    truth, remnant map: uint8 crops around the true region)."""
+
+    row: dict[str, Any]
+    tiles: dict[str, np.ndarray]
+
+
+def read_cases(path: str | Path) -> list[PhotoCase]:
+    """The cases of a cases.csv, paths resolved against its folder. Raises `UnmaskError` naming
+    the file for missing columns, an empty list, a case without references or a missing file."""
+    path = Path(path)
+    if not path.is_file():
+        raise UnmaskError("cases file not found (expected a cases.csv)", path)
+    folder = path.parent
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = set(COLUMNS) - set(reader.fieldnames or ())
+        if missing:
+            raise UnmaskError(f"missing columns {', '.join(sorted(missing))} (expected {', '.join(COLUMNS)})", path)
+        cases = []
+        for line, row in enumerate(reader, start=2):
+            references = tuple(folder / p.strip() for p in row["references"].split(";") if p.strip())
+            if not references:
+                raise UnmaskError(f"line {line}: case {row['case']} has no reference", path)
+            case = PhotoCase(row["case"], row["person"], row["mask"], folder / row["target"], folder / row["region"],
+                             folder / row["truth"], references)
+            for file in (case.target, case.region, case.truth, case.references[0]):
+                if not file.is_file():
+                    raise UnmaskError(f"line {line}: case {case.name}: file not found: {file}", path)
+            cases.append(case)
+    if not cases:
+        raise UnmaskError("the cases file lists no case", path)
+    return cases
+
+
+def write_synthetic_cases(
+    people: str | Path, out: str | Path, seed: int = 0, limit: int | None = None
+) -> tuple[Path, list[str]]:
+    """Write the synthetic cases of a `<person>/<photo>` folder (`unmask.evaluate.synthetic_cases`:
+    procedural masks of every kind, reference chosen by `seed`) as a cases.csv in `out`: each
+    case's masked photo and region as `<person>_<photo>/target.png` and `region.png`; `truth` is the
+    original photo itself and `references` the synthetic mode's reference first, then the
+    person's other photos (paths relative to `out`). Returns the csv's path and a line per photo
+    that could not be painted (no face)."""
+    import os
+
+    from unmask.evaluate import paint_case, person_photos, synthetic_cases
+    from unmask.images import write_image, write_text
+
+    out = Path(out)
+    photos = person_photos(Path(people))
+    rows, skipped = [], []
+    for case in synthetic_cases(people, seed, limit):
+        try:
+            _, _, masked, region = paint_case(case, seed)
+        except UnmaskError as exc:
+            skipped.append(str(exc))
+            continue
+        name = f"{case.person}_{case.target.stem}"
+        mine = photos[case.person]
+        write_image(out / name / "target.png", masked, protect=mine)
+        write_image(out / name / "region.png", region.astype(np.uint8) * 255, protect=mine)
+        others = [p for p in mine if p not in (case.target, case.reference)]
+        relative = [os.path.relpath(p, out) for p in (case.reference, *others)]
+        rows.append([name, case.person, case.kind, f"{name}/target.png", f"{name}/region.png",
+                     os.path.relpath(case.target, out), ";".join(relative)])
+    if not rows:
+        raise UnmaskError("no photo could be painted with a mask (no face found in any)", people)
+    return write_text(out / "cases.csv", _csv_text([list(COLUMNS), *rows])), skipped
+
+
+def _csv_text(rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
+
+
+def run_jobs(jobs: Iterable[Job], progress: Callable[[Iterable], Iterable] | None = None) -> list[CaseResult]:
+    """`run_job` over `jobs`, in order (`progress` wraps the iterable, e.g. `tqdm`). The seam for
+    a parallel executor: jobs are independent and their results are plain data."""
+    return [run_job(job) for job in (progress or iter)(jobs)]
+
+
+def run_job(job: Job) -> CaseResult:
+    """Complete one case with one method on the full photo and score it (a refused case is scored
+    as the masked photo). Raises `UnmaskError` only when the case's own files cannot be read."""
+    from unmask.face import find_face, load_user_mask
+    from unmask.images import read_image
+    from unmask.pipeline import complete
+
+    case = job.case
+    masked, truth = read_image(case.target), read_image(case.truth)
+    if masked.shape != truth.shape:
+        raise UnmaskError(f"the truth is {truth.shape[:2]}, the masked photo {masked.shape[:2]}", case.truth)
+    region = load_user_mask(case.region, masked.shape[:2])
+    row: dict[str, Any] = {"case": case.name, "person": case.person, "mask": case.mask, "method": job.method,
+                           "region": job.region, "reference": str(case.references[0])}
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = complete(masked, case.references[0], method=job.method,
+                              mask=region if job.region == "truth" else None, **job.options).image
+            row.update(status="done", message="")
+        except UnmaskError as exc:
+            result = masked
+            row.update(status="failed", message=str(exc).splitlines()[0])
+    row["seconds"] = round(time.perf_counter() - start, 3)
+    row["warnings"] = "; ".join(dict.fromkeys(str(w.message) for w in caught))
+    try:
+        truth_landmarks = find_face(truth, path=case.truth).landmarks
+    except UnmaskError:
+        truth_landmarks = None  # identity is then not scored (NaN)
+    row.update(score_case(result, masked, truth, region, truth_landmarks, job.net))
+    return CaseResult(row, case_tiles(result, masked, truth, region))
+
+
+def score_case(
+    result: np.ndarray, masked: np.ndarray, truth: np.ndarray, region: np.ndarray,
+    truth_landmarks: np.ndarray | None, net: str = "alex",
+) -> dict[str, float]:
+    """Every per-case score of `result` (uint8 (H, W, 3), the completed photo) against `truth`,
+    given the `masked` photo and the true `region` (H, W) bool; `truth_landmarks` (68, 2) where the
+    identity descriptors are taken (None: identity scores are NaN). Keys: remnant, chroma90,
+    identity, identity_masked, psnr_region, ssim_region, perceptual_region."""
+    from unmask.face import identity_distance
+    from unmask.metrics import box_scores, chroma90, descriptor, remnant
+
+    scores = {"remnant": remnant(result, masked, region), "chroma90": chroma90(result, truth, region)}
+    if truth_landmarks is None:
+        scores.update(identity=float("nan"), identity_masked=float("nan"))
+    else:
+        anchor = descriptor(truth, truth_landmarks)
+        scores["identity"] = identity_distance(descriptor(result, truth_landmarks), anchor)
+        scores["identity_masked"] = identity_distance(descriptor(masked, truth_landmarks), anchor)
+    scores.update(box_scores(result, truth, region, 0.1, net))
+    return scores
+
+
+def remnant_map(result: np.ndarray, masked: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """`result` (H, W, 3) dimmed outside the true `region`, with the region's unchanged pixels
+    (mask fabric left) in `REMNANT_COLOUR`."""
+    from unmask.metrics import unchanged
+
+    out = result.copy()
+    out[~region] = out[~region] // 3 + 170
+    out[region & unchanged(result, masked)] = REMNANT_COLOUR
+    return out
+
+
+def case_tiles(result: np.ndarray, masked: np.ndarray, truth: np.ndarray, region: np.ndarray) -> dict[str, np.ndarray]:
+    """The contact-sheet tiles of one case: masked, result, truth and the remnant map, cut to the
+    true region's box grown by 40 % and scaled to `TILE` px high (uint8)."""
+    from unmask.metrics import crop, region_box
+    from unmask.panel import fit_tile
+
+    box = region_box(region, margin=0.4)
+    images = {"masked": masked, "result": result, "truth": truth, "remnant": remnant_map(result, masked, region)}
+    return {name: fit_tile(crop(image, box), TILE) for name, image in images.items()}
+
+
+def jobs_for(cases: list[PhotoCase], methods: list[str], region: str = "detected",
+             options: dict[str, dict[str, Any]] | None = None, net: str = "alex") -> list[Job]:
+    """One job per case and method (cases outer), each method with its `options`."""
+    if region not in ("truth", "detected"):
+        raise UnmaskError(f"unknown region source '{region}'; choose truth or detected")
+    return [Job(case, method, region, (options or {}).get(method, {}), net) for case in cases for method in methods]
+
+
+def summarize_cases(rows: list[dict[str, Any]], methods: list[str]) -> dict[str, Any]:
+    """Per method: cases, done, failed (with their messages), the count of cases with remnant above
+    `REMNANT_LIMIT`, and median / mean / n of every metric over all cases (failures included,
+    scored as the masked photo; NaN left out); the same per mask kind under "by_mask_kind"."""
+    out = _summary(rows, methods)
+    out["by_mask_kind"] = {kind: _summary([r for r in rows if r["mask"] == kind], methods)
+                           for kind in sorted({r["mask"] for r in rows})}
+    return out
+
+
+def _summary(rows: list[dict[str, Any]], methods: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {"methods": {}}
+    for name in methods:
+        mine = [r for r in rows if r["method"] == name]
+        metrics = {}
+        for metric in CASE_METRICS:
+            values = np.array([r[metric] for r in mine], dtype=np.float64)
+            values = values[np.isfinite(values)]
+            if values.size:
+                metrics[metric] = {"median": float(np.median(values)), "mean": float(values.mean()),
+                                   "n": int(values.size)}
+        failed = [r for r in mine if r["status"] != "done"]
+        out["methods"][name] = {
+            "cases": len(mine), "done": len(mine) - len(failed), "failed": len(failed),
+            "remnant_over_1pct": sum(r["remnant"] > REMNANT_LIMIT for r in mine),
+            "metrics": metrics, "failures": sorted({f"{r['case']}: {r['message']}" for r in failed}),
+        }
+    return out
+
+
+def format_case_summary(summary: dict[str, Any]) -> str:
+    """The summary as a text table: done, remnant > 1 %, then median / mean of every metric per method."""
+    methods = list(summary["methods"])
+    width = max(19, *(len(name) + 3 for name in methods))
+    entries = [summary["methods"][name] for name in methods]
+    lines = [f"{'median / mean':<20}" + "".join(f"{name:>{width}}" for name in methods),
+             f"{'done / cases':<20}" + "".join(f"{e['done']} / {e['cases']}".rjust(width) for e in entries),
+             f"{'remnant > 1%':<20}" + "".join(f"{e['remnant_over_1pct']}".rjust(width) for e in entries)]
+    for metric in CASE_METRICS:
+        cells = [e["metrics"].get(metric) for e in entries]
+        lines.append(f"{metric:<20}" + "".join(
+            (f"{c['median']:.4f} / {c['mean']:.4f}" if c else "-").rjust(width) for c in cells))
+    return "\n".join(lines)
+
+
+def worst_sheet(results: list[CaseResult], methods: list[str], count: int = SHEET_WORST) -> np.ndarray:
+    """Contact sheet, per method: the failed cases (their masked photo and message), then among the
+    completed ones the `count` worst by remnant and the `count` worst by chroma90, one row each:
+    masked | result | truth | remnant map (unchanged true-region pixels in magenta), labelled."""
+    from unmask.panel import make_panel
+
+    tiles: list[tuple[str, np.ndarray]] = []
+    for method in methods:
+        mine = [r for r in results if r.row["method"] == method]
+        for result in (r for r in mine if r.row["status"] != "done"):
+            reason = textwrap.shorten(result.row["message"].split(" (")[0].split(";")[0], 24, placeholder="...")
+            tiles.append((f"{method} FAILED {result.row['case']}: {reason}", result.tiles["masked"]))
+        tiles += [("", np.full((TILE, TILE, 3), 255, np.uint8))] * (-len(tiles) % 4)  # worst cases: own rows
+        done = [r for r in mine if r.row["status"] == "done"]
+        for metric in ("remnant", "chroma90"):
+            ranked = sorted(done, key=lambda r: -np.nan_to_num(r.row[metric], nan=-np.inf))[:count]
+            for rank, result in enumerate(ranked, start=1):
+                row = result.row
+                tiles += [(f"{method} worst {metric} #{rank}: {row['case']} {row['mask']}", result.tiles["masked"]),
+                          (f"remnant {row['remnant']:.1%}, chroma90 {row['chroma90']:.1f}", result.tiles["result"]),
+                          ("truth", result.tiles["truth"]), ("unchanged in magenta", result.tiles["remnant"])]
+    return make_panel(tiles, tile=TILE, per_row=4)
+
+
+def evaluate_cases(
+    path: str | Path,
+    methods: list[str],
+    region: str = "detected",
+    options: dict[str, dict[str, Any]] | None = None,
+    net: str = "alex",
+    limit: int | None = None,
+    progress: Callable[[Iterable], Iterable] | None = None,
+) -> Report:
+    """Score `methods` on the cases of the cases.csv at `path` (see the module text): `region`
+    "detected" or "truth"; `options` method name -> its options; `net` the perceptual network;
+    `limit` the first N cases only. Returns a `Report` (rows, summary, worst-cases sheet)."""
+    from unmask.perceptual import NETS
+
+    if net not in NETS:
+        raise UnmaskError(f"unknown perceptual network '{net}'; choose one of: {', '.join(NETS)}")
+    if not methods:
+        raise UnmaskError("name at least one method to evaluate")
+    methods = list(dict.fromkeys(methods))
+    for name in methods:  # an unknown method or option is the user's error, not a failed case
+        checked_method(name, (options or {}).get(name, {}))
+    cases = read_cases(path)[:limit]
+    results = run_jobs(jobs_for(cases, methods, region, options, net), progress)
+    rows = [r.row for r in results]
+    summary = summarize_cases(rows, methods)
+    summary.update({"cases_file": str(path), "region": region, "perceptual_net": net, "cases": len(cases),
+                    "remnant_limit": REMNANT_LIMIT, "unchanged_rgb_sum": UNCHANGED, "chroma_sigma": CHROMA_SIGMA})
+    inputs = sorted({p for c in cases for p in (c.target, c.region, c.truth, *c.references)})
+    return Report(rows, summary, worst_sheet(results, methods), inputs)

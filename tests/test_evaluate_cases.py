@@ -1,0 +1,124 @@
+"""`unmask eval --cases`: a cases.csv of two masked photos (one the pipeline refuses) scored end to end."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from unmask.cli import cli
+from unmask.errors import UnmaskError
+from unmask.evaluate_cases import read_cases, score_case
+from unmask.images import read_image, write_image
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest
+
+
+@pytest.fixture(scope="module")
+def cases_csv(people_dir, tmp_path_factory) -> Path:
+    """cases.csv in make_cases.py's format: a procedural surgical mask on p10/1.jpg, and a grey
+    photo without a face (the pipeline refuses it); references relative to the csv."""
+    from unmask.face import find_face, render_mask
+
+    folder = tmp_path_factory.mktemp("cases")
+    truth = read_image(people_dir / "p10" / "1.jpg")
+    masked, region = render_mask(truth, find_face(truth).landmarks, "surgical", 0)
+    grey = np.full((240, 320, 3), 128, np.uint8)
+    blank_region = np.zeros((240, 320), bool)
+    blank_region[120:200, 100:220] = True
+    for name, (target, mask, original) in {"a": (masked, region, truth), "b": (grey, blank_region, grey)}.items():
+        (folder / name).mkdir()
+        write_image(folder / name / "target.png", target)
+        write_image(folder / name / "region.png", mask.astype(np.uint8) * 255)
+        write_image(folder / name / "truth.png", original)
+    (folder / "refs").mkdir()
+    (folder / "refs" / "2.jpg").symlink_to(people_dir / "p10" / "2.jpg")
+    rows = [f"{n},p10,{kind},{n}/target.png,{n}/region.png,{n}/truth.png,refs/2.jpg;refs/missing-is-unused.jpg"
+            for n, kind in (("a", "surgical"), ("b", "none"))]
+    (folder / "cases.csv").write_text("case,person,mask,target,region,truth,references\n" + "\n".join(rows) + "\n")
+    return folder / "cases.csv"
+
+
+@pytest.fixture(scope="module")
+def run(cases_csv, tmp_path_factory):
+    out = tmp_path_factory.mktemp("eval")
+    result = CliRunner().invoke(cli, ["eval", "--cases", str(cases_csv), "-m", "opencv-telea", "--region", "truth",
+                                      "-q", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_writes_the_report_and_prints_the_summary(run):
+    out, output = run
+    assert {p.name for p in out.iterdir()} == {"cases.csv", "cases.json", "summary.json", "sheet.png"}
+    assert "remnant" in output and "chroma90" in output and "1 / 2" in output  # done / cases
+    assert read_image(out / "sheet.png").shape[1] > 3 * 200  # masked | result | truth | remnant map
+
+
+def test_a_refused_case_is_scored_as_the_masked_photo(run):
+    rows = {r["case"]: r for r in json.loads((run[0] / "cases.json").read_text())}
+    done, failed = rows["a"], rows["b"]
+    assert done["status"] == "done" and done["message"] == ""
+    assert done["remnant"] < 0.01 and 0 < done["chroma90"] < 30 and 0 < done["identity"] < done["identity_masked"]
+    assert math.isfinite(done["psnr_region"]) and 0 < done["ssim_region"] < 1
+    assert failed["status"] == "failed" and "no face" in failed["message"] and "\n" not in failed["message"]
+    assert failed["remnant"] == 1.0 and failed["chroma90"] == 0.0  # the grey photo is its own truth
+    assert failed["identity"] is None  # no face in the truth: identity not scored (NaN -> null)
+    summary = json.loads((run[0] / "summary.json").read_text())
+    entry = summary["methods"]["opencv-telea"]
+    assert (entry["cases"], entry["done"], entry["failed"], entry["remnant_over_1pct"]) == (2, 1, 1, 1)
+    assert entry["metrics"]["remnant"]["n"] == 2 and entry["metrics"]["identity"]["n"] == 1
+    assert entry["failures"] == [f"b: {failed['message']}"]
+    assert set(summary["by_mask_kind"]) == {"surgical", "none"} and summary["region"] == "truth"
+
+
+def test_score_case_of_the_masked_photo(cases_csv):
+    from unmask.face import find_face, load_user_mask
+
+    [case, _] = read_cases(cases_csv)
+    masked, truth = read_image(case.target), read_image(case.truth)
+    region = load_user_mask(case.region, masked.shape[:2])
+    scores = score_case(masked, masked, truth, region, find_face(truth).landmarks)
+    assert scores["remnant"] == 1.0 and scores["chroma90"] > 5  # the mask's colour
+    assert scores["identity"] == scores["identity_masked"] > 0.1
+    assert score_case(truth, masked, truth, region, None)["chroma90"] == 0.0
+
+
+def test_bad_cases_files_are_clear_errors(cases_csv, tmp_path):
+    with pytest.raises(UnmaskError, match="not found"):
+        read_cases(tmp_path / "cases.csv")
+    bad = tmp_path / "cases.csv"
+    bad.write_text("case,target\na,a.png\n")
+    with pytest.raises(UnmaskError, match="missing columns"):
+        read_cases(bad)
+    bad.write_text(cases_csv.read_text().replace("a/truth.png", "a/nope.png"))
+    with pytest.raises(UnmaskError, match="line 2: case a: file not found"):
+        read_cases(bad)
+    result = CliRunner().invoke(cli, ["eval", "--cases", str(cases_csv), "-m", "warp", "--option", "nope=1",
+                                      "-o", str(tmp_path / "out")])
+    assert isinstance(result.exception, UnmaskError) and "nope" in str(result.exception)  # refused before any case
+    result = CliRunner().invoke(cli, ["eval", "-m", "warp", "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "either FOLDER or --cases" in result.output
+
+
+def test_procedural_cases_are_written_for_eval_cases(people_dir, tmp_path):
+    """`unmask cases` writes the synthetic mode's first case as files that `read_cases` accepts."""
+    from unmask.evaluate import synthetic_cases
+    from unmask.face import load_user_mask
+
+    people = tmp_path / "people"
+    people.mkdir()
+    (people / "a").symlink_to(people_dir / "p10", target_is_directory=True)
+    result = CliRunner().invoke(cli, ["cases", str(people), "-o", str(tmp_path / "cases"), "--seed", "2",
+                                      "--limit", "1"])
+    assert result.exit_code == 0, result.output
+    [case] = read_cases(tmp_path / "cases" / "cases.csv")
+    [synthetic] = synthetic_cases(people, seed=2, limit=1)
+    assert (case.person, case.mask, case.truth.resolve()) == ("a", synthetic.kind, synthetic.target.resolve())
+    assert case.references[0].resolve() == synthetic.reference.resolve()
+    assert {p.resolve() for p in case.references} == {p.resolve() for p in people.glob("a/*.jpg")} - {case.truth.resolve()}
+    masked, truth = read_image(case.target), read_image(case.truth)
+    assert np.array_equal(load_user_mask(case.region, masked.shape[:2]), np.any(masked != truth, axis=2))
