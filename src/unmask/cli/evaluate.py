@@ -32,9 +32,12 @@ from unmask.methods import METHODS
               help="Backbone of the perceptual distance.")
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="A method option given to every --method, repeatable (e.g. --option mirror=never).")
+@click.option("--all-references", is_flag=True,
+              help="With --cases: give the pipeline all of a case's references to rank (default: the first).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def evaluate(folder: Path | None, cases: Path | None, methods: tuple[str, ...], output: Path, mode: str, size: int, seed: int,
-             limit: int | None, region: str | None, net: str, options: tuple[str, ...], quiet: bool) -> None:
+             limit: int | None, region: str | None, net: str, options: tuple[str, ...], all_references: bool,
+             quiet: bool) -> None:
     """Score completion methods on FOLDER (or the --cases file) and print the summary (median /
     mean per method).
 
@@ -56,12 +59,14 @@ def evaluate(folder: Path | None, cases: Path | None, methods: tuple[str, ...], 
 
     if (folder is None) == (cases is None):
         raise click.UsageError("give either FOLDER or --cases")
+    if all_references and cases is None:
+        raise click.UsageError("--all-references works with --cases")
     if cases is not None:
         from unmask.evaluate_cases import evaluate_cases, format_case_summary
 
         report = evaluate_cases(cases, list(methods), region=region or "detected",
                                 options={name: method_options for name in methods}, net=net, limit=limit,
-                                progress=progress)
+                                progress=progress, all_references=all_references)
         text = format_case_summary(report.summary)
     else:
         report = run_evaluation(folder, list(methods), mode=mode, size=size, seed=seed, limit=limit, region=region,
