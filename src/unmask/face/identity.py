@@ -22,7 +22,7 @@ SAME_PERSON = 0.6
 MASKED_SAME_PERSON = 0.62
 """`upper_face_descriptor` distance above which a reference is probably another person than the
 masked target. Measured on 487 same-person masked/unmasked pairs (template, procedural and real
-masks): 1.6 % of them lie above it; of 6881 other-person pairs it flags 48 % (docs/identity.md)."""
+masks): 1.4 % of them lie above it; of 6881 other-person pairs it flags 47 % (docs/identity.md)."""
 
 CHIP_SIZE = 150
 """Side of dlib's face chip, which the descriptor network reads."""
