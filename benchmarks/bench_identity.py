@@ -137,6 +137,8 @@ def histogram(same: np.ndarray, distance: np.ndarray, low: float = 0.1, high: fl
 def report(name: str, entry: dict[str, np.ndarray], held_out: float | None, show: bool) -> None:
     same = entry["same"]
     print(f"\n{name}: {same.sum()} same-person pairs, {(~same).sum()} other-person pairs")
+    if same.all() or not same.any():
+        return  # a quick look (--step) may leave a set with one kind of pair only
     for kind, threshold in (("plain", SAME_PERSON), ("upper", MASKED_SAME_PERSON)):
         distance = entry[kind]
         print(f"  {kind:5s} same  {spread(distance[same])}")
@@ -164,7 +166,8 @@ def main() -> None:
     by_set = pairs(photos)
     people = {k: np.concatenate([v[k] for name, v in by_set.items() if name != "mfr2"]) for k in ("same", "plain", "upper")}
     families = {"people-based (template + procedural)": people, "mfr2": by_set["mfr2"]}
-    own = {name: float(np.quantile(e["upper"][e["same"]], 0.98)) for name, e in families.items()}
+    own = {name: float(np.quantile(e["upper"][e["same"]], 0.98)) if e["same"].any() else None
+           for name, e in families.items()}
     for name, entry in by_set.items():
         report(name, entry, None, False)
     names = list(families)
