@@ -39,8 +39,6 @@ _GREY = 128
 def face_descriptor(image: np.ndarray, face: Face) -> np.ndarray:
     """128-D identity descriptor (float64, unit-free, norm about 1) of `face` in the uint8 RGB
     photo (H, W, 3) it was found in, from its 68 landmarks."""
-    import dlib
-
     from unmask.face.models import descriptor_model
 
     shape = _detection(face.box, face.landmarks)
@@ -50,8 +48,8 @@ def face_descriptor(image: np.ndarray, face: Face) -> np.ndarray:
 
 def upper_face_descriptor(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """128-D descriptor (float64) of the face above the nose bridge, for a masked or unmasked
-    face alike: 68 landmarks (68, 2) in the uint8 RGB photo (H, W, 3); only the brows, eyes and
-    nose bridge among them are used. Compare two with `identity_distance`; above
+    face alike: 68 landmarks (68, 2) in the uint8 RGB photo (H, W, 3); only those a mask leaves
+    visible (`unmask.face.hidden.VISIBLE`) place the chip. Compare two with `identity_distance`; above
     `MASKED_SAME_PERSON` they are probably two people."""
     import dlib
 
