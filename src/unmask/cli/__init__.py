@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "generate": ("generate", "generate", "Generate faces from random seeds with a StyleGAN2 generator."),
     "mix": ("generate", "mix", "Draw a style-mixing grid to see what each resolution band controls."),
     "weights": ("weights", "weights", "List, download, import and convert StyleGAN2 weights."),
+    "web": ("web", "web", "Start a local web page to upload, correct the region, complete and download."),
 }
 
 

@@ -1,0 +1,179 @@
+"""What the web page does with its inputs, without any of the web library: show the face-mask
+region found on an upload, turn the edited layer back into a region, run one completion into its
+own folder, and phrase an error as the command line would.
+
+Every path handled here is one the web library has already checked to be an upload of this app
+(or a file this app wrote); nothing a client sends is opened as a path by this module's callers.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from unmask.errors import UnmaskError
+from unmask.images import read_image, write_image
+
+REGION_COLOUR = (255, 40, 160, 150)
+"""RGBA of the found region on the editable layer: the tint of the step panel, half opaque."""
+
+
+@dataclass
+class RegionPreview:
+    """The masked photo (uint8 (H, W, 3)), the region found on it (bool (H, W), None when there
+    is none), how many faces it shows, and what to tell the user (empty when all went well)."""
+
+    photo: np.ndarray
+    region: np.ndarray | None
+    faces: int
+    message: str = ""
+
+
+@dataclass
+class JobResult:
+    """The files one completion wrote into its own folder, and what the page shows about it."""
+
+    result: Path
+    panel: Path
+    record: Path
+    region: Path | None
+    identity_distance: float
+    same_person: bool
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def user_message(exc: UnmaskError) -> str:
+    """The error's one line as the command line prints it, naming an upload by its own file name
+    (not the app's temporary path)."""
+    text = str(exc)
+    return text.replace(str(exc.path), exc.path.name) if exc.path is not None else text
+
+
+def preview_region(masked: str | Path, face: int | None = None) -> RegionPreview:
+    """Read the masked photo and find its face and face-mask region, as `unmask.complete` would.
+    A photo that cannot be read raises `UnmaskError`; a face or region that is not found is
+    reported in `message`, so the user can paint the region or mark the face."""
+    from unmask.face import choose_face, detect_faces
+    from unmask.pipeline import _found_region
+
+    _fresh_random_state()
+    path = Path(masked)
+    photo = read_image(path)
+    faces = detect_faces(photo)
+    try:
+        region, _ = _found_region(photo, choose_face(faces, index=face, path=path), path)
+    except UnmaskError as exc:
+        return RegionPreview(photo, None, len(faces), user_message(exc))
+    return RegionPreview(photo, region, len(faces))
+
+
+def region_layer(region: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
+    """The region as an RGBA layer (H, W, 4) uint8 for the image editor: `REGION_COLOUR` where
+    True, fully transparent elsewhere (an empty layer when `region` is None)."""
+    layer = np.zeros((*shape, 4), np.uint8)
+    if region is not None:
+        layer[region] = REGION_COLOUR
+    return layer
+
+
+def region_from_layers(layers: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+    """The region the user left on the editor's layers, bool (H, W): every pixel that any layer
+    covers (alpha > 0). Layers are RGBA uint8 (H, W, 4) at the photo's size."""
+    region = np.zeros(shape, bool)
+    for layer in layers:
+        layer = np.asarray(layer)
+        if layer.shape[:2] != shape:
+            raise UnmaskError(f"the painted region is {layer.shape[1]}x{layer.shape[0]} px, the photo "
+                              f"{shape[1]}x{shape[0]}: upload the photo again")
+        region |= layer[:, :, 3] > 0 if layer.ndim == 3 and layer.shape[2] == 4 else layer.reshape(shape) > 0
+    return region
+
+
+def parse_points(text: str, what: str) -> tuple[float, float, float, float] | None:
+    """`"X0,Y0,X1,Y1"` -> four floats (None for an empty text), the syntax of the command line's
+    `--face-box` and `--eyes`; `what` names the field in the error."""
+    if not text.strip():
+        return None
+    parts = text.replace(" ", "").split(",")
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 4:
+        raise UnmaskError(f"{what} expects four numbers X,Y,X,Y in photo pixels, got '{text}'")
+    return values  # type: ignore[return-value]
+
+
+KEEP_SECONDS = 3600
+"""How long uploads and results stay in the app's folder (a user may come back to download)."""
+
+
+def new_folder(root: Path) -> Path:
+    """A new folder of its own for one job under `root`, so users' files never mix; on the way,
+    every folder under `root` (jobs, and the web library's uploads) older than `KEEP_SECONDS`
+    is removed."""
+    now = time.time()
+    for old in root.iterdir():
+        if old.is_dir() and now - old.stat().st_mtime > KEEP_SECONDS:
+            shutil.rmtree(old, ignore_errors=True)
+    folder = root / uuid.uuid4().hex
+    folder.mkdir(parents=True)
+    return folder
+
+
+def run_job(folder: Path, masked: Path, references: list[Path], method: str = "warp",
+            region: np.ndarray | None = None, found: np.ndarray | None = None,
+            progress: Callable[[str], None] | None = None, **arguments: Any) -> JobResult:
+    """Complete `masked` from `references` with `unmask.complete` and write into `folder`: the
+    full-size result (PNG, or JPEG for a JPEG photo, as the command line writes it), the step
+    panel, the JSON record and the region used (white = filled; when known). `region`: the region
+    on the editor, bool (H, W), or None; `found`: the region `preview_region` found, or None. The
+    region is passed as `mask=` only when it differs from the one found, so an unedited region
+    runs exactly like the command line without `--mask`. Other `arguments` go to
+    `unmask.complete` unchanged."""
+    import warnings
+
+    from unmask.pipeline import complete
+
+    if not references:
+        raise UnmaskError("add at least one reference photo: an unmasked photo of the same person")
+    said: list[str] = []
+
+    def say(message: str) -> None:
+        said.append(message)
+        if progress is not None:
+            progress(message)
+
+    mask = None if region is None or (found is not None and np.array_equal(region, found)) else region
+    _fresh_random_state()
+    reference: Path | list[Path] = references[0] if len(references) == 1 else list(references)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # warnings reach the user through `say`, once
+        result = complete(masked, reference, method=method, mask=mask, progress=say, **arguments)
+    record = result.record
+    record["inputs"] = {k: (Path(v).name if isinstance(v, str) else v) for k, v in record["inputs"].items()}
+    stem, suffix = masked.stem, (".jpg" if masked.suffix.lower() in (".jpg", ".jpeg") else ".png")
+    written = result.save(folder / f"{stem}-unmasked{suffix}", panel=folder / f"{stem}-panel.png",
+                          json=folder / f"{stem}-record.json")
+    used = mask if mask is not None else found
+    return JobResult(*written, region=None if used is None else write_image(
+                         folder / f"{stem}-region.png", used.astype(np.uint8) * 255),
+                     identity_distance=float(record["identity_distance"]), same_person=bool(record["same_person"]),
+                     warnings=[m.removeprefix("warning: ") for m in said if m.startswith("warning")],
+                     seconds=float(sum(record["seconds"].values())))
+
+
+def _fresh_random_state() -> None:
+    """Reset OpenCV's random state (per thread; GrabCut in the region finder draws from it) to the
+    one a fresh process starts with, so that the region found in the app's long-lived worker
+    threads is the one `unmask run` finds, and the one shown is the one filled."""
+    import cv2
+
+    cv2.setRNGSeed(0)  # state 0 means OpenCV's default seed

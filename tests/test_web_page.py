@@ -1,0 +1,252 @@
+"""`unmask web` in a real headless Chromium: the page loads nothing from outside, a masked photo
+is completed, its region edited with the brush and completed again, the downloaded result equals
+`unmask.complete` on the same inputs and region; the example is one click away; Cancel stops a
+job; each bad upload shows the command line's message in the page."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import pytest
+
+import unmask
+from unmask.errors import UnmaskError
+from unmask.images import read_image, write_image
+
+from web_fixtures import chromium_driver, fresh_complete, masked_photo, running_app
+
+pytestmark = pytest.mark.slow
+SCREENSHOT = os.environ.get("UNMASK_WEB_SCREENSHOT")  # e.g. docs/web.png: where the example's screenshot goes
+WAIT = 120  # seconds; generous for a shared machine
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    with running_app(tmp_path_factory.mktemp("web-app")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def browser(downloads):
+    driver = chromium_driver(downloads)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def inputs(people_dir, tmp_path_factory):
+    return masked_photo(people_dir, tmp_path_factory.mktemp("web-inputs"))
+
+
+def _by():
+    from selenium.webdriver.common.by import By
+
+    return By
+
+
+def _wait(browser, condition, seconds: float = WAIT):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, seconds, poll_frequency=0.2).until(lambda _: condition())
+
+
+def _open(browser, url: str) -> None:
+    browser.get(url)
+    _wait(browser, lambda: browser.find_elements(_by().CSS_SELECTOR, "#unmask-masked input[type=file]"))
+
+
+def _upload(browser, element_id: str, *paths: Path) -> None:
+    field = browser.find_element(_by().CSS_SELECTOR, f"#{element_id} input[type=file]")
+    field.send_keys("\n".join(str(p) for p in paths))
+
+
+def _status(browser) -> str:
+    return browser.execute_script("const t = document.querySelector('#unmask-status textarea');"
+                                  "return t ? t.value : '';")
+
+
+def _links(browser) -> list[str]:
+    """The download links (read in one script: the list is redrawn while a job ends)."""
+    return browser.execute_script("return Array.from(document.querySelectorAll('#unmask-downloads a'),"
+                                  " a => a.href);")
+
+
+def _region_on_editor(browser) -> None:
+    """Wait until the editor shows the photo with its region layer, on a canvas of the photo's size."""
+    _wait(browser, lambda: browser.execute_script(
+        "const e = window.editor; if (!e) return false; const b = e.layer_manager.image_container.getLocalBounds();"
+        "return e.layer_manager.layers.length == 1 && b.width == e.width && b.height == e.height && e.width > 16"))
+
+
+def _complete(browser, before: list[str]) -> list[str]:
+    """Press Complete and wait for the new downloads (an error in the page fails the test)."""
+    browser.find_element(_by().ID, "unmask-run").click()
+    _wait(browser, lambda: _links(browser) not in ([], before) or _status(browser).startswith("error"))
+    assert not _status(browser).startswith("error"), _status(browser)
+    return _links(browser)
+
+
+def _fetch(link: str) -> bytes:
+    import urllib.request
+
+    with urllib.request.urlopen(link, timeout=30) as response:
+        return response.read()
+
+
+def test_page_loads_nothing_from_outside(browser, app):
+    _open(browser, app)
+    browser.get_log("performance")  # drop the log so far, then load again with an empty cache
+    browser.execute_cdp_cmd("Network.clearBrowserCache", {})
+    _open(browser, app)
+    hosts = set()
+    for entry in browser.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            url = urlparse(message["params"]["request"]["url"])
+            if url.scheme in ("http", "https", "ws", "wss"):
+                hosts.add(url.hostname)
+    assert hosts == {"127.0.0.1"}, hosts
+    assert browser.title == "unmask"
+
+
+def test_complete_edit_region_and_download(browser, app, inputs, downloads):
+    _open(browser, app)
+    _upload(browser, "unmask-masked", inputs["masked"])
+    _upload(browser, "unmask-references", inputs["reference"])
+    _wait(browser, lambda: _status(browser))
+    assert _status(browser).startswith("region found"), _status(browser)
+    _region_on_editor(browser)
+    first = _complete(browser, [])
+    found = read_image_bytes(_fetch(_named(first, "-region.png")))[:, :, 0] > 127
+    assert (found & inputs["region"]).sum() > 0.8 * inputs["region"].sum()
+
+    # paint a stroke with the brush across the neck, below the mask, and complete again
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    editor = browser.find_element(_by().ID, "unmask-editor")
+    editor.find_element(_by().CSS_SELECTOR, "button[aria-label=Brush]").click()
+    canvas = editor.find_element(_by().CSS_SELECTOR, "canvas")
+    photo_h, photo_w = inputs["region"].shape
+    ys, xs = np.nonzero(inputs["region"])
+    neck = (float(xs.mean()), float(ys.max()) + 0.12 * photo_h)  # photo pixels under the chin
+    start = _to_screen(browser, canvas, (neck[0] - 0.06 * photo_w, neck[1]))
+    end = _to_screen(browser, canvas, (neck[0] + 0.06 * photo_w, neck[1]))
+    (ActionChains(browser).move_to_element_with_offset(canvas, *start).click_and_hold()
+     .move_to_element_with_offset(canvas, (start[0] + end[0]) // 2, start[1])
+     .move_to_element_with_offset(canvas, *end).release().perform())
+    second = _complete(browser, first)
+    region = read_image_bytes(_fetch(_named(second, "-region.png")))[:, :, 0] > 127
+    painted = region & ~found
+    assert painted.sum() > 50, "the brush stroke did not reach the region"
+    rows, cols = np.nonzero(painted)
+    assert abs(rows.mean() - neck[1]) < 0.05 * photo_h and abs(cols.mean() - neck[0]) < 0.05 * photo_w
+    assert (region & found).sum() == found.sum()  # the stroke added, it removed nothing
+
+    # download the result by its link in the page, and compare with the library on the same region
+    browser.find_element(_by().CSS_SELECTOR, f"#unmask-downloads a[href='{_named(second, '-unmasked.png')}']").click()
+    saved = downloads / "masked-unmasked.png"
+    _wait(browser, saved.is_file, 60)
+    expected = fresh_complete(inputs["masked"], inputs["reference"], mask=region, method="warp").image
+    np.testing.assert_array_equal(read_image(saved), expected)
+    record = json.loads(_fetch(_named(second, "-record.json")))
+    assert record["region"]["source"] == "user mask" and record["inputs"]["target"] == "masked.png"
+
+
+def test_example_is_one_click_away(browser, app, tmp_path):
+    _open(browser, app)
+    browser.find_element(_by().ID, "unmask-example").click()
+    _wait(browser, lambda: _status(browser))
+    assert _status(browser).startswith("region found"), _status(browser)
+    _region_on_editor(browser)
+    links = _complete(browser, [])
+    assert {Path(urlparse(link).path).name for link in links} == {
+        "example-masked-unmasked.png", "example-masked-panel.png", "example-masked-record.json",
+        "example-masked-region.png"}
+    summary = browser.find_element(_by().ID, "unmask-summary").text
+    assert "Identity distance" in summary
+    _wait(browser, lambda: browser.find_elements(_by().CSS_SELECTOR, "#unmask-slider img"))
+    time.sleep(1.0)  # let the images finish drawing before the screenshot
+    shot = tmp_path / "web.png"
+    browser.save_screenshot(str(shot))
+    assert read_image(shot).shape[1] >= 1000
+    if SCREENSHOT:  # kept small for the repository: 256 colours
+        from PIL import Image
+
+        write_image(SCREENSHOT, Image.open(shot).convert("RGB").quantize(256))
+
+
+def test_cancel_stops_the_job(browser, app, inputs):
+    _open(browser, app)
+    _upload(browser, "unmask-masked", inputs["masked"])
+    _upload(browser, "unmask-references", inputs["reference"])
+    _wait(browser, lambda: _status(browser))
+    _region_on_editor(browser)
+    browser.find_element(_by().ID, "unmask-run").click()
+    browser.find_element(_by().ID, "unmask-cancel").click()
+    _wait(browser, lambda: _status(browser) == "cancelled")
+    time.sleep(6)  # longer than the job takes: it must not deliver a result after all
+    assert _links(browser) == [] and _status(browser) == "cancelled"
+
+
+def _bad_photo(kind: str, folder: Path, people_dir: Path) -> Path:
+    if kind == "text file":
+        path = folder / "notes.txt"
+        path.write_text("not a photo\n")
+    elif kind == "truncated JPEG":
+        whole = (people_dir / "p01" / "1.jpg").read_bytes()
+        path = folder / "cut.jpg"
+        path.write_bytes(whole[: len(whole) // 3])
+    elif kind == "photo without a face":
+        from skimage import data
+
+        path = write_image(folder / "coffee.png", data.coffee())
+    else:  # a photo without a mask
+        path = folder / "bare.jpg"
+        path.write_bytes((people_dir / "p02" / "2.jpg").read_bytes())
+    return path
+
+
+@pytest.mark.parametrize("kind", ["text file", "truncated JPEG", "photo without a face", "photo without a mask"])
+def test_bad_upload_shows_the_command_line_message(browser, app, inputs, people_dir, tmp_path, kind):
+    photo = _bad_photo(kind, tmp_path, people_dir)
+    with pytest.raises(UnmaskError) as raised:  # what `unmask run` prints after "error: "
+        unmask.complete(photo, inputs["reference"])
+    expected = "error: " + str(raised.value).replace(str(photo), photo.name)
+    _open(browser, app)
+    _upload(browser, "unmask-masked", photo)
+    _wait(browser, lambda: _status(browser))
+    assert _status(browser) == expected
+    assert "Traceback" not in browser.page_source
+
+
+def read_image_bytes(data: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def _named(links: list[str], suffix: str) -> str:
+    return next(link for link in links if link.endswith(suffix))
+
+
+def _to_screen(browser, canvas, point: tuple[float, float]) -> tuple[int, int]:
+    """Photo pixel (x, y) -> offset from the canvas element's centre (selenium's origin), through
+    the editor's own zoom and position."""
+    scale, x0, y0 = browser.execute_script(
+        "const e = window.editor; const c = e.image_container; return [c.scale.x, c.position.x, c.position.y]")
+    ratio = browser.execute_script("return window.devicePixelRatio || 1")
+    px = (x0 + point[0] * scale) / ratio - canvas.size["width"] / 2
+    py = (y0 + point[1] * scale) / ratio - canvas.size["height"] / 2
+    return int(round(px)), int(round(py))
