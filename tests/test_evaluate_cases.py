@@ -132,3 +132,29 @@ def test_all_references_are_ranked_and_a_missing_one_skipped(cases_csv, tmp_path
     assert row["status"] == "done" and row["reference"] == str(cases_csv.parent / "refs" / "2.jpg")
     assert "skipping reference" in row["warnings"] and "missing-is-unused.jpg" in row["warnings"]
     assert json.loads((tmp_path / "summary.json").read_text())["all_references"] is True
+
+
+@pytest.mark.slow
+def test_cases_run_on_a_process_pool_score_the_same(run, cases_csv, tmp_path):
+    result = CliRunner().invoke(cli, ["eval", "--cases", str(cases_csv), "-m", "opencv-telea", "--region", "truth",
+                                      "--workers", "2", "-q", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    local, pooled = (json.loads((out / "cases.json").read_text()) for out in (run[0], tmp_path))
+    assert [r["case"] for r in pooled] == [r["case"] for r in local]  # in the cases' order
+    for a, b in zip(local, pooled):
+        assert {k: v for k, v in a.items() if k != "seconds"} == pytest.approx(
+            {k: v for k, v in b.items() if k != "seconds"}, rel=1e-4, nan_ok=True)
+
+
+def test_the_region_is_found_by_default(cases_csv):
+    """Without --region truth the pipeline looks for the mask itself: it either fills what it found
+    (most of the painted mask) or says it found none (a message that a given region never gives)."""
+    from unmask.evaluate_cases import evaluate_cases
+
+    report = evaluate_cases(cases_csv, ["opencv-telea"], limit=1)
+    [row] = report.rows
+    assert row["region"] == report.summary["region"] == "detected"
+    if row["status"] == "done":
+        assert row["remnant"] < 0.5
+    else:
+        assert row["message"].startswith("no face mask found") and row["remnant"] == 1.0

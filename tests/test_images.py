@@ -155,3 +155,22 @@ def test_written_files_follow_the_umask(tmp_path):
     finally:
         os.umask(old)
     assert out.stat().st_mode & 0o777 == 0o644
+
+
+def test_bytes_read_elsewhere_decode_like_the_file(tmp_path):
+    from unmask.images import encode_image, read_image_bytes
+
+    rgb = _gradient(40, 60)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(rgb).save(tmp_path / "phone.jpg", exif=exif.tobytes(), quality=98)
+    data = (tmp_path / "phone.jpg").read_bytes()
+    assert np.array_equal(read_image_bytes(data, "album/phone.jpg"), read_image(tmp_path / "phone.jpg"))
+    for content, message in ((b"", "file is empty"), (b"hello" * 20, "not an image file"),
+                             (data[: len(data) // 3], "corrupt or truncated")):
+        with pytest.raises(ImageError, match=message) as info:
+            read_image_bytes(content, "album/p01/phone.jpg")
+        assert str(info.value).startswith("album/p01/phone.jpg: ")
+    for suffix in (".png", ".jpg"):
+        written = write_image(tmp_path / f"out{suffix}", rgb)
+        assert encode_image(rgb, f"x{suffix}") == written.read_bytes()

@@ -17,9 +17,10 @@ A case the pipeline refuses (any `UnmaskError`: no face, no mask found, ...) is 
 masked photo itself (`status` "failed", its one-line `message`), never dropped, and counts as not
 `done`.
 
-Running is `run_jobs(jobs)`: `run_job` of each `Job` (one case, one method), independent of the
-others and returning plain data, so a parallel or distributed executor can replace the loop;
-scoring (`score_case`) is a pure function of arrays.
+Running is `run_jobs(jobs, executor=...)`: `run_job` of each `Job` (one case, one method),
+independent of the others and returning plain data, on an `unmask.batch` executor (this process,
+or a pool of processes: `unmask eval --cases ... --workers N`); scoring (`score_case`) is a pure
+function of arrays. (A job names its files by path, so Dask workers would need the files too.)
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from unmask.batch.executors import Executor
 from unmask.errors import UnmaskError
 from unmask.evaluate import Report, checked_method
 from unmask.metrics import CHROMA_SIGMA, UNCHANGED
@@ -157,10 +159,17 @@ def _csv_text(rows: list[list[str]]) -> str:
     return buffer.getvalue()
 
 
-def run_jobs(jobs: Iterable[Job], progress: Callable[[Iterable], Iterable] | None = None) -> list[CaseResult]:
-    """`run_job` over `jobs`, in order (`progress` wraps the iterable, e.g. `tqdm`). The seam for
-    a parallel executor: jobs are independent and their results are plain data."""
-    return [run_job(job) for job in (progress or iter)(jobs)]
+def run_jobs(jobs: Iterable[Job], progress: Callable[..., Iterable] | None = None,
+             executor: Executor | None = None) -> list[CaseResult]:
+    """`run_job` over `jobs` on `executor` (`unmask.batch`: a process pool, ...; default: this
+    process), the results in the jobs' order. `progress(iterable, total=n)` wraps the results as
+    they arrive (e.g. `tqdm`)."""
+    from unmask.batch import InProcess
+
+    jobs = list(jobs)
+    arrivals = (executor or InProcess()).map(run_job, jobs)
+    results = dict(progress(arrivals, total=len(jobs)) if progress else arrivals)
+    return [results[index] for index in range(len(jobs))]
 
 
 def run_job(job: Job) -> CaseResult:
@@ -329,13 +338,15 @@ def evaluate_cases(
     options: dict[str, dict[str, Any]] | None = None,
     net: str = "alex",
     limit: int | None = None,
-    progress: Callable[[Iterable], Iterable] | None = None,
+    progress: Callable[..., Iterable] | None = None,
+    executor: Executor | None = None,
     all_references: bool = False,
 ) -> Report:
     """Score `methods` on the cases of the cases.csv at `path` (see the module text): `region`
     "detected" or "truth"; `options` method name -> its options; `net` the perceptual network;
-    `limit` the first N cases only; `all_references` lets the pipeline rank all of a case's
-    references (else the first is used). Returns a `Report` (rows, summary, worst-cases sheet)."""
+    `limit` the first N cases only; `executor` runs the jobs (`run_jobs`); `all_references` lets
+    the pipeline rank all of a case's references (else the first is used). Returns a `Report`
+    (rows, summary, worst-cases sheet)."""
     from unmask.perceptual import NETS
 
     if net not in NETS:
@@ -346,7 +357,7 @@ def evaluate_cases(
     for name in methods:  # an unknown method or option is the user's error, not a failed case
         checked_method(name, (options or {}).get(name, {}))
     cases = read_cases(path)[:limit]
-    results = run_jobs(jobs_for(cases, methods, region, options, net, all_references), progress)
+    results = run_jobs(jobs_for(cases, methods, region, options, net, all_references), progress, executor)
     rows = [r.row for r in results]
     summary = summarize_cases(rows, methods)
     summary.update({"cases_file": str(path), "region": region, "all_references": all_references,

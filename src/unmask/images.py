@@ -6,9 +6,11 @@ tensors in [-1, 1], shape (N, 3, H, W), RGB. `to_tensor` and `to_uint8` are the 
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -27,6 +29,16 @@ PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 _JPEG_QUALITY = 95
 
 
+@dataclass(frozen=True)
+class NamedImage:
+    """A decoded photo, uint8 RGB (H, W, 3), and the file it came from, so that messages about it
+    name that file (e.g. a photo whose bytes were read on another machine). `unmask.complete`
+    accepts one wherever it accepts a path or an array."""
+
+    path: Path
+    pixels: np.ndarray
+
+
 def read_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Read a photo as a uint8 RGB array of shape (H, W, 3), upright as the camera meant it.
 
@@ -41,10 +53,22 @@ def read_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         raise ImageError("is a folder, not an image file", path)
     if path.stat().st_size == 0:
         raise ImageError("file is empty", path)
+    return _decode(path, path, max_pixels)
+
+
+def read_image_bytes(data: bytes, path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """`read_image` for the bytes of a photo file read elsewhere; `path` names that file in the
+    errors. Returns uint8 RGB (H, W, 3), upright (EXIF orientation applied)."""
+    if not data:
+        raise ImageError("file is empty", path)
+    return _decode(io.BytesIO(data), Path(path), max_pixels)
+
+
+def _decode(source: Path | io.BytesIO, path: Path, max_pixels: int) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
+            with Image.open(source) as img:
                 width, height = img.size
                 if width * height > max_pixels:
                     raise ImageError(
@@ -99,6 +123,14 @@ def write_image(
     overwritten: writing onto one of them raises `ImageError` and leaves it untouched.
     """
     path = Path(path)
+    data = encode_image(image, path)
+    return write_atomic(path, lambda handle: handle.write(data), protect=protect)
+
+
+def encode_image(image: np.ndarray | Image.Image, path: str | Path) -> bytes:
+    """The bytes of the image file `write_image` would write at `path` (format from its suffix;
+    the same pixels always give the same bytes)."""
+    path = Path(path)
     pil = image if isinstance(image, Image.Image) else Image.fromarray(_check_uint8(image))
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:
@@ -106,11 +138,9 @@ def write_image(
     options = {"quality": _JPEG_QUALITY} if fmt in ("JPEG", "WEBP") else {}
     if fmt == "JPEG" and pil.mode not in ("RGB", "L"):
         pil = pil.convert("RGB")
-
-    def save(handle) -> None:
-        pil.save(handle, format=fmt, **options)
-
-    return write_atomic(path, save, protect=protect)
+    buffer = io.BytesIO()
+    pil.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
 
 
 def write_atomic(path: str | Path, writer, protect: Iterable[str | Path] = ()) -> Path:

@@ -18,7 +18,7 @@ from typing import Any, Callable
 import numpy as np
 
 from unmask.errors import UnmaskError
-from unmask.images import read_image, write_image, write_text
+from unmask.images import NamedImage, read_image, write_image, write_text
 
 Progress = Callable[[str], None]
 
@@ -75,9 +75,9 @@ def check_outputs(outputs: list[str | Path | None], inputs: list[str | Path]) ->
 
 
 def complete(
-    target: str | Path | np.ndarray,
-    reference: str | Path | np.ndarray | list[str | Path | np.ndarray],
-    expression: str | Path | np.ndarray | None = None,
+    target: str | Path | np.ndarray | NamedImage,
+    reference: str | Path | np.ndarray | NamedImage | list[str | Path | np.ndarray | NamedImage],
+    expression: str | Path | np.ndarray | NamedImage | None = None,
     method: str = "warp",
     mask: str | Path | np.ndarray | None = None,
     face: int | None = None,
@@ -91,10 +91,11 @@ def complete(
 ) -> Result:
     """Complete the masked face in `target` from `reference`, unmasked photos of the same person.
 
-    target, expression: file paths or uint8 RGB arrays (H, W, 3). `reference`: one such photo, a
-    folder of them, or a list of photos and folders: they are ranked for the target
-    (`unmask.references`), the best is used, and `record["references"]` gives the ranking and
-    why (unusable photos of a list or folder are skipped with a warning). `method`: one of
+    target, expression: file paths, uint8 RGB arrays (H, W, 3) or `NamedImage`s (decoded photos
+    that keep their file name for messages). `reference`: one such photo, a folder of them, or a
+    list of photos and folders: they are ranked for the target (`unmask.references`), the best is
+    used, and `record["references"]` gives the ranking and why (unusable photos of a list or
+    folder are skipped with a warning). `method`: one of
     `unmask.methods.METHODS` ("warp" needs no model). `mask`: the region to fill, a mask image
     path (white = fill) or a bool array of the target's size; without it the face mask is found.
     `face` / `reference_face`: which face in a photo with several (0 = largest). `size`: aligned
@@ -220,9 +221,11 @@ def complete(
     return Result(image=image, aligned=completion.image, steps=steps, record=record, inputs=inputs)
 
 
-def _read(item: str | Path | np.ndarray, role: str) -> tuple[np.ndarray, Path | None]:
+def _read(item: str | Path | np.ndarray | NamedImage, role: str) -> tuple[np.ndarray, Path | None]:
     if isinstance(item, (str, Path)):
         return read_image(item), Path(item)
+    if isinstance(item, NamedImage):
+        return _read(item.pixels, role)[0], item.path
     array = np.asarray(item)
     if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3:
         raise UnmaskError(f"the {role} must be an image file or a uint8 RGB array (H, W, 3), "
@@ -324,6 +327,8 @@ def _face_record(face) -> dict[str, Any]:
 def _label(item) -> str | None:
     if item is None:
         return None
+    if isinstance(item, NamedImage):
+        return str(item.path)
     return str(item) if isinstance(item, (str, Path)) else "array"
 
 

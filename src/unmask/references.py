@@ -31,7 +31,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from unmask.errors import UnmaskError
-from unmask.images import PHOTO_SUFFIXES
+from unmask.images import PHOTO_SUFFIXES, NamedImage
 
 POSE_POINTS = np.r_[0:3, 14:17, 17:29, 36:48]
 """Landmarks visible above a face mask (iBUG 300-W): jaw at ear level, brows, nose bridge, eyes."""
@@ -44,13 +44,14 @@ identity distance past the same-person threshold."""
 
 _BAND_EYE_PX = 96  # the detail comparison never looks finer than this many pixels between the eyes
 
-Reference = str | Path | np.ndarray
-"""One reference photo: a file path or a uint8 RGB array (H, W, 3)."""
+Reference = str | Path | np.ndarray | NamedImage
+"""One reference photo: a file path, a uint8 RGB array (H, W, 3) or a `NamedImage`."""
 
 
 @dataclass
 class Candidate:
-    """A readable reference photo and its face. `label`: the path, or "array N" for an array."""
+    """A readable reference photo and its face. `label`: the path (also a `NamedImage`'s), or
+    "array N" for an array."""
 
     label: str
     path: Path | None
@@ -104,7 +105,7 @@ def gather(
 
     candidates, skipped = [], []
     for number, item in enumerate(items):
-        label = str(item) if isinstance(item, (str, Path)) else f"array {number}"
+        label = _label(item, number)
         try:
             image, path = read(item, "reference")
             face = find_face(image, index=face_index, path=path)
@@ -219,6 +220,13 @@ def _fit_residual(source: np.ndarray, target: np.ndarray) -> float:
     matrix = fit_similarity(source, target)
     fitted = source @ matrix[:, :2].T + matrix[:, 2]
     return float(np.sqrt(np.mean(np.sum((fitted - target) ** 2, axis=1))))
+
+
+def _label(item: Reference, number: int) -> str:
+    """How the record names a reference: its path, or "array N" (N: its place in the list)."""
+    if isinstance(item, NamedImage):
+        return str(item.path)
+    return str(item) if isinstance(item, (str, Path)) else f"array {number}"
 
 
 def _folder_photos(folder: Path) -> list[Reference]:

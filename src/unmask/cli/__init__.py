@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "demo": ("demo", "demo", "Run a complete example offline on photos the project makes itself."),
     "align": ("align", "align", "Detect a face and write its FFHQ-aligned crop (and landmarks as JSON)."),
     "region": ("region", "region", "Find the face-mask region of a photo and write it as a mask image."),
+    "batch": ("batch", "batch", "Complete every masked photo of an album or a manifest CSV, in parallel."),
     "eval": ("evaluate", "evaluate", "Score completion methods on photo sets with synthetic masks or on a cases.csv."),
     "cases": ("evaluate", "cases", "Write a cases.csv of procedural face masks on a folder of person photos."),
     "project": ("project", "project", "Project an aligned face into StyleGAN2's latent space."),

@@ -19,5 +19,5 @@ __all__ = [
     "identity_distance",
     "paste_back",
 ]
-from unmask.face.region import MaskRegion, find_mask_region, load_user_mask  # noqa: E402
+from unmask.face.region import MaskRegion, find_mask_region, load_user_mask, mask_from_image  # noqa: E402
 from unmask.face.synthetic import MASK_KINDS, render_mask  # noqa: E402

@@ -122,16 +122,20 @@ def region_checks(mask: np.ndarray, landmarks: np.ndarray) -> tuple[float, float
 
 
 def load_user_mask(path, shape: tuple[int, int]) -> np.ndarray:
-    """A user's own mask image (white = mask region) as bool (H, W) for a photo of `shape` (H, W).
-
-    An image of a different size is resized (nearest neighbour) when it has the same aspect
-    ratio. Raises `UnmaskError` naming the file when it is not an image, its aspect differs, or
-    it marks no pixel.
-    """
+    """A user's own mask image file (white = mask region) as bool (H, W) for a photo of `shape`
+    (H, W); see `mask_from_image`."""
     from unmask.images import read_image
 
+    return mask_from_image(read_image(path), shape, path)
+
+
+def mask_from_image(image: np.ndarray, shape: tuple[int, int], path) -> np.ndarray:
+    """A decoded mask image, uint8 (h, w, 3) (white = mask region), as bool (H, W) for a photo of
+    `shape` (H, W). An image of a different size is resized (nearest neighbour) when it has the
+    same aspect ratio. Raises `UnmaskError` naming `path` when its aspect differs or it marks no
+    pixel.
+    """
     height, width = int(shape[0]), int(shape[1])
-    image = read_image(path)
     h, w = image.shape[:2]
     if (h, w) != (height, width):
         if abs(w / h - width / height) > 0.01 * width / height:
@@ -213,6 +217,7 @@ def _grabcut(image: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     bgd = np.zeros((1, 65), np.float64)
     fgd = np.zeros((1, 65), np.float64)
     bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    cv2.setRNGSeed(0)  # GrabCut's k-means starts from OpenCV's random state: the same photo, the same region
     cv2.grabCut(bgr, labels, None, bgd, fgd, 5, cv2.GC_INIT_WITH_MASK)
     return np.isin(labels, (cv2.GC_FGD, cv2.GC_PR_FGD))
 

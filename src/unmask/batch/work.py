@@ -1,0 +1,128 @@
+"""What a worker does with a job: decode the shipped bytes, look for a face mask (SCAN) or run
+`unmask.complete` (COMPLETE), and hand back the encoded result, thumbnails and a report row.
+
+Runs the same in the client process, in a local process pool or on a Dask worker: it reads no
+file and writes none, and the same job always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from unmask.batch.jobs import SCAN, File, Job
+from unmask.errors import UnmaskError
+from unmask.images import NamedImage, encode_image, read_image_bytes
+
+DONE = "done"
+NOT_MASKED = "not masked"
+MASKED = "masked"
+"""A scanned album photo with a face mask, not completed yet (only while a batch runs)."""
+FAILED = "failed"
+"""The input cannot be used (an `UnmaskError`: its one-line message is the row's `error`)."""
+ERROR = "error"
+"""An unexpected exception (a bug): reported, and retried by the next run."""
+
+
+@dataclass
+class Outcome:
+    """What came of one job: its status, the report row's fields (reference, identity_distance,
+    seconds, timings, error, warnings, record), and the encoded result image and the before/after
+    thumbnails when there are some."""
+
+    task: str
+    key: str
+    digest: str
+    status: str = FAILED
+    row: dict[str, Any] = field(default_factory=dict)
+    image: bytes | None = None
+    before: bytes | None = None
+    after: bytes | None = None
+
+
+def run_job(job: Job) -> Outcome:
+    """Do one job. Never raises for a bad photo (status FAILED with the message) nor for an
+    unexpected exception (status ERROR with the traceback in the row): one photo never stops a
+    batch."""
+    start = time.perf_counter()
+    outcome = Outcome(job.task, job.key, job.digest)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            (_scan if job.task == SCAN else _complete)(job, outcome)
+        except UnmaskError as exc:
+            outcome.status, outcome.row["error"] = FAILED, str(exc)
+        except Exception as exc:  # noqa: BLE001 - a bug on one photo is reported, the batch goes on
+            outcome.status, outcome.row["error"] = ERROR, f"unexpected {type(exc).__name__}: {exc}"
+            outcome.row["traceback"] = traceback.format_exc()
+    outcome.row["warnings"] = "; ".join(dict.fromkeys(str(w.message) for w in caught))
+    outcome.row["seconds"] = round(time.perf_counter() - start, 3)
+    return outcome
+
+
+def thumbnail(image: np.ndarray, size: int, box: tuple[float, float, float, float] | None = None) -> bytes:
+    """A JPEG thumbnail of a uint8 (H, W, 3) image, its longest side at most `size` pixels; with
+    `box` (x0, y0, x1, y1, a face), of a square twice the box's size around it."""
+    from PIL import Image
+
+    small = Image.fromarray(image)
+    if box is not None:
+        x0, y0, x1, y1 = box
+        half = max(x1 - x0, y1 - y0)
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        small = small.crop(tuple(int(round(v)) for v in (max(cx - half, 0), max(cy - half, 0),
+                                                          min(cx + half, image.shape[1]), min(cy + half, image.shape[0]))))
+    small.thumbnail((size, size), Image.Resampling.LANCZOS)
+    return encode_image(small, "thumbnail.jpg")
+
+
+def _scan(job: Job, outcome: Outcome) -> None:
+    from unmask.face import find_face, find_mask_region
+
+    image = read_image_bytes(job.target.data, job.target.path)
+    outcome.before = thumbnail(image, job.settings.thumb_size)
+    face = find_face(image, index=job.face, path=job.target.path)
+    found = find_mask_region(image, face)
+    outcome.status = MASKED if found.found and found.mask.any() else NOT_MASKED
+    outcome.row["mask_score"] = round(float(found.score), 4)
+
+
+def _complete(job: Job, outcome: Outcome) -> None:
+    from unmask.face import mask_from_image
+    from unmask.pipeline import complete
+
+    target = _decode(job.target)
+    outcome.before = thumbnail(target.pixels, job.settings.thumb_size)  # the whole photo, should it fail
+    mask = None
+    if job.mask is not None:
+        mask = mask_from_image(read_image_bytes(job.mask.data, job.mask.path), target.pixels.shape[:2], job.mask.path)
+    settings = job.settings
+    result = complete(target, _reference(job.references), method=settings.method, mask=mask, face=job.face,
+                      seed=settings.seed, **settings.options)
+    record = result.record
+    face = record["faces"]["target"]["box"]
+    outcome.image = encode_image(result.image, job.key)
+    outcome.before = thumbnail(target.pixels, settings.thumb_size, face)
+    outcome.after = thumbnail(result.image, settings.thumb_size, face)
+    outcome.row.update(reference=record["inputs"]["reference"], identity_distance=record["identity_distance"],
+                       timings=record["seconds"], record=record)
+    outcome.status = DONE
+
+
+def _reference(files: tuple[File, ...]) -> NamedImage | list[NamedImage]:
+    """The `reference=` argument of `unmask.complete`: all the references, decoded, where the
+    pipeline ranks several (`unmask.references`), else the first."""
+    if importlib.util.find_spec("unmask.references") is None:
+        return _decode(files[0])
+    return [_decode(file) for file in files]
+
+
+def _decode(file: File) -> NamedImage:
+    return NamedImage(Path(file.path), read_image_bytes(file.data, file.path))
