@@ -1,9 +1,20 @@
-"""Face benchmark: speed of detection + landmarks + alignment, and the hidden-mouth estimate.
+"""Face benchmark: speed of detection + landmarks + alignment, detection under masks, and the
+hidden-mouth estimate.
 
-    python benchmarks/bench_face.py [--data ../shared/data] [--only speed|hidden]
+    python benchmarks/bench_face.py [--data ../shared/data] [--cases DIR/cases.csv]
+                                    [--only speed|detection|hidden]
 
 speed:  a 12-megapixel photo (a people/ photo enlarged to 4000x3000 in memory) and a 160x160
-        MFR2 crop; wall and CPU seconds for find_face + align_face(1024), best of 3.
+        MFR2 crop; wall and CPU seconds for find_face + align_face(1024), best of 3, with
+        BlazeFace first (the default) and with dlib alone (the detector before it).
+detection: faces found and landmark accuracy under masks, BlazeFace + dlib against dlib alone, on
+        three sets: the template cases of ../shared/tools/make_cases.py (`--cases`, default
+        ../cache/cases-t0/cases.csv; skipped when absent), procedural masks (`render_mask`, every
+        kind, alternately black, white, the kind's own colours and dark brown) on every people/
+        photo, and the masked photos of mfr2. Truth: dlib alone on the unmasked photo. A face
+        counts as found when its eye midpoint is within 30% of the eye distance of the truth's
+        (mfr2: when a face is found). Landmark error: brows and eye corners (17-26, 36, 39, 42,
+        45), mean distance in % of the true eye distance.
 hidden: on every people/ photo with a face >= 100 px wide, draw a flat-coloured synthetic face
         mask from the true landmarks (from just below the nose bridge to below the chin), detect
         again, and compare the mouth corners (48, 54) and the FFHQ quad centre with the truth for
@@ -16,13 +27,14 @@ hidden: on every people/ photo with a face >= 100 px wide, draw a flat-coloured 
 from __future__ import annotations
 
 import argparse
+import csv
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from unmask.face import align_face, detect_faces, ffhq_quad, find_face
+from unmask.face import MASK_KINDS, MIN_FACE_SIZE, align_face, detect_faces, ffhq_quad, render_mask
 from unmask.face.hidden import estimate_hidden_landmarks, mean_shape
 from unmask.images import read_image
 
@@ -43,14 +55,76 @@ def speed(data: Path) -> None:
     photo = read_image(data / "people" / "p01" / "1.jpg")
     big = cv2.resize(photo, (3000, 4000), interpolation=cv2.INTER_CUBIC)  # portrait 12 MP
     crop = read_image(data / "mfr2" / "m01" / "1.png")
-    find_face(big)  # load the models once
-    for name, image in [("12 MP (3000x4000)", big), ("160x160 MFR2 crop", crop)]:
-        face = find_face(image)
-        wall, cpu = timed(lambda: align_face(image, find_face(image).landmarks, 1024))
-        d_wall, d_cpu = timed(lambda: find_face(image))
-        a_wall, a_cpu = timed(lambda: align_face(image, face.landmarks, 1024))
-        print(f"{name}: detect+landmarks+align {wall:.2f} s wall, {cpu:.2f} s CPU "
-              f"(detect+landmarks {d_wall:.2f} s / {d_cpu:.2f} s CPU, align {a_wall:.2f} s / {a_cpu:.2f} s CPU)")
+    for use_blazeface in (True, False):
+        detector = "BlazeFace + dlib" if use_blazeface else "dlib alone"
+        detect_faces(big, use_blazeface)  # load the models once
+        for name, image in [("12 MP (3000x4000)", big), ("160x160 MFR2 crop", crop)]:
+            face = detect_faces(image, use_blazeface)[0]
+            d_wall, d_cpu = timed(lambda: detect_faces(image, use_blazeface))
+            a_wall, a_cpu = timed(lambda: align_face(image, face.landmarks, 1024))
+            print(f"{detector:<16} {name}: detect+landmarks {d_wall:.2f} s wall / {d_cpu:.2f} s CPU, "
+                  f"align {a_wall:.2f} s / {a_cpu:.2f} s CPU")
+
+
+_BROWS_AND_EYE_CORNERS = list(range(17, 27)) + [36, 39, 42, 45]
+
+
+def detection_sets(data: Path, cases: Path) -> dict[str, list[tuple[str, np.ndarray, np.ndarray | None]]]:
+    """{set name: [(label, masked photo, true landmarks or None)]} (see the module docstring)."""
+    sets: dict[str, list[tuple[str, np.ndarray, np.ndarray | None]]] = {}
+    if cases.is_file():
+        with open(cases, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        sets["template cases"] = []
+        for row in rows:
+            truth = detect_faces(read_image(cases.parent / row["truth"]), use_blazeface=False)
+            sets["template cases"].append((f"{row['case']} {row['mask']}", read_image(cases.parent / row["target"]),
+                                           truth[0].landmarks if truth else None))
+    colours = [(30, 30, 34), (240, 240, 240), None, (60, 50, 45)]
+    sets["procedural"] = []
+    for i, path in enumerate(sorted((data / "people").glob("*/*.jpg"))):
+        image = read_image(path)
+        truth = detect_faces(image, use_blazeface=False)
+        if truth and truth[0].width >= MIN_FACE_SIZE:
+            kind = MASK_KINDS[i % (len(MASK_KINDS) - 1)]  # all but pulled_down (the face shows)
+            masked, _ = render_mask(image, truth[0].landmarks, kind, i, colours[i % len(colours)])
+            sets["procedural"].append((f"{path.parent.name}/{path.name} {kind}", masked, truth[0].landmarks))
+    with open(data / "mfr2" / "labels.csv", newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["mask"] != "no-mask"]
+    sets["mfr2 masked"] = [(f"{row['person']}/{row['file']} {row['mask']}",
+                            read_image(data / "mfr2" / row["person"] / row["file"]), None) for row in rows]
+    return sets
+
+
+def detection(data: Path, cases: Path) -> None:
+    sets = detection_sets(data, cases)
+    print(f"{'set':<15} {'detector':<16} {'found':>7}  landmark error %IOD: mean, median, max (n)  "
+          "CPU s/photo  missed")
+    for name, items in sets.items():
+        for use_blazeface in (False, True):
+            found, errors, cpu, missed = 0, [], 0.0, []
+            for label, image, truth in items:
+                start = time.process_time()
+                faces = detect_faces(image, use_blazeface)
+                cpu += time.process_time() - start
+                ok = bool(faces) and (truth is None or _near(faces[0].landmarks, truth))
+                found += ok
+                if not ok:
+                    missed.append(label)
+                elif truth is not None:
+                    iod = np.hypot(*(_eyes(truth)[1] - _eyes(truth)[0]))
+                    diff = faces[0].landmarks[_BROWS_AND_EYE_CORNERS] - truth[_BROWS_AND_EYE_CORNERS]
+                    errors.append(100 * np.hypot(*diff.T).mean() / iod)
+            e = np.array(errors) if errors else np.full(1, np.nan)
+            detector = "BlazeFace + dlib" if use_blazeface else "dlib alone"
+            print(f"{name:<15} {detector:<16} {found:>3}/{len(items):<3}  {e.mean():5.2f} {np.median(e):5.2f} "
+                  f"{e.max():6.1f} ({len(errors)})                  {cpu / len(items):.2f}  {', '.join(missed)}")
+
+
+def _near(landmarks: np.ndarray, truth: np.ndarray) -> bool:
+    """The eye midpoint within 30% of the true eye distance of the truth's."""
+    eyes, true_eyes = _eyes(landmarks), _eyes(truth)
+    return np.hypot(*(eyes.mean(0) - true_eyes.mean(0))) < 0.3 * np.hypot(*(true_eyes[1] - true_eyes[0]))
 
 
 def synthetic_mask(image: np.ndarray, lm: np.ndarray) -> np.ndarray:
@@ -109,10 +183,13 @@ def hidden(data: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    parser.add_argument("--only", choices=["speed", "hidden"])
+    parser.add_argument("--cases", type=Path, default=ROOT.parent / "cache" / "cases-t0" / "cases.csv")
+    parser.add_argument("--only", choices=["speed", "detection", "hidden"])
     args = parser.parse_args()
     if args.only in (None, "speed"):
         speed(args.data)
+    if args.only in (None, "detection"):
+        detection(args.data, args.cases)
     if args.only in (None, "hidden"):
         hidden(args.data)
 

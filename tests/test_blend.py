@@ -69,11 +69,11 @@ def test_coarse_to_fine_membrane_matches_direct_solve():
     yy, xx = np.mgrid[:S, :S]
     diff = np.stack([20 * np.sin(xx / 30), 0.2 * yy, rng.normal(0, 2, (S, S))], axis=-1)
     region = _ellipse(140, 128, 100, 110)
-    exact = blend._membrane_direct(diff, region)
+    exact = blend._membrane_direct(diff, region, ~region)
     limit = blend._DIRECT_LIMIT
     try:
         blend._DIRECT_LIMIT = 4000
-        fast = blend._membrane(diff, region)
+        fast = blend._membrane(diff, region, ~region)
     finally:
         blend._DIRECT_LIMIT = limit
     assert np.abs(fast - exact)[region].mean() < 0.5
@@ -85,3 +85,52 @@ def test_empty_region_returns_the_target_and_bad_shapes_raise():
     assert np.array_equal(poisson_composite(target, target[::-1], np.zeros((S, S), bool)), target)
     with pytest.raises(ValueError):
         poisson_composite(target, target[:10], np.zeros((S, S), bool))
+
+
+def _skin(seed: int, rgb: tuple[float, float, float], light: np.ndarray | None = None) -> np.ndarray:
+    """A skin-coloured crop with fine texture, times a lighting field (H, W) (default flat)."""
+    rng = np.random.default_rng(seed)
+    shade = np.ones((S, S)) if light is None else light
+    image = np.array(rgb) * shade[:, :, None] + rng.normal(0, 3, (S, S, 3))
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def _chroma(pixels: np.ndarray) -> np.ndarray:
+    """Mean CIELAB (a, b) of uint8 RGB pixels (N, 3)."""
+    import cv2
+
+    lab = cv2.cvtColor(pixels.reshape(1, -1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    return lab[0, :, 1:].mean(axis=0)
+
+
+@pytest.mark.parametrize("remnant", [(40, 200, 60), (60, 90, 230), (245, 245, 245)], ids=["green", "blue", "white"])
+def test_fill_takes_its_colour_from_the_visible_skin_not_a_coloured_border(remnant):
+    # the region's lower half borders a strongly coloured band (a mask remnant, clothing or
+    # background) on the target; the source is skin of another tint: the fill must come out in the
+    # target's skin colour, with no cast from the band, even near it
+    target = _skin(6, (200, 150, 125))
+    region = _ellipse(128, 128, 55, 75)
+    band = composite_region(region) & ~region | (blend.grow_region(region, 40) & ~region)
+    band &= np.mgrid[:S, :S][0] > 128
+    target[band] = remnant
+    source = _skin(7, (170, 140, 140))
+    out = poisson_composite(target, source, region)
+    skin = _chroma(target[~blend.grow_region(region, 45)])
+    lower = region & (np.mgrid[:S, :S][0] > 150)
+    assert np.linalg.norm(_chroma(out[region]) - skin) < 2.5
+    assert np.linalg.norm(_chroma(out[lower]) - skin) < 3.5
+
+
+def test_lighting_gradient_of_the_target_is_kept():
+    # light falls from the left on the target; the source is evenly lit and darker: the fill must
+    # follow the target's light from one side of the region to the other
+    ramp = np.linspace(1.15, 0.65, S)[None, :].repeat(S, axis=0)
+    target = _skin(8, (200, 150, 125), ramp)
+    source = _skin(9, (150, 110, 95))
+    region = _ellipse(128, 128, 60, 80)
+    out = poisson_composite(target, source, region).astype(np.float64)
+    cols = np.mgrid[:S, :S][1]
+    left, right = region & (cols < 80), region & (cols > 176)
+    for side in (left, right):
+        assert np.abs(out[side].mean(axis=0) - target[side].astype(np.float64).mean(axis=0)).max() < 6
+    assert out[left].mean() - out[right].mean() > 0.8 * (target[left].mean() - target[right].mean())

@@ -83,7 +83,9 @@ def test_real_masks_cover_nose_tip_to_chin(mfr2):
     assert len(undetected) <= 0.06 * len(masked), undetected
     detected = [(name, found) for name, found in masked if found is not None]
     missed = [(name, round(found.score, 2)) for name, found in detected if not found.found]
-    assert len(missed) <= 0.05 * len(detected), missed  # measured: 2 of 82 (m11/5, m17/5)
+    # counted over all masked photos: detecting more hard faces (N99s) must not fail this test;
+    # measured: 1 face too small + 5 regions missed (m04/2, m11/5, m15/4, m17/1, m17/5) of 86
+    assert len(missed) + len(undetected) <= 0.075 * len(masked), (missed, undetected)
     bad = [
         (name, round(found.coverage, 2), round(found.above_eyes, 3))
         for name, found in detected

@@ -2,12 +2,17 @@
 
 `poisson_composite` is seamless cloning (Poisson image editing, guided interpolation): inside a
 slightly grown region the result keeps the source's gradients while its border values are the
-target's, so colour and illumination steps at the edge spread smoothly over the region. Before
-that, the source's per-channel contrast and brightness are matched to the target on a ring just
-outside the region, and afterwards a feathered edge hides any remaining gradient step. The solver
-is our own sparse one (not `cv2.seamlessClone`): it is exact, leaves every pixel outside the grown
-region bit-identical to the target, and treats a region that touches the crop border correctly
-(no boundary condition there, instead of OpenCV's shifted or clipped result).
+target's, so colour and illumination steps at the edge spread smoothly over the region. Only
+pixels where target and source both show typical skin (`agreeing_pixels`: CIELAB within a few
+robust deviations of the visible skin around the region) set colours: the source's mean colour
+and brightness contrast are matched to the target on those pixels of a ring just outside the
+region, and only those border pixels are boundary values of the Poisson equation. Where the
+region's border runs over hair, background, clothing or a mask remnant, the border is left free
+(zero normal derivative), so none of their colour spreads into the fill. Afterwards a feathered
+edge hides any remaining gradient step. The solver is our own sparse one (not
+`cv2.seamlessClone`): it is exact, leaves every pixel outside the grown region bit-identical to
+the target, and treats a region that touches the crop border correctly (no boundary condition
+there, instead of OpenCV's shifted or clipped result).
 """
 
 from __future__ import annotations
@@ -22,10 +27,10 @@ GROW = 0.016
 FEATHER = 0.016
 RING = 0.04
 _GAIN_LIMITS = (0.75, 1.33)  # a contrast match beyond this is more likely a bad ring than light
-_BORDER_SPREAD = 2.5  # border differences beyond this many robust deviations are clipped
+_BORDER_SPREAD = 2.5  # border differences beyond this many robust deviations are left free
 _BORDER_FLOOR = 12.0  # ... but never closer than this many levels to their median
-_CARRY = 0.06  # border offsets are carried from anchor pixels over about this fraction of the side
-_CARRY_WEIGHT = 0.05  # blur weight below which the carried offset gives way to the median
+_TYPICAL_SPREAD = 3.0  # a colour this many robust deviations from the skin's median is something else
+_TYPICAL_FLOOR = (15.0, 6.0, 6.0)  # ... but skin within these CIELAB (L, a, b) distances always counts
 _DIRECT_LIMIT = 25_000  # unknowns solved directly (about 0.2 s); larger regions go coarse-to-fine
 _RELAX_STEPS = 30  # full-resolution sweeps after the coarse solve (error < 1 level on real crops)
 
@@ -62,8 +67,9 @@ def poisson_composite(
     the Poisson equation is solved with the target as boundary, and the outer `feather` pixels of
     the grown region fade back to the target. Pixels outside `composite_region(region, grow)` are
     bit-identical to `target`. `anchor` (bool (H, W), default everywhere) marks the target pixels
-    that show the same thing as the source (e.g. face skin, not background): only they set the
-    colours; along the rest of the border the colour offset is carried over from them.
+    that may show the same thing as the source (e.g. the face, not the background); of those,
+    only the ones where both images show typical skin colours (`agreeing_pixels`) set the colours
+    and are boundary values; the rest of the border is free (zero normal derivative).
     """
     if target.shape != source.shape or target.ndim != 3 or target.shape[2] != 3:
         raise ValueError(f"target {target.shape} and source {source.shape} must both be (H, W, 3)")
@@ -81,9 +87,11 @@ def poisson_composite(
     tgt = target[box].astype(np.float64)
     src = source[box].astype(np.float64)
     trusted = np.ones(grown.shape, bool) if anchor is None else anchor[box]
+    trusted = trusted & agreeing_pixels(tgt, src, grow_region(grown, ring) & ~grown & trusted)
     if match_colour:
         src = match_colours(tgt, src, grown, ring, trusted)
-    filled = src + _membrane(_robust_border(tgt - src, grown, trusted, side), grown)
+    difference = tgt - src
+    filled = src + _membrane(difference, grown, _fixed_border(difference, grown, trusted))
     alpha = feather_weights(grown, _default(feather, FEATHER, side))[:, :, None]
     blended = alpha * filled + (1.0 - alpha) * tgt
     out = target.copy()
@@ -127,93 +135,96 @@ def paste_into_photo(
 def match_colours(
     target: np.ndarray, source: np.ndarray, region: np.ndarray, ring: int, anchor: np.ndarray | None = None
 ) -> np.ndarray:
-    """Per-channel gain and offset that give `source` the target's mean and spread on a ring of
-    width `ring` around `region` (only its `anchor` pixels, when given). Float (H, W, 3) in, float
-    out (not clipped)."""
+    """`source` with the target's mean colour and brightness contrast on a ring of width `ring`
+    around `region` (only its `anchor` pixels, when given): one gain for all three channels (the
+    ratio of the two brightness spreads, so it changes contrast, never hue) and a per-channel
+    offset. Float (H, W, 3) in, float out (not clipped)."""
     band = grow_region(region, ring) & ~region
     if anchor is not None and (band & anchor).sum() >= 16:
         band &= anchor
     if band.sum() < 16:
         return source
     t, s = target[band], source[band]
-    gain = np.clip(t.std(axis=0) / np.maximum(s.std(axis=0), 1.0), *_GAIN_LIMITS)
+    gain = np.clip(t.mean(axis=1).std() / max(s.mean(axis=1).std(), 1.0), *_GAIN_LIMITS)
     return (source - s.mean(axis=0)) * gain + t.mean(axis=0)
 
 
-def _robust_border(difference: np.ndarray, region: np.ndarray, anchor: np.ndarray, side: int) -> np.ndarray:
-    """`difference` (H, W, C) with its values on the 1-px ring around `region` made trustworthy:
-    ring pixels outside `anchor` take the offset of the nearby anchor pixels (a normalised blur of
-    sigma `_CARRY` x `side`, the crop side),
-    and all are pulled to within `_BORDER_SPREAD` robust deviations of their median. Where target
-    and source show different things at the border (hair against skin, background, a mask
-    remnant), cloning would otherwise spread that difference over the region as a colour cast."""
-    ring = grow_region(region, 1) & ~region
-    trusted = ring & anchor
-    if trusted.sum() < 16:
-        trusted = ring
-    if not trusted.any():
-        return difference
-    out = difference.copy()
-    values = difference[trusted]
+def agreeing_pixels(target: np.ndarray, source: np.ndarray, sample: np.ndarray) -> np.ndarray:
+    """Bool (H, W): the pixels where both `target` and `source` (RGB (H, W, 3), 0-255) show a
+    colour typical of their own `sample` pixels (bool (H, W), e.g. the visible face skin around the
+    region; see `typical_pixels`). Hair, background, clothing or a mask remnant in either image
+    fails the test, so only skin against skin sets the fill's colours."""
+    return typical_pixels(target, sample) & typical_pixels(source, sample)
+
+
+def typical_pixels(image: np.ndarray, sample: np.ndarray) -> np.ndarray:
+    """Bool (H, W): the pixels of `image` (RGB (H, W, 3), 0-255) whose colour is typical of its
+    `sample` pixels (bool (H, W)): every CIELAB channel within `_TYPICAL_SPREAD` robust deviations
+    of the sample's median, or within `_TYPICAL_FLOOR` of it. All True when the sample is tiny."""
+    if sample.sum() < 16:
+        return np.ones(sample.shape, bool)
+    lab = cv2.cvtColor(np.clip(image, 0, 255).astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    values = lab[sample]
     median = np.median(values, axis=0)
-    others = ring & ~trusted
-    if others.any():
-        sigma = _CARRY * side
-        weight = _wide_blur(trusted.astype(np.float32), sigma)
-        carried = _wide_blur(np.where(trusted[:, :, None], difference, 0.0).astype(np.float32), sigma)
-        share = np.clip(weight / _CARRY_WEIGHT, 0.0, 1.0)[:, :, None]
-        estimate = share * carried / np.maximum(weight, 1e-6)[:, :, None] + (1.0 - share) * median
-        out[others] = estimate[others]
-    values = out[ring]
-    spread = 1.4826 * np.median(np.abs(difference[trusted] - median), axis=0)
-    limit = np.maximum(_BORDER_SPREAD * spread, _BORDER_FLOOR)
-    out[ring] = median + np.clip(values - median, -limit, limit)
-    return out
+    spread = 1.4826 * np.median(np.abs(values - median), axis=0)
+    limit = np.maximum(_TYPICAL_SPREAD * spread, _TYPICAL_FLOOR)
+    return np.all(np.abs(lab - median) <= limit, axis=2)
 
 
-def _wide_blur(image: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian blur of a float32 (H, W[, C]) image with a large `sigma`, computed on a copy about
-    128 px a side (a blur this wide loses nothing there; a full-size kernel would be huge)."""
-    h, w = image.shape[:2]
-    factor = max(1, min(int(sigma // 4), max(h, w) // 128))
-    small = cv2.resize(image, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA)
-    small = cv2.GaussianBlur(small, (0, 0), max(1.0, sigma / factor))
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR).reshape(image.shape)
+def _fixed_border(difference: np.ndarray, region: np.ndarray, trusted: np.ndarray) -> np.ndarray:
+    """Bool (H, W): the pixels of the 1-px ring around `region` whose `difference` (target minus
+    colour-matched source, (H, W, 3)) may be a boundary condition: `trusted` ones whose difference
+    is within `_BORDER_SPREAD` robust deviations (at least `_BORDER_FLOOR` levels) of the trusted
+    ring's median. The rest of the ring is left free (zero normal derivative): where the border
+    runs over hair, background or a mask remnant, it does not set the fill's colour."""
+    ring = grow_region(region, 1) & ~region
+    fixed = ring & trusted
+    if not fixed.any():
+        return fixed
+    values = difference[fixed]
+    median = np.median(values, axis=0)
+    limit = np.maximum(_BORDER_SPREAD * 1.4826 * np.median(np.abs(values - median), axis=0), _BORDER_FLOOR)
+    return fixed & np.all(np.abs(difference - median) <= limit, axis=2)
 
 
-def _membrane(difference: np.ndarray, region: np.ndarray) -> np.ndarray:
+def _membrane(difference: np.ndarray, region: np.ndarray, fixed: np.ndarray) -> np.ndarray:
     """The harmonic correction h inside `region` (Laplace(h) = 0) equal to `difference` (H, W, C)
-    just outside it; zero elsewhere. Sides of the region on the image border get no condition
-    (a zero normal derivative), so a region touching the border is handled.
+    on the `fixed` pixels (bool (H, W), outside the region); zero elsewhere. Every other side of
+    the region (free border pixels, the image border) gets a zero normal derivative. A part of the
+    region with no fixed pixel on its border gets h = 0.
 
     Large regions are solved on a grid of half the resolution first (recursively), then refined
     at full resolution by relaxation: a direct sparse solve grows faster than linearly."""
     if region.sum() <= _DIRECT_LIMIT:
-        return _membrane_direct(difference, region)
+        return _membrane_direct(difference, region, fixed)
     h, w = region.shape
     hc, wc = (h + 1) // 2, (w + 1) // 2
-    padded = np.pad(region, ((0, 2 * hc - h), (0, 2 * wc - w)), mode="edge")
-    coarse_region = padded.reshape(hc, 2, wc, 2).any(axis=(1, 3))
-    diff = np.pad(difference, ((0, 2 * hc - h), (0, 2 * wc - w), (0, 0)), mode="edge")
-    coarse_diff = diff.reshape(hc, 2, wc, 2, -1).mean(axis=(1, 3))
-    coarse = _membrane(coarse_diff, coarse_region)
+    pad = ((0, 2 * hc - h), (0, 2 * wc - w))
+    coarse_region = np.pad(region, pad, mode="edge").reshape(hc, 2, wc, 2).any(axis=(1, 3))
+    weight = np.pad(fixed, pad).astype(np.float64).reshape(hc, 2, wc, 2)
+    diff = np.pad(difference * fixed[:, :, None], (*pad, (0, 0))).reshape(hc, 2, wc, 2, -1)
+    count = weight.sum(axis=(1, 3))
+    coarse_fixed = (count > 0) & ~coarse_region
+    coarse_diff = diff.sum(axis=(1, 3)) / np.maximum(count, 1.0)[:, :, None]
+    coarse = _membrane(coarse_diff, coarse_region, coarse_fixed)
     start = cv2.resize(coarse, (2 * wc, 2 * hc), interpolation=cv2.INTER_LINEAR)[:h, :w]
-    return _relax(difference, region, start, _RELAX_STEPS)
+    return _relax(difference, region, fixed, start, _RELAX_STEPS)
 
 
-def _relax(difference: np.ndarray, region: np.ndarray, start: np.ndarray, steps: int) -> np.ndarray:
-    """Red-black Gauss-Seidel relaxation of Laplace(h) = 0 on `region`, h = `difference` outside,
-    from `start`; the image border is a zero-derivative side. Works on the region's bounding box."""
+def _relax(difference: np.ndarray, region: np.ndarray, fixed: np.ndarray, start: np.ndarray, steps: int) -> np.ndarray:
+    """Red-black Gauss-Seidel relaxation of Laplace(h) = 0 on `region`, h = `difference` on the
+    `fixed` pixels, zero normal derivative elsewhere, from `start`. Works on the region's bounding box."""
     ys, xs = np.nonzero(region)
     y0, y1 = max(ys.min() - 1, 0), min(ys.max() + 2, region.shape[0])
     x0, x1 = max(xs.min() - 1, 0), min(xs.max() + 2, region.shape[1])
-    box = region[y0:y1, x0:x1]
-    h = np.where(box[:, :, None], start[y0:y1, x0:x1], difference[y0:y1, x0:x1]).astype(np.float32)
+    box, known = region[y0:y1, x0:x1], fixed[y0:y1, x0:x1] & ~region[y0:y1, x0:x1]
+    h = np.where(box[:, :, None], start[y0:y1, x0:x1], 0.0)
+    h = np.where(known[:, :, None], difference[y0:y1, x0:x1], h).astype(np.float32)
     cross = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], np.float32)
-    count = cv2.filter2D(np.ones(box.shape, np.float32), -1, cross, borderType=cv2.BORDER_CONSTANT)
+    count = cv2.filter2D((box | known).astype(np.float32), -1, cross, borderType=cv2.BORDER_CONSTANT)
     yy, xx = np.indices(box.shape)
     colours = [np.repeat((box & ((yy + xx) % 2 == parity))[:, :, None], h.shape[2], axis=2) for parity in (0, 1)]
-    inverse = np.repeat((1.0 / count)[:, :, None], h.shape[2], axis=2)
+    inverse = np.repeat((1.0 / np.maximum(count, 1.0))[:, :, None], h.shape[2], axis=2)
     for _ in range(steps):
         for colour in colours:
             total = cv2.filter2D(h, -1, cross, borderType=cv2.BORDER_CONSTANT)
@@ -223,7 +234,7 @@ def _relax(difference: np.ndarray, region: np.ndarray, start: np.ndarray, steps:
     return out
 
 
-def _membrane_direct(difference: np.ndarray, region: np.ndarray) -> np.ndarray:
+def _membrane_direct(difference: np.ndarray, region: np.ndarray, fixed: np.ndarray) -> np.ndarray:
     """`_membrane` by one sparse LU solve."""
     h, w = region.shape
     ys, xs = np.nonzero(region)
@@ -235,16 +246,17 @@ def _membrane_direct(difference: np.ndarray, region: np.ndarray) -> np.ndarray:
     for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
         ny, nx = ys + dy, xs + dx
         inside = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
-        degree += inside
         ny, nx, own = ny[inside], nx[inside], np.nonzero(inside)[0]
         neighbour = index[ny, nx]
         unknown = neighbour >= 0
+        known = ~unknown & fixed[ny, nx]
+        degree[own[unknown | known]] += 1
         rows.append(own[unknown])
         cols.append(neighbour[unknown])
         vals.append(-np.ones(unknown.sum()))
-        np.add.at(rhs, own[~unknown], difference[ny[~unknown], nx[~unknown]])
+        np.add.at(rhs, own[known], difference[ny[known], nx[known]])
     n = len(ys)
-    # a tiny diagonal term keeps a region with no outside neighbour at all (the whole image) solvable
+    # a tiny diagonal term keeps a part of the region with no fixed neighbour solvable (h = 0 there)
     diagonal = sp.diags(degree + 1e-9)
     laplace = (sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
                + diagonal).tocsc()

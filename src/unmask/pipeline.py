@@ -82,6 +82,8 @@ def complete(
     mask: str | Path | np.ndarray | None = None,
     face: int | None = None,
     reference_face: int | None = None,
+    face_box: tuple[float, float, float, float] | None = None,
+    eyes: tuple[float, float, float, float] | None = None,
     size: int | None = None,
     strict: bool = False,
     seed: int = 0,
@@ -98,7 +100,9 @@ def complete(
     folder are skipped with a warning). `method`: one of
     `unmask.methods.METHODS` ("warp" needs no model). `mask`: the region to fill, a mask image
     path (white = fill) or a bool array of the target's size; without it the face mask is found.
-    `face` / `reference_face`: which face in a photo with several (0 = largest). `size`: aligned
+    `face` / `reference_face`: which face in a photo with several (0 = largest). `face_box`
+    (x0, y0, x1, y1) or `eyes` (x_left, y_left, x_right, y_right): where the target's face is, in
+    target photo pixels, when the detectors miss it (see `unmask.face.hints`). `size`: aligned
     crop side (default: the method's). `strict`: refuse a reference that looks like another person
     (upper-face identity check, `unmask.face.identity`) instead of warning. `progress` receives
     one message per stage. `bars`: let the method show progress bars and its own messages
@@ -127,7 +131,7 @@ def complete(
     clock.lap("read")
 
     say("finding faces")
-    target_face = find_face(target_img, index=face, path=target_name)
+    target_face = find_face(target_img, index=face, path=target_name, face_box=face_box, eyes=eyes)
     candidates, skipped = references.gather(reference_items, several, _read, reference_face, say)
     expression_face = None if expression_img is None else find_face(expression_img, path=expression_name)
     clock.lap("faces")
@@ -321,7 +325,8 @@ def _show_region(crop: np.ndarray, region: np.ndarray) -> np.ndarray:
 
 
 def _face_record(face) -> dict[str, Any]:
-    return {"box": [round(float(v), 1) for v in face.box], "score": round(float(face.score), 4)}
+    return {"box": [round(float(v), 1) for v in face.box], "score": round(float(face.score), 4),
+            "detector": face.detector}
 
 
 def _label(item) -> str | None:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from unmask.cli.face_options import face_hint_options
+
 
 @click.command()
 @click.argument("photo", type=click.Path(path_type=Path))
@@ -22,8 +24,9 @@ import click
 @click.option("--json", "json_path", type=click.Path(path_type=Path), default=None,
               help="Also write landmarks (photo and crop pixels), transform, quad and detection "
                    "score as JSON.")
+@face_hint_options
 def align(photo: Path, output: Path, size: int, face_index: int | None, masked: bool,
-          json_path: Path | None) -> None:
+          json_path: Path | None, face_box: tuple[float, ...] | None, eyes: tuple[float, ...] | None) -> None:
     """Detect the face in PHOTO and write its FFHQ-aligned square crop.
 
     The crop is made exactly as the FFHQ training photos of StyleGAN2 were (eyes and mouth set
@@ -33,16 +36,21 @@ def align(photo: Path, output: Path, size: int, face_index: int | None, masked: 
     Examples:
       unmask align photo.jpg -o face.png
       unmask align group.jpg -o second.png --face 1 --size 512 --json second.json
+      unmask align masked.jpg -o face.png --masked --face-box 300,350,700,800
     """
-    from unmask.face import align_face, choose_face, detect_faces
+    from unmask.face import align_face, choose_face, detect_faces, find_face
     from unmask.face.hidden import estimate_hidden_landmarks
     from unmask.images import read_image, write_image, write_text
 
     if json_path is not None and json_path.resolve() == output.resolve():
         raise click.BadParameter("the JSON file and the crop must be different files", param_hint="--json")
     image = read_image(photo)
-    faces = detect_faces(image)
-    face = choose_face(faces, index=face_index, path=photo)
+    if face_box is None and eyes is None:
+        faces = detect_faces(image)
+        face = choose_face(faces, index=face_index, path=photo)
+    else:
+        face = find_face(image, index=face_index, path=photo, face_box=face_box, eyes=eyes)
+        faces = [face]
     landmarks = estimate_hidden_landmarks(face.landmarks) if masked else face.landmarks
     crop, alignment = align_face(image, landmarks, size=size)
     record = None
@@ -52,6 +60,7 @@ def align(photo: Path, output: Path, size: int, face_index: int | None, masked: 
             "faces_found": len(faces),
             "face_index": face_index or 0,
             "score": face.score,
+            "detector": face.detector,
             "box": list(face.box),
             "masked": masked,
             "landmarks_photo": landmarks.tolist(),

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from unmask.cli.face_options import face_hint_options
+
 
 @click.command()
 @click.argument("photo", type=click.Path(path_type=Path))
@@ -15,7 +17,9 @@ import click
               help="Which face when there are several: 0 = largest (the default), 1 = next, ...")
 @click.option("--overlay", type=click.Path(path_type=Path), default=None,
               help="Also write the photo with the region tinted red and outlined, to check it.")
-def region(photo: Path, output: Path, face_index: int | None, overlay: Path | None) -> None:
+@face_hint_options
+def region(photo: Path, output: Path, face_index: int | None, overlay: Path | None,
+           face_box: tuple[float, ...] | None, eyes: tuple[float, ...] | None) -> None:
     """Find the face mask worn in PHOTO and write its region (white = mask) at the photo's size.
 
     Writes nothing and exits with an error when the face wears no mask.
@@ -24,6 +28,7 @@ def region(photo: Path, output: Path, face_index: int | None, overlay: Path | No
     Examples:
       unmask region masked.jpg -o region.png
       unmask region group.jpg -o region.png --face 1 --overlay check.jpg
+      unmask region masked.jpg -o region.png --eyes 410,520,590,515
     """
     import numpy as np
 
@@ -35,7 +40,7 @@ def region(photo: Path, output: Path, face_index: int | None, overlay: Path | No
     if overlay is not None and overlay.resolve() == output.resolve():
         raise click.BadParameter("the overlay and the region must be different files", param_hint="--overlay")
     image = read_image(photo)
-    face = find_face(image, index=face_index, path=photo)
+    face = find_face(image, index=face_index, path=photo, face_box=face_box, eyes=eyes)
     found = find_mask_region(image, face)
     if not found.found:
         raise UnmaskError(

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from unmask.cli.face_options import face_hint_options
 from unmask.errors import UnmaskError
 from unmask.methods import METHODS
 
@@ -27,6 +28,7 @@ from unmask.methods import METHODS
               help="The region to fill as an image of the target's size (white = fill); default: found.")
 @click.option("--face", type=int, help="Which face of the target to complete (0 = largest).")
 @click.option("--reference-face", type=int, help="Which face of the reference to use (0 = largest).")
+@face_hint_options
 @click.option("--strict", is_flag=True, help="Refuse a reference that looks like another person.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (stylegan).")
 @click.option("--weights", help="Generator weights for --method stylegan (a file or a model-zoo name).")
@@ -35,8 +37,9 @@ from unmask.methods import METHODS
 @click.option("--panel", type=click.Path(path_type=Path), help="Also write a before/after panel of the steps.")
 @click.option("--json", "record", type=click.Path(path_type=Path), help="Also write a JSON record of the run.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only warnings, errors and the paths written.")
-def run(target: Path, references: tuple[Path, ...], output: Path, expression: Path | None, method: str, mask: Path | None,
-        face: int | None, reference_face: int | None, strict: bool, seed: int, weights: str | None,
+def run(target: Path, references: tuple[Path, ...], output: Path, expression: Path | None, method: str,
+        mask: Path | None, face: int | None, reference_face: int | None, face_box: tuple[float, ...] | None,
+        eyes: tuple[float, ...] | None, strict: bool, seed: int, weights: str | None,
         options: tuple[str, ...], panel: Path | None, record: Path | None, quiet: bool) -> None:
     """Complete the masked face in TARGET using --reference, unmasked photos of the same person.
 
@@ -63,8 +66,8 @@ def run(target: Path, references: tuple[Path, ...], output: Path, expression: Pa
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # warnings reach the user through `progress`, once
         result = complete(target, reference, expression=expression, method=method, mask=mask, face=face,
-                          reference_face=reference_face, strict=strict, seed=seed, progress=progress,
-                          bars=not quiet, **method_options)
+                          reference_face=reference_face, face_box=face_box, eyes=eyes, strict=strict, seed=seed,
+                          progress=progress, bars=not quiet, **method_options)
     for path in result.save(output, panel=panel, json=record):
         click.echo(str(path))
 

@@ -1,7 +1,12 @@
-"""Face detection (dlib's CNN MMOD detector, which also finds masked faces) and 68 landmarks.
+"""Face detection and 68 landmarks: BlazeFace first, then dlib's detectors, or the user's box or eyes.
 
-Detection runs on downscaled copies to stay fast; the landmark predictor runs at full resolution.
-Search order, cheapest first (each later stage runs only when the earlier ones found nothing):
+BlazeFace (`face/blazeface.py`, when its model package is installed) runs first: a few
+milliseconds on any photo, and it finds faces under black, white and N95 masks. For each of its
+faces, dlib's MMOD looks at a small window around it: its box when it sees the face too (the box
+dlib's shape predictor was trained on), else a box from BlazeFace's eyes (`box_from_eyes`). dlib's
+68-point predictor runs in that box at full resolution. When BlazeFace finds nothing, dlib
+searches the photo (on downscaled copies; each later stage only when the earlier ones found
+nothing):
 
 1. MMOD on a copy of about `COARSE_PIXELS` pixels: finds every face wider than about a quarter
    of the photo's long side (portraits, selfies, phone photos of one person).
@@ -17,12 +22,14 @@ effort (see `_find_boxes_small`).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from unmask.errors import FaceError
+from unmask.face.blazeface import inside_share
 
 MIN_FACE_SIZE = 64
 """Smallest usable face: detector box width in photo pixels (the box spans brows to chin)."""
@@ -43,15 +50,31 @@ _PAD_BELOW = 256
 """Photos whose shorter side is below this many pixels get the small-photo search."""
 
 
+EYE_BOX_OFFSET = 0.31
+"""Centre of a dlib-style face box below the eye midpoint, in eye distances (median over the
+people/ photos of dlib's MMOD box against BlazeFace's eyes; spread 0.12)."""
+
+EYE_BOX_SIZE = 2.31
+"""Side of a dlib-style face box in eye distances (same measurement; spread 0.25)."""
+
+
+BLAZE_BOX_SHARE = 0.93
+"""dlib's box width over BlazeFace's (median over the people/ photos; spread 0.08): the least
+width of a box from BlazeFace's eyes."""
+
+
 @dataclass
 class Face:
-    """One detected face. `box` is (x0, y0, x1, y1) in photo pixels; `score` the detector's
-    confidence (MMOD about 0..1.2; HOG scores from the fallback stage are on their own scale);
-    `landmarks` (68, 2) float64 (x, y) photo pixels in iBUG 300-W order."""
+    """One face. `box` is (x0, y0, x1, y1) in photo pixels, a box like dlib's detector draws
+    (brows to chin); `score` the detector's confidence (BlazeFace 0..1, MMOD about 0..1.2; HOG
+    scores from dlib's fallback stage are on their own scale; 1.0 for a face the user gave);
+    `landmarks` (68, 2) float64 (x, y) photo pixels in iBUG 300-W order; `detector` which found it:
+    "blazeface", "dlib", "face_box" or "eyes" (the user's)."""
 
     box: tuple[float, float, float, float]
     score: float
     landmarks: np.ndarray
+    detector: str = "dlib"
 
     @property
     def width(self) -> float:
@@ -59,32 +82,107 @@ class Face:
         return self.box[2] - self.box[0]
 
 
-def detect_faces(image: np.ndarray) -> list[Face]:
+def detect_faces(image: np.ndarray, use_blazeface: bool = True) -> list[Face]:
     """All faces found in a uint8 RGB photo (H, W, 3), largest first (see the module docstring
-    for which faces are searched); an empty list when there is none."""
-    from unmask.face.models import landmark_predictor
+    for which faces are searched); an empty list when there is none. `use_blazeface=False`
+    searches with dlib alone (the detector before BlazeFace; for comparisons)."""
+    from unmask.face import blazeface
 
     image = _check_image(image)
-    boxes = _find_boxes(image)
-    # the predictor may look outside a face at the photo's edge: give it the replicated border
-    pad = max(image.shape[:2]) // 4
-    padded = _pad(image, pad, replicate=True)
-    predictor = landmark_predictor()
-    faces = []
-    for (x0, y0, x1, y1), score in boxes:
-        landmarks = _landmarks(predictor, padded, (x0 + pad, y0 + pad, x1 + pad, y1 + pad))
-        faces.append(Face(box=(x0, y0, x1, y1), score=float(score), landmarks=landmarks - pad))
+    found = [_dlib_box_near(image, d.box)
+             or (box_from_eyes(d.eyes, BLAZE_BOX_SHARE * (d.box[2] - d.box[0])), d.score, "blazeface")
+             for d in (blazeface.detect(image) if use_blazeface else [])]
+    if not found:
+        found = [(box, score, "dlib") for box, score in _find_boxes(image)]
+    faces = [Face(box, float(score), face_landmarks(image, box), detector) for box, score, detector in found]
     faces.sort(key=lambda face: face.width, reverse=True)
     return faces
 
 
-def find_face(image: np.ndarray, index: int | None = None, path: str | Path | None = None) -> Face:
-    """The face to work on: the largest, or the `index`-th largest (0 = largest).
+def find_face(
+    image: np.ndarray,
+    index: int | None = None,
+    path: str | Path | None = None,
+    face_box: Sequence[float] | None = None,
+    eyes: Sequence[float] | None = None,
+) -> Face:
+    """The face to work on: the largest, or the `index`-th largest (0 = largest); or the face the
+    user points at, `face_box` (x0, y0, x1, y1) or `eyes` (x_left, y_left, x_right, y_right),
+    photo pixels (see `unmask.face.hints`; `index` is then not allowed).
 
     Raises `FaceError` (naming `path` when given) when no face is found, when `index` is out of
-    range, or when the chosen face is narrower than `MIN_FACE_SIZE` pixels.
+    range, when the chosen face is narrower than `MIN_FACE_SIZE` pixels, or when the box or the
+    eyes are malformed or outside the photo.
     """
-    return choose_face(detect_faces(image), index, path)
+    if face_box is None and eyes is None:
+        return choose_face(detect_faces(image), index, path)
+    from unmask.face.hints import given_face
+
+    if index is not None:
+        raise FaceError("choose the face either by index or by a face box / eyes, not both", path)
+    return choose_face([given_face(_check_image(image), face_box, eyes, path)], None, path)
+
+
+def _dlib_box_near(image: np.ndarray, box: tuple[float, float, float, float]) -> tuple | None:
+    """dlib's MMOD box (its predictor's own convention, better landmarks than a box from the
+    eyes when the eyes hide behind sunglasses) for the face BlazeFace found in `box`: MMOD on a
+    window `_NEAR_WINDOW` times the box, scaled so the face is `_NEAR_FACE` px wide (cheap). Returns
+    (box, score, "dlib") for the MMOD box overlapping `box` most, or None when MMOD misses it."""
+    x0, y0, x1, y1 = box
+    margin = (_NEAR_WINDOW - 1) / 2 * max(x1 - x0, y1 - y0)
+    window, (wx0, wy0) = _window(image, (x0 - margin, y0 - margin, x1 + margin, y1 + margin))
+    near = _mmod(window, min(2.0, _NEAR_FACE / max(x1 - x0, y1 - y0)))
+    boxes = [((bx0 + wx0, by0 + wy0, bx1 + wx0, by1 + wy0), s) for (bx0, by0, bx1, by1), s in near]
+    best = max(boxes, default=None, key=lambda b: inside_share(b[0], box))
+    return (best[0], best[1], "dlib") if best is not None and inside_share(best[0], box) > 0.5 else None
+
+
+def _window(image: np.ndarray, box: tuple[float, float, float, float]) -> tuple[np.ndarray, tuple[int, int]]:
+    """The photo's pixels in `box` (x0, y0, x1, y1; rounded outwards), the replicated border where
+    the box leaves the photo, and the window's top-left corner in photo pixels."""
+    import cv2
+
+    h, w = image.shape[:2]
+    wx0, wy0 = int(np.floor(box[0])), int(np.floor(box[1]))
+    wx1, wy1 = max(int(np.ceil(box[2])), wx0 + 1), max(int(np.ceil(box[3])), wy0 + 1)
+    cx0, cy0 = min(max(wx0, 0), w - 1), min(max(wy0, 0), h - 1)
+    cx1, cy1 = max(min(wx1, w), cx0 + 1), max(min(wy1, h), cy0 + 1)
+    window = cv2.copyMakeBorder(image[cy0:cy1, cx0:cx1], cy0 - wy0, max(wy1 - cy1, 0), cx0 - wx0,
+                                max(wx1 - cx1, 0), cv2.BORDER_REPLICATE)
+    return window, (wx0, wy0)
+
+
+_NEAR_WINDOW = 2.0
+"""Side of the window MMOD searches around a BlazeFace box, in box sides."""
+
+_NEAR_FACE = 90
+"""Face width (px) MMOD sees in that window (it finds faces from about 60 px)."""
+
+
+def box_from_eyes(eyes: np.ndarray, min_width: float = 0.0) -> tuple[float, float, float, float]:
+    """A dlib-style face box (x0, y0, x1, y1) from the two eye centres (2, 2) (x, y) photo pixels:
+    `EYE_BOX_SIZE` eye distances wide (at least `min_width`: a face turned sideways has its eyes
+    closer together), centred `EYE_BOX_OFFSET` eye distances below their midpoint (along the
+    face's own down direction, so a tilted head gets its box where the face is)."""
+    left, right = sorted(np.asarray(eyes, dtype=np.float64), key=lambda p: p[0])
+    across = right - left
+    down = np.array([-across[1], across[0]])
+    cx, cy = (left + right) / 2 + EYE_BOX_OFFSET * down
+    half = max(EYE_BOX_SIZE * float(np.hypot(*across)), min_width) / 2
+    return (float(cx - half), float(cy - half), float(cx + half), float(cy + half))
+
+
+def face_landmarks(image: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """dlib's 68 landmarks (68, 2) float64 photo pixels of the face in `box` (x0, y0, x1, y1),
+    predicted at full resolution on a window around the box (the replicated border where the
+    window leaves the photo: the predictor may look outside a face at the photo's edge)."""
+    from unmask.face.models import landmark_predictor
+
+    x0, y0, x1, y1 = box
+    margin = max(x1 - x0, y1 - y0)
+    window, (wx0, wy0) = _window(image, (x0 - margin, y0 - margin, x1 + margin, y1 + margin))
+    shifted = (x0 - wx0, y0 - wy0, x1 - wx0, y1 - wy0)
+    return _landmarks(landmark_predictor(), window, shifted) + [wx0, wy0]
 
 
 def choose_face(faces: list[Face], index: int | None = None, path: str | Path | None = None) -> Face:
