@@ -29,7 +29,7 @@ def inputs(people_dir, tmp_path_factory):
     target = write_image(folder / "masked.png", masked)
     mask = write_image(folder / "mask.png", region.astype(np.uint8) * 255)
     return {"folder": folder, "target": target, "mask": mask, "region": region,
-            "reference": people_dir / "p02" / "3.jpg", "stranger": people_dir / "p01" / "2.jpg"}
+            "reference": people_dir / "p02" / "3.jpg", "stranger": people_dir / "p04" / "2.jpg"}
 
 
 def _error(argv, capsys) -> str:
@@ -97,6 +97,22 @@ def test_output_over_an_input_is_refused_before_any_work(inputs, capsys):
     line = _error(["run", str(inputs["target"]), "-r", str(inputs["reference"]), "-o",
                    str(inputs["folder"] / "y.jpg"), "--json", str(inputs["reference"])], capsys)
     assert "overwrite an input" in line
+
+
+def test_several_references_a_folder_and_a_file(inputs, tmp_path):
+    album = tmp_path / "album"
+    album.mkdir()
+    (album / "same.jpg").write_bytes(inputs["reference"].read_bytes())
+    record = tmp_path / "run.json"
+    result = CliRunner().invoke(cli, ["run", str(inputs["target"]), "-r", str(inputs["stranger"]), "-r", str(album),
+                                      "--mask", str(inputs["mask"]), "-o", str(tmp_path / "out.png"),
+                                      "--json", str(record)])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "best of 2" in result.stderr
+    data = json.loads(record.read_text())
+    assert data["inputs"]["reference"] == str(album / "same.jpg")
+    assert [e["label"] for e in data["references"]] == [str(album / "same.jpg"), str(inputs["stranger"])]
+    assert data["references"][1]["terms"]["identity"] > 0 and data["same_person"]
 
 
 def test_reference_of_another_person_with_strict(inputs, capsys):

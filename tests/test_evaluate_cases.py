@@ -124,6 +124,16 @@ def test_procedural_cases_are_written_for_eval_cases(people_dir, tmp_path):
     assert np.array_equal(load_user_mask(case.region, masked.shape[:2]), np.any(masked != truth, axis=2))
 
 
+def test_all_references_are_ranked_and_a_missing_one_skipped(cases_csv, tmp_path):
+    result = CliRunner().invoke(cli, ["eval", "--cases", str(cases_csv), "-m", "opencv-telea", "--region", "truth",
+                                      "--all-references", "--limit", "1", "-q", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    row = json.loads((tmp_path / "cases.json").read_text())[0]
+    assert row["status"] == "done" and row["reference"] == str(cases_csv.parent / "refs" / "2.jpg")
+    assert "skipping reference" in row["warnings"] and "missing-is-unused.jpg" in row["warnings"]
+    assert json.loads((tmp_path / "summary.json").read_text())["all_references"] is True
+
+
 @pytest.mark.slow
 def test_cases_run_on_a_process_pool_score_the_same(run, cases_csv, tmp_path):
     result = CliRunner().invoke(cli, ["eval", "--cases", str(cases_csv), "-m", "opencv-telea", "--region", "truth",

@@ -36,10 +36,10 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from unmask.errors import UnmaskError
+from unmask.images import PHOTO_SUFFIXES
 
 MODES = ("synthetic", "real")
 REGIONS = ("truth", "detected")
-PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 MARGIN = 0.1
 """The region's bounding box is grown by this fraction of its size on every side for scoring."""
 

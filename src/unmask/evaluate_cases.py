@@ -3,7 +3,8 @@
 A `cases.csv` (the format of `shared/tools/make_cases.py`: case, person, mask, target, region,
 truth, references; paths relative to the csv, references ';'-separated) lists masked photos, the
 exact mask region and the unmasked original. Every case is run through `unmask.complete` on the
-full photo with the first reference, the region found automatically (`region="detected"`) or
+full photo with the first reference (or all of them, ranked by the pipeline: `all_references`,
+and the row's `reference` is then the one it chose), the region found automatically (`region="detected"`) or
 given (`"truth"`), and scored in the original photo against the truth:
 
 - `remnant`: share of the true region left unchanged (`unmask.metrics.remnant`),
@@ -68,13 +69,15 @@ class PhotoCase:
 
 @dataclass(frozen=True)
 class Job:
-    """One case completed by one method: `region` "detected" or "truth"; `options` the method's."""
+    """One case completed by one method: `region` "detected" or "truth"; `options` the method's;
+    `all_references`: give the pipeline all the case's references (else the first)."""
 
     case: PhotoCase
     method: str
     region: str = "detected"
     options: dict[str, Any] = field(default_factory=dict)
     net: str = "alex"
+    all_references: bool = False
 
 
 @dataclass
@@ -187,9 +190,11 @@ def run_job(job: Job) -> CaseResult:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            result = complete(masked, case.references[0], method=job.method,
-                              mask=region if job.region == "truth" else None, **job.options).image
-            row.update(status="done", message="")
+            references = list(case.references) if job.all_references else case.references[0]
+            completed = complete(masked, references, method=job.method,
+                                 mask=region if job.region == "truth" else None, **job.options)
+            result = completed.image
+            row.update(status="done", message="", reference=completed.record["inputs"]["reference"])
         except UnmaskError as exc:
             result = masked
             row.update(status="failed", message=str(exc).splitlines()[0])
@@ -248,11 +253,13 @@ def case_tiles(result: np.ndarray, masked: np.ndarray, truth: np.ndarray, region
 
 
 def jobs_for(cases: list[PhotoCase], methods: list[str], region: str = "detected",
-             options: dict[str, dict[str, Any]] | None = None, net: str = "alex") -> list[Job]:
+             options: dict[str, dict[str, Any]] | None = None, net: str = "alex",
+             all_references: bool = False) -> list[Job]:
     """One job per case and method (cases outer), each method with its `options`."""
     if region not in ("truth", "detected"):
         raise UnmaskError(f"unknown region source '{region}'; choose truth or detected")
-    return [Job(case, method, region, (options or {}).get(method, {}), net) for case in cases for method in methods]
+    return [Job(case, method, region, (options or {}).get(method, {}), net, all_references)
+            for case in cases for method in methods]
 
 
 def summarize_cases(rows: list[dict[str, Any]], methods: list[str]) -> dict[str, Any]:
@@ -333,10 +340,12 @@ def evaluate_cases(
     limit: int | None = None,
     progress: Callable[..., Iterable] | None = None,
     executor: Executor | None = None,
+    all_references: bool = False,
 ) -> Report:
     """Score `methods` on the cases of the cases.csv at `path` (see the module text): `region`
     "detected" or "truth"; `options` method name -> its options; `net` the perceptual network;
-    `limit` the first N cases only; `executor` runs the jobs (`run_jobs`). Returns a `Report`
+    `limit` the first N cases only; `executor` runs the jobs (`run_jobs`); `all_references` lets
+    the pipeline rank all of a case's references (else the first is used). Returns a `Report`
     (rows, summary, worst-cases sheet)."""
     from unmask.perceptual import NETS
 
@@ -348,10 +357,11 @@ def evaluate_cases(
     for name in methods:  # an unknown method or option is the user's error, not a failed case
         checked_method(name, (options or {}).get(name, {}))
     cases = read_cases(path)[:limit]
-    results = run_jobs(jobs_for(cases, methods, region, options, net), progress, executor)
+    results = run_jobs(jobs_for(cases, methods, region, options, net, all_references), progress, executor)
     rows = [r.row for r in results]
     summary = summarize_cases(rows, methods)
-    summary.update({"cases_file": str(path), "region": region, "perceptual_net": net, "cases": len(cases),
+    summary.update({"cases_file": str(path), "region": region, "all_references": all_references,
+                    "perceptual_net": net, "cases": len(cases),
                     "remnant_limit": REMNANT_LIMIT, "unchanged_rgb_sum": UNCHANGED, "chroma_sigma": CHROMA_SIGMA})
     inputs = sorted({p for c in cases for p in (c.target, c.region, c.truth, *c.references)})
     return Report(rows, summary, worst_sheet(results, methods), inputs)

@@ -23,6 +23,9 @@ MAX_PIXELS = 100_000_000
 """Largest photo accepted (width x height), about 100 megapixels; larger ones are refused as
 possible decompression bombs before any pixel is decoded."""
 
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+"""File name endings taken for photos when a folder is read (references, evaluation sets)."""
+
 _JPEG_QUALITY = 95
 
 

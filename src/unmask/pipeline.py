@@ -22,10 +22,6 @@ from unmask.images import NamedImage, read_image, write_image, write_text
 
 Progress = Callable[[str], None]
 
-IDENTITY_WARNING = 0.6
-"""dlib descriptor distance above which the reference is probably another person (dlib's own
-same-person threshold). The target is masked, so its descriptor is only indicative."""
-
 _ZOOM_MARGIN = 0.08  # room around the region for the compositing's grow, feather and colour ring
 _MAX_ZOOM = 2.0
 _MAX_CROP = 1024  # largest crop side a wide-crop method works at (time grows with its area)
@@ -80,7 +76,7 @@ def check_outputs(outputs: list[str | Path | None], inputs: list[str | Path]) ->
 
 def complete(
     target: str | Path | np.ndarray | NamedImage,
-    reference: str | Path | np.ndarray | NamedImage,
+    reference: str | Path | np.ndarray | NamedImage | list[str | Path | np.ndarray | NamedImage],
     expression: str | Path | np.ndarray | NamedImage | None = None,
     method: str = "warp",
     mask: str | Path | np.ndarray | None = None,
@@ -95,31 +91,37 @@ def complete(
     bars: bool | None = None,
     **method_options: Any,
 ) -> Result:
-    """Complete the masked face in `target` from `reference`, an unmasked photo of the same person.
+    """Complete the masked face in `target` from `reference`, unmasked photos of the same person.
 
-    target, reference, expression: file paths, uint8 RGB arrays (H, W, 3) or `NamedImage`s
-    (decoded photos that keep their file name for messages). `method`: one of
+    target, expression: file paths, uint8 RGB arrays (H, W, 3) or `NamedImage`s (decoded photos
+    that keep their file name for messages). `reference`: one such photo, a folder of them, or a
+    list of photos and folders: they are ranked for the target (`unmask.references`), the best is
+    used, and `record["references"]` gives the ranking and why (unusable photos of a list or
+    folder are skipped with a warning). `method`: one of
     `unmask.methods.METHODS` ("warp" needs no model). `mask`: the region to fill, a mask image
     path (white = fill) or a bool array of the target's size; without it the face mask is found.
     `face` / `reference_face`: which face in a photo with several (0 = largest). `face_box`
     (x0, y0, x1, y1) or `eyes` (x_left, y_left, x_right, y_right): where the target's face is, in
     target photo pixels, when the detectors miss it (see `unmask.face.hints`). `size`: aligned
     crop side (default: the method's). `strict`: refuse a reference that looks like another person
-    instead of warning. `progress` receives one message per stage. `bars`: let the method show
-    progress bars and its own messages (default: when `progress` is given). Extra keyword arguments
-    are the method's options. Raises `UnmaskError` for unusable inputs.
+    (upper-face identity check, `unmask.face.identity`) instead of warning. `progress` receives
+    one message per stage. `bars`: let the method show progress bars and its own messages
+    (default: when `progress` is given). Extra keyword arguments are the method's options. Raises
+    `UnmaskError` for unusable inputs.
     """
-    from unmask.face import face_descriptor, find_face, identity_distance
+    from unmask import references
+    from unmask.face import find_face
     from unmask.face.hidden import estimate_hidden_landmarks
+    from unmask.face.identity import MASKED_SAME_PERSON
     from unmask.methods import AlignedCase, make_method
 
     say = progress or (lambda message: None)
     clock = _Clock()
-    inputs = [Path(p) for p in (target, reference, expression, mask) if isinstance(p, (str, Path))]
+    reference_items, several = references.sources(reference)
+    inputs = [Path(p) for p in (target, *reference_items, expression, mask) if isinstance(p, (str, Path))]
 
     say("reading photos")
     target_img, target_name = _read(target, "target")
-    reference_img, reference_name = _read(reference, "reference")
     expression_img, expression_name = (None, None) if expression is None else _read(expression, "expression")
     options = dict(method_options)
     if size is not None:
@@ -130,7 +132,7 @@ def complete(
 
     say("finding faces")
     target_face = find_face(target_img, index=face, path=target_name, face_box=face_box, eyes=eyes)
-    reference_face_ = find_face(reference_img, index=reference_face, path=reference_name)
+    candidates, skipped = references.gather(reference_items, several, _read, reference_face, say)
     expression_face = None if expression_img is None else find_face(expression_img, path=expression_name)
     clock.lap("faces")
 
@@ -141,8 +143,13 @@ def complete(
         region_info = {"source": "user mask"}
     clock.lap("region")
 
-    say("checking that the reference is the same person")
-    distance = identity_distance(face_descriptor(target_img, target_face), face_descriptor(reference_img, reference_face_))
+    say("ranking the reference photos" if len(candidates) > 1 else "checking that the reference is the same person")
+    ranked = references.rank(target_img, target_face, candidates)
+    chosen = ranked[0].candidate
+    reference_img, reference_face_, reference_name = chosen.image, chosen.face, chosen.path
+    distance = ranked[0].measures["identity"]
+    if len(candidates) > 1:
+        say(f"using reference {chosen.label} (best of {len(candidates)})")
     _check_identity(distance, strict, reference_name, say)
     clock.lap("identity")
 
@@ -197,7 +204,7 @@ def complete(
         "method": method,
         "method_options": {k: _jsonable(v) for k, v in options.items()},
         "seed": seed,
-        "inputs": {"target": _label(target), "reference": _label(reference), "expression": _label(expression),
+        "inputs": {"target": _label(target), "reference": chosen.label, "expression": _label(expression),
                    "mask": _label(mask)},
         "photo_size": [int(target_img.shape[1]), int(target_img.shape[0])],
         "crop_size": crop,
@@ -205,8 +212,9 @@ def complete(
                   **({"expression": _face_record(expression_face)} if expression_face is not None else {})},
         "region": {**region_info, "area_px": int(region.sum()),
                    "area_fraction": round(float(region.mean()), 5), "area_crop_px": int(region_crop.sum())},
+        "references": references.ranking_record(ranked, skipped),
         "identity_distance": round(float(distance), 4),
-        "same_person": bool(distance <= IDENTITY_WARNING),
+        "same_person": bool(distance <= MASKED_SAME_PERSON),
         "alignment": {"quad": alignment.quad.tolist(), "crop_size": crop},  # full precision: reusable
         "completion": completion.info,
         "changed_photo_px": int(np.any(image != target_img, axis=2).sum()),
@@ -268,10 +276,12 @@ def _found_region(image: np.ndarray, face, name: Path | None) -> tuple[np.ndarra
 
 
 def _check_identity(distance: float, strict: bool, reference_name: Path | None, say: Progress) -> None:
-    if distance <= IDENTITY_WARNING:
+    from unmask.face.identity import MASKED_SAME_PERSON
+
+    if distance <= MASKED_SAME_PERSON:
         return
-    message = (f"the reference looks like another person (identity distance {distance:.2f} > "
-               f"{IDENTITY_WARNING}; the target is masked, so this is only indicative)")
+    message = (f"the reference looks like another person (upper-face identity distance {distance:.2f} > "
+               f"{MASKED_SAME_PERSON})")
     if strict:
         raise UnmaskError(message + "; without --strict this is only a warning", reference_name)
     say("warning: " + message)

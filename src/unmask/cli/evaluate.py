@@ -32,11 +32,14 @@ from unmask.methods import METHODS
               help="Backbone of the perceptual distance.")
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="A method option given to every --method, repeatable (e.g. --option mirror=never).")
+@click.option("--all-references", is_flag=True,
+              help="With --cases: give the pipeline all of a case's references to rank (default: the first).")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True,
               help="With --cases: parallel processes on this machine (1 = in this process).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def evaluate(folder: Path | None, cases: Path | None, methods: tuple[str, ...], output: Path, mode: str, size: int, seed: int,
-             limit: int | None, region: str | None, net: str, options: tuple[str, ...], workers: int,
+             limit: int | None, region: str | None, net: str, options: tuple[str, ...], all_references: bool,
+             workers: int,
              quiet: bool) -> None:
     """Score completion methods on FOLDER (or the --cases file) and print the summary (median /
     mean per method).
@@ -59,6 +62,8 @@ def evaluate(folder: Path | None, cases: Path | None, methods: tuple[str, ...], 
 
     if (folder is None) == (cases is None):
         raise click.UsageError("give either FOLDER or --cases")
+    if all_references and cases is None:
+        raise click.UsageError("--all-references works with --cases")
     if cases is not None:
         from unmask.batch import make_executor
         from unmask.evaluate_cases import evaluate_cases, format_case_summary
@@ -66,7 +71,7 @@ def evaluate(folder: Path | None, cases: Path | None, methods: tuple[str, ...], 
         with make_executor(workers) as executor:
             report = evaluate_cases(cases, list(methods), region=region or "detected",
                                     options={name: method_options for name in methods}, net=net, limit=limit,
-                                    progress=progress, executor=executor)
+                                    progress=progress, executor=executor, all_references=all_references)
         text = format_case_summary(report.summary)
     else:
         report = run_evaluation(folder, list(methods), mode=mode, size=size, seed=seed, limit=limit, region=region,

@@ -16,8 +16,9 @@ from unmask.methods import METHODS
 
 @click.command("run")
 @click.argument("target", type=click.Path(path_type=Path))
-@click.option("--reference", "-r", required=True, type=click.Path(path_type=Path),
-              help="An unmasked photo of the same person.")
+@click.option("--reference", "-r", "references", required=True, multiple=True, type=click.Path(path_type=Path),
+              help="An unmasked photo of the same person, or a folder of them; repeatable. Several are "
+                   "ranked for the target and the best is used (the JSON record says why).")
 @click.option("--output", "-o", required=True, type=click.Path(path_type=Path),
               help="Where to write the completed photo (.jpg, .png, ...), at the target's size.")
 @click.option("--expression", type=click.Path(path_type=Path), help="A face whose expression to use (stylegan).")
@@ -36,19 +37,23 @@ from unmask.methods import METHODS
 @click.option("--panel", type=click.Path(path_type=Path), help="Also write a before/after panel of the steps.")
 @click.option("--json", "record", type=click.Path(path_type=Path), help="Also write a JSON record of the run.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only warnings, errors and the paths written.")
-def run(target: Path, reference: Path, output: Path, expression: Path | None, method: str, mask: Path | None,
-        face: int | None, reference_face: int | None, face_box: tuple[float, ...] | None,
+def run(target: Path, references: tuple[Path, ...], output: Path, expression: Path | None, method: str,
+        mask: Path | None, face: int | None, reference_face: int | None, face_box: tuple[float, ...] | None,
         eyes: tuple[float, ...] | None, strict: bool, seed: int, weights: str | None,
         options: tuple[str, ...], panel: Path | None, record: Path | None, quiet: bool) -> None:
-    """Complete the masked face in TARGET using --reference, an unmasked photo of the same person.
+    """Complete the masked face in TARGET using --reference, unmasked photos of the same person.
 
     \b
     Example:
       unmask run masked.jpg --reference unmasked.jpg -o result.jpg --panel panel.png --json run.json
+      unmask run masked.jpg -r album/ -r extra.jpg -o result.jpg --json run.json
     """
     from unmask.pipeline import check_outputs, complete
+    from unmask.references import sources
 
-    check_outputs([output, panel, record], [p for p in (target, reference, expression, mask) if p is not None])
+    reference = references[0] if len(references) == 1 else list(references)
+    check_outputs([output, panel, record],
+                  [p for p in (target, *sources(reference)[0], expression, mask) if p is not None])
     method_options = parse_options(options)
     if weights is not None:
         method_options["weights"] = weights

@@ -1,4 +1,14 @@
-"""Identity descriptor: dlib's ResNet face-recognition model (dlib_face_recognition_resnet_model_v1)."""
+"""Identity descriptors: dlib's ResNet face-recognition model (dlib_face_recognition_resnet_model_v1).
+
+`face_descriptor` describes a whole, unmasked face. A face mask hides half of what that descriptor
+looks at and moves the landmarks that place dlib's 150 px face chip, so masked targets score
+0.6-0.7 against their own person. `upper_face_descriptor` describes only the part a mask leaves
+visible, the same way for a masked target and an unmasked reference: the chip is placed from the
+visible landmarks alone (the hidden ones taken from the mean face shape), everything below the
+top of the nose bridge is painted flat grey, and the descriptors of the chip and of its mirror
+image are averaged. `MASKED_SAME_PERSON` is its threshold, measured on masked/unmasked pairs
+(docs/identity.md, benchmarks/bench_identity.py).
+"""
 
 from __future__ import annotations
 
@@ -9,21 +19,61 @@ from unmask.face.detect import Face
 SAME_PERSON = 0.6
 """Descriptor distance below which dlib's model considers two faces the same person."""
 
+MASKED_SAME_PERSON = 0.62
+"""`upper_face_descriptor` distance above which a reference is probably another person than the
+masked target. Measured on 487 same-person masked/unmasked pairs (template, procedural and real
+masks): 1.4 % of them lie above it; of 6881 other-person pairs it flags 47 % (docs/identity.md)."""
+
+CHIP_SIZE = 150
+"""Side of dlib's face chip, which the descriptor network reads."""
+
+GREY_FROM_ROW = 50
+"""First chip row painted grey by `upper_face_descriptor`: between landmarks 27 (row 45) and 28
+(row 55), the top of the nose bridge, above the top edge of nearly every face mask (rows 50-76
+were measured, docs/identity.md)."""
+
+_CHIP_PADDING = 0.25  # dlib's default padding around the face in its chip
+_GREY = 128
+
 
 def face_descriptor(image: np.ndarray, face: Face) -> np.ndarray:
     """128-D identity descriptor (float64, unit-free, norm about 1) of `face` in the uint8 RGB
     photo (H, W, 3) it was found in, from its 68 landmarks."""
-    import dlib
-
     from unmask.face.models import descriptor_model
 
-    x0, y0, x1, y1 = (round(v) for v in face.box)
-    points = [dlib.point(round(x), round(y)) for x, y in face.landmarks]
-    shape = dlib.full_object_detection(dlib.rectangle(x0, y0, x1 - 1, y1 - 1), points)
+    shape = _detection(face.box, face.landmarks)
     descriptor = descriptor_model().compute_face_descriptor(np.ascontiguousarray(image), shape)
     return np.asarray(descriptor, dtype=np.float64)
+
+
+def upper_face_descriptor(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """128-D descriptor (float64) of the face above the nose bridge, for a masked or unmasked
+    face alike: 68 landmarks (68, 2) in the uint8 RGB photo (H, W, 3); only those a mask leaves
+    visible (`unmask.face.hidden.VISIBLE`) place the chip. Compare two with `identity_distance`; above
+    `MASKED_SAME_PERSON` they are probably two people."""
+    import dlib
+
+    from unmask.face.hidden import estimate_hidden_landmarks
+    from unmask.face.models import descriptor_model
+
+    points = estimate_hidden_landmarks(landmarks)  # the mask-free shape the chip is placed by
+    shape = _detection((*points.min(axis=0), *points.max(axis=0)), points)
+    chip = np.array(dlib.get_face_chip(np.ascontiguousarray(image), shape, CHIP_SIZE, _CHIP_PADDING))
+    chip[GREY_FROM_ROW:] = _GREY
+    model = descriptor_model()
+    views = [model.compute_face_descriptor(view) for view in (chip, np.ascontiguousarray(chip[:, ::-1]))]
+    return np.mean(np.asarray(views, dtype=np.float64), axis=0)
 
 
 def identity_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Euclidean distance between two descriptors; below `SAME_PERSON` (0.6) means same person."""
     return float(np.linalg.norm(np.asarray(a, np.float64) - np.asarray(b, np.float64)))
+
+
+def _detection(box, points: np.ndarray):
+    """dlib's full_object_detection of a box (x0, y0, x1, y1) and 68 points (68, 2)."""
+    import dlib
+
+    x0, y0, x1, y1 = (round(v) for v in box)
+    return dlib.full_object_detection(dlib.rectangle(x0, y0, x1 - 1, y1 - 1),
+                                      [dlib.point(round(x), round(y)) for x, y in points])

@@ -137,9 +137,15 @@ def yaw(points: np.ndarray) -> float:
 def mirror_face(image: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Flip a crop (S, S, 3) left-right with its landmarks (68, 2), keeping the iBUG numbering
     (a left eye point stays a left eye point)."""
-    flipped = points.copy()
-    flipped[:, 0] = image.shape[1] - 1 - points[:, 0]
-    return np.ascontiguousarray(image[:, ::-1]), flipped[_MIRROR]
+    return np.ascontiguousarray(image[:, ::-1]), mirror_landmarks(points, image.shape[1] - 1)
+
+
+def mirror_landmarks(points: np.ndarray, right: float) -> np.ndarray:
+    """68 landmarks (68, 2) flipped left-right about x = right / 2 (x -> right - x), renumbered
+    so that a left eye point stays a left eye point."""
+    flipped = np.array(points, dtype=np.float64)
+    flipped[:, 0] = right - flipped[:, 0]
+    return flipped[_MIRROR]
 
 
 def warp_face(

@@ -1,0 +1,181 @@
+"""The same-person check on masked faces: distance distributions, false warnings, missed people.
+
+Masked targets, each compared with unmasked photos:
+- template: the cases of `../shared/tools/make_cases.py` (photographed and drawn mask templates
+  on every people/ photo), against the person's other photos (same) and everyone else's (other);
+- procedural: a `render_mask` mask (kinds surgical, cloth, n95, kn95, printed in turn, seeded) on
+  every people/ photo, detected again on the masked photo, against the same photos;
+- mfr2: real masked photos against the unmasked photos of the same and of the other persons.
+
+For each pair it measures the plain dlib distance (`face_descriptor`, whole face) and the
+upper-face distance the pipeline uses (`upper_face_descriptor`), and prints per set and overall:
+the distributions (median, 2nd/98th and 10th/90th percentiles), the share of same-person pairs
+warned about (false warnings) and of other-person pairs flagged, at `SAME_PERSON` (0.6) for the
+plain distance and `MASKED_SAME_PERSON` for the upper-face one, the threshold that would give 2 %
+false warnings, and the same rates for a threshold set on the other data only (people/-based sets
+against mfr2 and back), which shows how well it carries to photos it was not set on.
+
+    python benchmarks/bench_identity.py --cases /work/cache/cases-t0/cases.csv
+    python benchmarks/bench_identity.py --data ../shared/data --cases DIR/cases.csv --step 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from unmask.errors import UnmaskError
+from unmask.face import SAME_PERSON, face_descriptor, find_face, identity_distance
+from unmask.face.identity import MASKED_SAME_PERSON, upper_face_descriptor
+from unmask.face.synthetic import render_mask
+from unmask.images import read_image
+
+ROOT = Path(__file__).resolve().parents[1]
+KINDS = ("surgical", "cloth", "n95", "kn95", "printed")
+
+
+@dataclass
+class Photo:
+    """One described face: which set and person, masked or not, the photo it was made from (a
+    masked photo is never compared with its own source), and its two descriptors."""
+
+    set: str
+    person: str
+    masked: bool
+    source: str
+    plain: np.ndarray
+    upper: np.ndarray
+
+
+def describe(image: np.ndarray, path: str) -> tuple[np.ndarray, np.ndarray, object]:
+    face = find_face(image, path=path)
+    return face_descriptor(image, face), upper_face_descriptor(image, face.landmarks), face
+
+
+def people_photos(folder: Path, cases: Path | None, step: int) -> list[Photo]:
+    photos = []
+    for number, path in enumerate(sorted(folder.glob("*/*.jpg"))[::step]):
+        image = read_image(path)
+        try:
+            plain, upper, face = describe(image, str(path))
+            photos.append(Photo("people", path.parent.name, False, str(path), plain, upper))
+            kind = KINDS[number % len(KINDS)]
+            masked, _ = render_mask(image, face.landmarks, kind, number)
+            plain, upper, _ = describe(masked, f"{path} with a {kind} mask")
+            photos.append(Photo("procedural", path.parent.name, True, str(path), plain, upper))
+        except UnmaskError as exc:
+            print(f"  skipped: {exc}")
+    if cases is not None:
+        with cases.open(newline="", encoding="utf-8") as handle:
+            for row in list(csv.DictReader(handle))[::step]:
+                person, index = row["case"].rsplit("_", 1)
+                source = str(folder / person / f"{index}.jpg")
+                try:
+                    plain, upper, _ = describe(read_image(cases.parent / row["target"]), row["target"])
+                    photos.append(Photo("template", row["person"], True, source, plain, upper))
+                except UnmaskError as exc:
+                    print(f"  skipped: {exc}")
+    return photos
+
+
+def mfr2_photos(folder: Path, step: int) -> list[Photo]:
+    photos = []
+    with (folder / "labels.csv").open(newline="", encoding="utf-8") as handle:
+        for row in list(csv.DictReader(handle))[::step]:
+            path = folder / row["person"] / row["file"]
+            try:
+                plain, upper, _ = describe(read_image(path), str(path))
+            except UnmaskError as exc:
+                print(f"  skipped: {exc}")
+                continue
+            photos.append(Photo("mfr2", row["person"], row["mask"] != "no-mask", str(path), plain, upper))
+    return photos
+
+
+def pairs(photos: list[Photo]) -> dict[str, dict[str, np.ndarray]]:
+    """Per target set: same-person flags and both distances of every (masked, unmasked) pair of
+    one photo family (people/-based or mfr2), never a masked photo with its own source."""
+    family = {"people": "people", "procedural": "people", "template": "people", "mfr2": "mfr2"}
+    out: dict[str, dict[str, list]] = {}
+    for target in (p for p in photos if p.masked):
+        for reference in (p for p in photos if not p.masked):
+            if family[reference.set] != family[target.set] or reference.source == target.source:
+                continue
+            entry = out.setdefault(target.set, {"same": [], "plain": [], "upper": []})
+            entry["same"].append(target.person == reference.person)
+            entry["plain"].append(identity_distance(target.plain, reference.plain))
+            entry["upper"].append(identity_distance(target.upper, reference.upper))
+    return {name: {k: np.array(v) for k, v in entry.items()} for name, entry in out.items()}
+
+
+def rates(same: np.ndarray, distance: np.ndarray, threshold: float) -> str:
+    warned = np.mean(distance[same] > threshold)
+    flagged = np.mean(distance[~same] > threshold)
+    return f"false warnings {warned:6.1%}  other persons flagged {flagged:6.1%}"
+
+
+def spread(values: np.ndarray) -> str:
+    p = np.percentile(values, [2, 10, 50, 90, 98])
+    return f"median {p[2]:.3f}  p2-p98 {p[0]:.3f}-{p[4]:.3f}  p10-p90 {p[1]:.3f}-{p[3]:.3f}"
+
+
+def histogram(same: np.ndarray, distance: np.ndarray, low: float = 0.1, high: float = 1.0, step: float = 0.05) -> str:
+    """Counts per distance bin, same-person and other-person pairs, as text lines."""
+    edges = np.arange(low, high + step / 2, step)
+    clipped = np.clip(distance, low, high - 1e-9)
+    a, _ = np.histogram(clipped[same], edges)
+    b, _ = np.histogram(clipped[~same], edges)
+    rows = [f"    {lo:.2f}-{lo + step:.2f}  same {x:5d}  other {y:5d}" for lo, x, y in zip(edges[:-1], a, b)]
+    return "\n".join(rows)
+
+
+def report(name: str, entry: dict[str, np.ndarray], held_out: float | None, show: bool) -> None:
+    same = entry["same"]
+    print(f"\n{name}: {same.sum()} same-person pairs, {(~same).sum()} other-person pairs")
+    if same.all() or not same.any():
+        return  # a quick look (--step) may leave a set with one kind of pair only
+    for kind, threshold in (("plain", SAME_PERSON), ("upper", MASKED_SAME_PERSON)):
+        distance = entry[kind]
+        print(f"  {kind:5s} same  {spread(distance[same])}")
+        print(f"  {kind:5s} other {spread(distance[~same])}")
+        print(f"  {kind:5s} at {threshold:.3f}: {rates(same, distance, threshold)}")
+    upper = entry["upper"]
+    two = float(np.quantile(upper[same], 0.98))
+    print(f"  upper at its own 2 % threshold {two:.3f}: {rates(same, upper, two)}")
+    if held_out is not None:
+        print(f"  upper at {held_out:.3f} (set on the other family): {rates(same, upper, held_out)}")
+    if show:
+        print("  upper-face distance histogram:")
+        print(histogram(same, upper))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--cases", type=Path, help="cases.csv of make_cases.py (template masks); optional")
+    parser.add_argument("--step", type=int, default=1, help="use every STEP-th photo of each set (a quick look)")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    photos = people_photos(args.data / "people", args.cases, args.step) + mfr2_photos(args.data / "mfr2", args.step)
+    print(f"{len(photos)} faces described in {time.perf_counter() - start:.0f} s")
+    by_set = pairs(photos)
+    people = {k: np.concatenate([v[k] for name, v in by_set.items() if name != "mfr2"]) for k in ("same", "plain", "upper")}
+    families = {"people-based (template + procedural)": people, "mfr2": by_set["mfr2"]}
+    own = {name: float(np.quantile(e["upper"][e["same"]], 0.98)) if e["same"].any() else None
+           for name, e in families.items()}
+    for name, entry in by_set.items():
+        report(name, entry, None, False)
+    names = list(families)
+    for name, other in zip(names, names[::-1]):
+        report(name, families[name], own[other], False)
+    everything = {k: np.concatenate([e[k] for e in by_set.values()]) for k in ("same", "plain", "upper")}
+    report("all sets", everything, None, True)
+
+
+if __name__ == "__main__":
+    main()
