@@ -7,7 +7,6 @@ file and writes none, and the same job always gives the same bytes.
 
 from __future__ import annotations
 
-import importlib.util
 import time
 import traceback
 import warnings
@@ -104,7 +103,7 @@ def _complete(job: Job, outcome: Outcome) -> None:
     if job.mask is not None:
         mask = mask_from_image(read_image_bytes(job.mask.data, job.mask.path), target.pixels.shape[:2], job.mask.path)
     settings = job.settings
-    result = complete(target, _reference(job.references), method=settings.method, mask=mask, face=job.face,
+    result = complete(target, [_decode(file) for file in job.references], method=settings.method, mask=mask, face=job.face,
                       seed=settings.seed, **settings.options)
     record = result.record
     face = record["faces"]["target"]["box"]
@@ -114,14 +113,6 @@ def _complete(job: Job, outcome: Outcome) -> None:
     outcome.row.update(reference=record["inputs"]["reference"], identity_distance=record["identity_distance"],
                        timings=record["seconds"], record=record)
     outcome.status = DONE
-
-
-def _reference(files: tuple[File, ...]) -> NamedImage | list[NamedImage]:
-    """The `reference=` argument of `unmask.complete`: all the references, decoded, where the
-    pipeline ranks several (`unmask.references`), else the first."""
-    if importlib.util.find_spec("unmask.references") is None:
-        return _decode(files[0])
-    return [_decode(file) for file in files]
 
 
 def _decode(file: File) -> NamedImage:
