@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from skimage.morphology import skeletonize
 
 from unmask.errors import UnmaskError
 
@@ -76,6 +77,7 @@ def find_mask_region(image: np.ndarray, face_or_landmarks, min_score: float = 0.
     if landmarks.shape != (68, 2):
         raise ValueError(f"expected (68, 2) landmarks, got {landmarks.shape}")
     height, width = image.shape[:2]
+    landmarks = _eyes_checked(image, landmarks)
     frame = _face_frame(landmarks)
 
     # work on a crop around the lower face, scaled so the face has a fixed size
@@ -98,7 +100,7 @@ def find_mask_region(image: np.ndarray, face_or_landmarks, min_score: float = 0.
         # cut again with the probable mask starting under the nose
         seeds = _prior(local, points, small.shape[:2], below_nose=True)
         segment, fabric = _grabcut(small, seeds)
-    segment = _clean(segment, fabric, seeds, local)
+    segment = _clean(segment, fabric, _lines(small, local), seeds, local)
 
     full = np.zeros((height, width), bool)
     if score >= min_score and segment.any():
@@ -163,6 +165,46 @@ def mask_from_image(image: np.ndarray, shape: tuple[int, int], path) -> np.ndarr
 _EXPECTED_CORE = np.array([[-0.55, 1.05], [0.55, 1.05], [0.45, 1.6], [0.0, 1.75], [-0.45, 1.6]])
 
 
+_EYE_OFFSET = -0.04
+"""Median height of dlib's eye centres (the mean of each eye's six points) above BlazeFace's eye
+points, in units of d (people/ photos and template cases of seeds 5 and 9; spread 0.04)."""
+_EYE_DRAG = 0.1
+"""dlib's eyes this much lower than BlazeFace's (beyond `_EYE_OFFSET`, units of d) were pulled
+down by a mask reaching the lower eyelids (measured: 0.12 to 0.28 on such masks, at most 0.06
+on the others). Beyond `_EYE_DRAG_MAX` the two disagree too much to trust either (BlazeFace
+on a drawn face) and dlib's are kept."""
+_EYE_DRAG_MAX = 0.5
+
+
+def _eyes_checked(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """The landmarks (68, 2) with the eyes (points 36-47) moved onto BlazeFace's eyes when a mask
+    reaching the lower eyelids pulled dlib's eyes down (see `_EYE_DRAG`); unchanged otherwise or
+    without BlazeFace. image: uint8 RGB (H, W, 3)."""
+    from unmask.face import blazeface
+
+    if not blazeface.available():
+        return landmarks
+    frame = _face_frame(landmarks)
+    x0, y0 = landmarks.min(axis=0) - frame.d
+    x1, y1 = landmarks.max(axis=0) + frame.d
+    dlib_eyes = np.stack([landmarks[36:42].mean(axis=0), landmarks[42:48].mean(axis=0)])
+    best = None
+    for detection in blazeface.detect_in(image, (x0, y0, x1, y1)):
+        error = float(np.abs(detection.eyes - dlib_eyes).max()) / frame.d
+        if error < 1.0 and (best is None or error < best[0]):
+            best = (error, detection.eyes)
+    if best is None:
+        return landmarks
+    drop = float(np.mean((dlib_eyes - best[1]) @ frame.down)) / frame.d - _EYE_OFFSET
+    if not _EYE_DRAG < drop < _EYE_DRAG_MAX:
+        return landmarks
+    moved = landmarks.copy()
+    target = best[1] + _EYE_OFFSET * frame.d * frame.down
+    moved[36:42] += target[0] - dlib_eyes[0]
+    moved[42:48] += target[1] - dlib_eyes[1]
+    return moved
+
+
 def _face_frame(landmarks: np.ndarray) -> _Frame:
     left_eye = landmarks[36:42].mean(axis=0)
     right_eye = landmarks[42:48].mean(axis=0)
@@ -205,6 +247,17 @@ _STRAP_X = 0.6
 _STRAP_LENGTH = 0.3
 _STRAP_WIDTH = 0.08
 """A strap piece is at least this long and on average at most this wide (units of d)."""
+_LINE_WIDTH = 0.06
+"""Lines (ear loops, straps) up to about twice this wide (units of d) are looked for."""
+_LINE_CONTRAST = 60.0
+_LINE_SURROUND = 0.15
+_LINE_SALIENCE = 2.0
+_LOOP_LENGTH = 0.5
+_LOOP_AREA = 0.4
+_LINE_GAP = 0.1
+"""A loop may start this far (units of d) from the cut region."""
+"""Least contrast (RGB distance, 0..441) of a line pixel against its surroundings."""
+
 _SIDE_PIECE = 0.25
 """Largest area (units of d squared) of a piece of the cut beside the face that is kept when it
 touches the mask: a loop with the ear inside it, not a shoulder or a head of hair."""
@@ -291,23 +344,26 @@ def _gmm_log_density(model: np.ndarray, pixels: np.ndarray) -> np.ndarray:
     return out
 
 
-def _clean(segment: np.ndarray, fabric: np.ndarray, seeds: np.ndarray, frame: _Frame) -> np.ndarray:
+def _clean(segment: np.ndarray, fabric: np.ndarray, lines: np.ndarray, seeds: np.ndarray, frame: _Frame) -> np.ndarray:
     """The region from the GrabCut answer (bool (h, w)): smoothed, the piece that holds the
-    mouth/chin core with its holes filled, the strap-shaped fabric pieces and the small pieces of
-    the cut attached to it beside the face (ear loops, with the ear they go round), and a margin."""
+    mouth/chin core with its holes filled, the strap-shaped fabric pieces and thin lines (`lines`,
+    bool (h, w)) beside the face that start at it (ear loops), the small pieces of the cut
+    attached to it beside the face (ear loops with the ear they go round), and a margin."""
     kernel = _disc(frame.d * 0.05)
     seg = cv2.morphologyEx(segment.astype(np.uint8), cv2.MORPH_OPEN, kernel)
     seg = cv2.morphologyEx(seg, cv2.MORPH_CLOSE, kernel)
     keep = _fill_holes(_touching(seg.astype(bool), seeds == cv2.GC_FGD))
     beside = np.abs(frame.to_frame(_pixel_grid(seeds.shape))[:, 0].reshape(seeds.shape)) > _STRAP_X
-    # thin: fabric-coloured (or cut) pixels that an opening removes
-    candidates = (fabric | segment) & (seeds != cv2.GC_BGD) & ~keep
+    allowed = (seeds != cv2.GC_BGD) & beside
+    # thin: fabric-coloured (or cut) pixels that an opening removes, and lines
+    candidates = (fabric | segment) & allowed & ~keep
     thin = candidates & ~cv2.morphologyEx(candidates.astype(np.uint8), cv2.MORPH_OPEN, kernel).astype(bool)
     for piece in _attached(thin & beside, keep):
-        ys, xs = np.nonzero(piece)
-        spread = np.linalg.eigvalsh(np.cov(np.stack([xs, ys]).astype(np.float64))) if len(xs) > 2 else [0.0]
-        length = 4 * np.sqrt(max(spread[-1], 0.0))  # 4 std along the main axis: about its length
-        if length >= _STRAP_LENGTH * frame.d and len(xs) / max(length, 1.0) <= _STRAP_WIDTH * frame.d:
+        if _strap_shaped(piece, frame.d):
+            keep |= piece
+    near = cv2.dilate(keep.astype(np.uint8), _disc(frame.d * _LINE_GAP)).astype(bool)
+    for piece in _attached(lines & allowed & ~keep, near):
+        if _loop_shaped(piece, frame.d):
             keep |= piece
     for piece in _attached(segment & beside & ~keep, keep):
         if piece.sum() <= _SIDE_PIECE * frame.d**2:
@@ -316,6 +372,37 @@ def _clean(segment: np.ndarray, fabric: np.ndarray, seeds: np.ndarray, frame: _F
     # of the certain background (eyes, brows, far from the face)
     grown = cv2.dilate(keep.astype(np.uint8), _disc(frame.d * _MARGIN)).astype(bool)
     return grown & (seeds != cv2.GC_BGD) | keep
+
+
+def _strap_shaped(piece: np.ndarray, d: float) -> bool:
+    """Whether a piece (bool (h, w)) is at least `_STRAP_LENGTH` d long and on average at most
+    `_STRAP_WIDTH` d wide."""
+    ys, xs = np.nonzero(piece)
+    spread = np.linalg.eigvalsh(np.cov(np.stack([xs, ys]).astype(np.float64))) if len(xs) > 2 else [0.0]
+    length = 4 * np.sqrt(max(spread[-1], 0.0))  # 4 std along the main axis: about its length
+    return length >= _STRAP_LENGTH * d and len(xs) / max(length, 1.0) <= _STRAP_WIDTH * d
+
+
+def _lines(image: np.ndarray, frame: _Frame) -> np.ndarray:
+    """Pixels of thin lines darker or lighter than their surroundings (ear loops, straps,
+    printed outlines), bool (h, w), from a uint8 RGB image (h, w, 3): the colour distance to the
+    morphological closing (dark lines) or opening (light lines) at a radius of `_LINE_WIDTH` d
+    is at least `_LINE_CONTRAST`."""
+    pixels = image.astype(np.float32)
+    kernel = _disc(frame.d * _LINE_WIDTH)
+    dark = cv2.morphologyEx(pixels, cv2.MORPH_CLOSE, kernel) - pixels
+    light = pixels - cv2.morphologyEx(pixels, cv2.MORPH_OPEN, kernel)
+    contrast = np.maximum(np.linalg.norm(dark, axis=2), np.linalg.norm(light, axis=2))
+    side = 2 * round(frame.d * _LINE_SURROUND) + 1
+    return (contrast >= _LINE_CONTRAST) & (contrast >= _LINE_SALIENCE * cv2.blur(contrast, (side, side)))
+
+
+def _loop_shaped(piece: np.ndarray, d: float) -> bool:
+    """Whether a piece of line pixels (bool (h, w)) is long enough for an ear loop (a skeleton of
+    at least `_LOOP_LENGTH` d) but no larger than a pair of loops (`_LOOP_AREA` d squared; hair
+    beside the face makes larger networks of lines)."""
+    area = piece.sum()
+    return area <= _LOOP_AREA * d**2 and skeletonize(piece).sum() >= _LOOP_LENGTH * d
 
 
 def _disc(radius: float) -> np.ndarray:
