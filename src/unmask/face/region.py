@@ -77,8 +77,13 @@ def find_mask_region(image: np.ndarray, face_or_landmarks, min_score: float = 0.
     landmarks = np.asarray(getattr(face_or_landmarks, "landmarks", face_or_landmarks), dtype=np.float64)
     if landmarks.shape != (68, 2):
         raise ValueError(f"expected (68, 2) landmarks, got {landmarks.shape}")
+    return _find(image, landmarks, min_score, check_eyes=True)
+
+
+def _find(image: np.ndarray, landmarks: np.ndarray, min_score: float, check_eyes: bool) -> MaskRegion:
+    """`find_mask_region` for checked arguments; when `check_eyes` and dlib's eye openings lie
+    on the mask's colour, once more with the eyes checked against BlazeFace's."""
     height, width = image.shape[:2]
-    landmarks = _eyes_checked(image, landmarks)
     frame = _face_frame(landmarks)
 
     # work on a crop around the lower face, scaled so the face has a fixed size
@@ -95,6 +100,10 @@ def find_mask_region(image: np.ndarray, face_or_landmarks, min_score: float = 0.
 
     seeds = _prior(local, points, small.shape[:2], below_nose=False)
     segment, fabric = _grabcut(small, seeds)
+    if check_eyes and _eyes_on_fabric(fabric, points):
+        moved = _eyes_checked(image, landmarks)
+        if moved is not landmarks:
+            return _find(image, moved, min_score, check_eyes=False)
     score = _mask_evidence(small, local, points, fabric)
     if _skin_claimed(fabric, local) > _SKIN_CLAIMED:
         # the mask's colour model learnt skin: the nose is not covered (a mask pulled down);
@@ -175,6 +184,21 @@ down by a mask reaching the lower eyelids (measured: 0.12 to 0.28 on such masks,
 on the others). Beyond `_EYE_DRAG_MAX` the two disagree too much to trust either (BlazeFace
 on a drawn face) and dlib's are kept."""
 _EYE_DRAG_MAX = 0.5
+
+
+_EYES_ON_FABRIC = 0.5
+"""dlib's eyes are suspect when the mask's colour model claims this share of their openings."""
+
+
+def _eyes_on_fabric(fabric: np.ndarray, points: np.ndarray) -> bool:
+    """Whether the mask's colour model (`fabric`, bool (h, w)) claims at least `_EYES_ON_FABRIC`
+    of the eye openings of the landmarks `points` (68, 2) (same pixels): the eye points were
+    fitted on the mask's upper edge. Sunglasses and dark eyes under a light mask are not."""
+    eyes = np.zeros(fabric.shape, np.uint8)
+    for eye in (points[36:42], points[42:48]):
+        cv2.fillPoly(eyes, [np.round(eye).astype(np.int32)], 1)
+    eyes = eyes.astype(bool)
+    return bool(eyes.any() and fabric[eyes].mean() >= _EYES_ON_FABRIC)
 
 
 def _eyes_checked(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
