@@ -39,3 +39,19 @@ def test_descriptor_ignores_the_lower_face(mfr2_dir):
     a = upper_face_descriptor(image, face.landmarks)
     assert a.shape == (128,) and np.isfinite(a).all()
     assert identity_distance(a, upper_face_descriptor(covered, face.landmarks)) < 0.02
+
+
+def test_procedural_mask_same_person_and_other_person(people_dir):
+    """A synthetic surgical mask on one photo: the person's other photo stays under the threshold,
+    a photo of someone else lies above it."""
+    from unmask.face.synthetic import render_mask
+
+    def described(image):
+        return upper_face_descriptor(image, find_face(image).landmarks)
+
+    image = read_image(people_dir / "p05/2.jpg")
+    masked, _ = render_mask(image, find_face(image).landmarks, "surgical", 0)
+    target = described(masked)
+    same = identity_distance(target, described(read_image(people_dir / "p05/4.jpg")))
+    other = identity_distance(target, described(read_image(people_dir / "p03/3.jpg")))
+    assert same < MASKED_SAME_PERSON < other

@@ -19,18 +19,23 @@ from unmask.face.detect import Face
 SAME_PERSON = 0.6
 """Descriptor distance below which dlib's model considers two faces the same person."""
 
-MASKED_SAME_PERSON = 0.62
+MASKED_SAME_PERSON = 0.60
 """`upper_face_descriptor` distance above which a reference is probably another person than the
-masked target. Measured on 487 same-person masked/unmasked pairs (template, procedural and real
-masks): 1.4 % of them lie above it; of 6881 other-person pairs it flags 47 % (docs/identity.md)."""
+masked target. Set so that each photo family stays under 2 % false warnings (the real masks of
+mfr2 need 0.595): of 487 same-person masked/unmasked pairs 0.6 % lie above it (mfr2 1.9 %), of
+6873 other-person pairs it flags 70 %. The threshold set on all pairs together (0.54, 83 %
+flagged) gives 6.5 % false warnings on mfr2 when set without it (docs/identity.md)."""
+
 
 CHIP_SIZE = 150
 """Side of dlib's face chip, which the descriptor network reads."""
 
-GREY_FROM_ROW = 50
-"""First chip row painted grey by `upper_face_descriptor`: between landmarks 27 (row 45) and 28
-(row 55), the top of the nose bridge, above the top edge of nearly every face mask (rows 50-76
-were measured, docs/identity.md)."""
+GREY_FROM_ROWS = (50, 60)
+"""First chip row painted grey in `upper_face_descriptor`'s two views, the chip and its mirror
+image: row 50 lies between landmarks 27 (row 45) and 28 (row 55), the top of the nose bridge,
+above the top edge of nearly every face mask; row 60 is halfway down to landmark 29 (row 65).
+Two views greyed differently average out more of the descriptor's noise than two greyed alike
+(rows 45-76 and several combinations were measured, docs/identity.md)."""
 
 _CHIP_PADDING = 0.25  # dlib's default padding around the face in its chip
 _GREY = 128
@@ -59,10 +64,11 @@ def upper_face_descriptor(image: np.ndarray, landmarks: np.ndarray) -> np.ndarra
     points = estimate_hidden_landmarks(landmarks)  # the mask-free shape the chip is placed by
     shape = _detection((*points.min(axis=0), *points.max(axis=0)), points)
     chip = np.array(dlib.get_face_chip(np.ascontiguousarray(image), shape, CHIP_SIZE, _CHIP_PADDING))
-    chip[GREY_FROM_ROW:] = _GREY
+    views = [chip.copy(), np.ascontiguousarray(chip[:, ::-1])]
+    for view, row in zip(views, GREY_FROM_ROWS):
+        view[row:] = _GREY
     model = descriptor_model()
-    views = [model.compute_face_descriptor(view) for view in (chip, np.ascontiguousarray(chip[:, ::-1]))]
-    return np.mean(np.asarray(views, dtype=np.float64), axis=0)
+    return np.mean(np.asarray([model.compute_face_descriptor(view) for view in views], np.float64), axis=0)
 
 
 def identity_distance(a: np.ndarray, b: np.ndarray) -> float:
