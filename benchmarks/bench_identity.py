@@ -8,14 +8,15 @@ Masked targets, each compared with unmasked photos:
 - mfr2: real masked photos against the unmasked photos of the same and of the other persons.
 
 For each pair it measures the plain dlib distance (`face_descriptor`, whole face) and the
-upper-face distance the pipeline uses (`upper_face_descriptor`), and prints per set and overall:
-the distributions (median, 2nd/98th and 10th/90th percentiles), the share of same-person pairs
-warned about (false warnings) and of other-person pairs flagged, at `SAME_PERSON` (0.6) for the
-plain distance and `MASKED_SAME_PERSON` for the upper-face one, the threshold that would give 2 %
-false warnings, and the same rates for a threshold set on the other data only (people/-based sets
-against mfr2 and back), which shows how well it carries to photos it was not set on. Then the
-same for several references: each target against all the photos of one person, keeping the
-closest. Last, false warnings / others flagged for a few thresholds around the chosen one.
+upper-face distance the pipeline uses (`upper_face`), and prints per set and overall: the
+distributions (median, 2nd/98th and 10th/90th percentiles), the share of same-person pairs warned
+about (false warnings) and of other-person pairs flagged, at `SAME_PERSON` (0.6) for the plain
+distance and at the pipeline's limits for the upper-face one (`same_person_limit`: lower for two
+sharp faces), the single threshold that would give 2 % false warnings, the same for the sharp
+pairs alone, and the rates for thresholds set on the other data only (people/-based sets against
+mfr2 and back), which shows how well they carry to photos they were not set on. Then the same for
+several references: each target against all the photos of one person, keeping the closest. Last,
+false warnings / others flagged for a few single thresholds.
 
 `--faces FILE.npz` keeps the faces found (box and landmarks per photo) so that a second run skips
 the detection and only describes the faces again (about a minute instead of three).
@@ -36,7 +37,7 @@ import numpy as np
 
 from unmask.errors import UnmaskError
 from unmask.face import SAME_PERSON, Face, face_descriptor, find_face, identity_distance
-from unmask.face.identity import MASKED_SAME_PERSON, upper_face_descriptor
+from unmask.face.identity import MASKED_SAME_PERSON, SHARP_SAME_PERSON, UpperFace, same_person_limit, upper_face
 from unmask.face.synthetic import render_mask
 from unmask.images import read_image
 
@@ -47,14 +48,14 @@ KINDS = ("surgical", "cloth", "n95", "kn95", "printed")
 @dataclass
 class Photo:
     """One described face: which set and person, masked or not, the photo it was made from (a
-    masked photo is never compared with its own source), and its two descriptors."""
+    masked photo is never compared with its own source), its plain descriptor and upper face."""
 
     set: str
     person: str
     masked: bool
     source: str
     plain: np.ndarray
-    upper: np.ndarray
+    upper: UpperFace
 
 
 class FoundFaces:
@@ -68,14 +69,14 @@ class FoundFaces:
             with np.load(path, allow_pickle=False) as stored:
                 self.rows = {key: stored[key] for key in stored.files}
 
-    def describe(self, image: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray, Face]:
-        """Both descriptors (plain, upper) and the face of the photo `key`."""
+    def describe(self, image: np.ndarray, key: str) -> tuple[np.ndarray, UpperFace, Face]:
+        """The plain descriptor, the upper face and the face of the photo `key`."""
         if key not in self.rows:
             face = find_face(image, path=key)
             self.rows[key] = np.concatenate([face.box, face.landmarks.ravel()])
         row = self.rows[key]
         face = Face(tuple(row[:4]), 1.0, row[4:].reshape(68, 2))
-        return face_descriptor(image, face), upper_face_descriptor(image, face.landmarks), face
+        return face_descriptor(image, face), upper_face(image, face.landmarks), face
 
     def save(self) -> None:
         if self.path is not None:
@@ -125,8 +126,8 @@ def mfr2_photos(folder: Path, step: int, faces: FoundFaces) -> list[Photo]:
 def pairs(photos: list[Photo]) -> dict[str, dict[str, np.ndarray]]:
     """Per target set: for every (masked, unmasked) pair of one photo family (people/-based or
     mfr2), never a masked photo with its own source: `same` (same person), both distances
-    (`plain`, `upper`) and `group`, one number per (target, reference person), for the closest of
-    several references."""
+    (`plain`, `upper`), the pipeline's `limit` for the pair, `sharp` (both faces sharp), and
+    `group`, one number per (target, reference person), for the closest of several references."""
     family = {"people": "people", "procedural": "people", "template": "people", "mfr2": "mfr2"}
     out: dict[str, dict[str, list]] = {}
     groups: dict[tuple[int, str], int] = {}
@@ -136,10 +137,12 @@ def pairs(photos: list[Photo]) -> dict[str, dict[str, np.ndarray]]:
         for reference in (p for p in photos if not p.masked):
             if family[reference.set] != family[target.set] or reference.source == target.source:
                 continue
-            entry = out.setdefault(target.set, {"same": [], "plain": [], "upper": [], "group": []})
+            entry = out.setdefault(target.set, {key: [] for key in ("same", "plain", "upper", "limit", "sharp", "group")})
             entry["same"].append(target.person == reference.person)
             entry["plain"].append(identity_distance(target.plain, reference.plain))
-            entry["upper"].append(identity_distance(target.upper, reference.upper))
+            entry["upper"].append(identity_distance(target.upper.descriptor, reference.upper.descriptor))
+            entry["limit"].append(same_person_limit(target.upper, reference.upper))
+            entry["sharp"].append(entry["limit"][-1] < MASKED_SAME_PERSON)
             entry["group"].append(groups.setdefault((number, reference.person), len(groups)))
     return {name: {k: np.array(v) for k, v in entry.items()} for name, entry in out.items()}
 
@@ -155,15 +158,19 @@ def join(entries: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {key: np.concatenate([entry[key] for entry in entries]) for key in entries[0]}
 
 
-def rates(same: np.ndarray, distance: np.ndarray, threshold: float) -> str:
-    warned = np.mean(distance[same] > threshold)
-    flagged = np.mean(distance[~same] > threshold)
+def rates(same: np.ndarray, distance: np.ndarray, threshold: float | np.ndarray) -> str:
+    """False warnings and other persons flagged above `threshold` (one, or one per pair)."""
+    threshold = np.broadcast_to(threshold, distance.shape)
+    warned = np.mean(distance[same] > threshold[same])
+    flagged = np.mean(distance[~same] > threshold[~same])
     return f"false warnings {warned:6.1%}  other persons flagged {flagged:6.1%}"
 
 
-def two_percent(entry: dict[str, np.ndarray]) -> float:
-    """The upper-face threshold above which 2 % of the same-person pairs lie."""
-    return float(np.quantile(entry["upper"][entry["same"]], 0.98))
+def two_percent(entry: dict[str, np.ndarray], sharp: bool = False) -> float:
+    """The upper-face threshold above which 2 % of the same-person pairs lie (`sharp`: of those
+    whose faces are both sharp)."""
+    chosen = entry["same"] & (entry["sharp"] if sharp else True)
+    return float(np.quantile(entry["upper"][chosen], 0.98))
 
 
 def spread(values: np.ndarray) -> str:
@@ -181,21 +188,36 @@ def histogram(same: np.ndarray, distance: np.ndarray, low: float = 0.1, high: fl
     return "\n".join(rows)
 
 
-def report(name: str, entry: dict[str, np.ndarray], carried: float | None = None, plain: bool = True) -> None:
-    """Distributions and rates of one set of pairs; `carried`: a threshold set on other data."""
-    same = entry["same"]
+def report(name: str, entry: dict[str, np.ndarray], other: dict[str, np.ndarray] | None = None,
+           plain: bool = True) -> None:
+    """Distributions and rates of one set of pairs; `other`: the pairs of the other photo family,
+    whose 2 % thresholds are tried on these (how they carry)."""
+    same, upper = entry["same"], entry["upper"]
     print(f"\n{name}: {same.sum()} same-person pairs, {(~same).sum()} other-person pairs")
     if same.all() or not same.any():
         return  # a quick look (--step) may leave a set with one kind of pair only
-    for kind, threshold in (("plain", SAME_PERSON), ("upper", MASKED_SAME_PERSON))[0 if plain else 1:]:
-        distance = entry[kind]
-        print(f"  {kind:5s} same  {spread(distance[same])}")
-        print(f"  {kind:5s} other {spread(distance[~same])}")
-        print(f"  {kind:5s} at {threshold:.3f}: {rates(same, distance, threshold)}")
+    if plain:
+        print(f"  plain same  {spread(entry['plain'][same])}")
+        print(f"  plain other {spread(entry['plain'][~same])}")
+        print(f"  plain at {SAME_PERSON:.3f}: {rates(same, entry['plain'], SAME_PERSON)}")
+    print(f"  upper same  {spread(upper[same])}")
+    print(f"  upper other {spread(upper[~same])}")
+    print(f"  upper at the pipeline's limits: {rates(same, upper, entry['limit'])}")
+    print(f"  upper at {MASKED_SAME_PERSON:.3f} for all pairs: {rates(same, upper, MASKED_SAME_PERSON)}")
     two = two_percent(entry)
-    print(f"  upper at its own 2 % threshold {two:.3f}: {rates(same, entry['upper'], two)}")
-    if carried is not None:
-        print(f"  upper at {carried:.3f} (set on the other family): {rates(same, entry['upper'], carried)}")
+    print(f"  upper at its own 2 % threshold {two:.3f}: {rates(same, upper, two)}")
+    sharp = entry["sharp"]
+    if (same & sharp).any():
+        two_sharp = two_percent(entry, sharp=True)
+        print(f"  sharp pairs ({sharp.mean():.0%} of all) at their own 2 % threshold {two_sharp:.3f}: "
+              f"{rates(same[sharp], upper[sharp], two_sharp)}")
+    if other is not None:
+        carried = two_percent(other)
+        print(f"  upper at {carried:.3f} (set on the other family): {rates(same, upper, carried)}")
+        if (other["same"] & other["sharp"]).any() and sharp.any():
+            carried = two_percent(other, sharp=True)
+            print(f"  sharp pairs at {carried:.3f} (set on the other family's sharp pairs): "
+                  f"{rates(same[sharp], upper[sharp], carried)}")
 
 
 def main() -> None:
@@ -217,8 +239,8 @@ def main() -> None:
     families = {"people-based (template + procedural)": join([e for n, e in by_set.items() if n != "mfr2"]),
                 "mfr2": by_set["mfr2"]}
     (first, one), (second, other) = families.items()
-    report(first, one, two_percent(other), plain=False)
-    report(second, other, two_percent(one), plain=False)
+    report(first, one, other, plain=False)
+    report(second, other, one, plain=False)
     everything = join(list(by_set.values()))
     report("all sets", everything)
     print("  upper-face distance histogram:")
@@ -231,6 +253,11 @@ def main() -> None:
     print("\nthreshold: false warnings / other persons flagged (all sets; people-based; mfr2)")
     for threshold in np.round(MASKED_SAME_PERSON + np.arange(-0.06, 0.061, 0.02), 3):
         cells = [rates(e["same"], e["upper"], threshold) for e in (everything, one, other)]
+        print(f"  {threshold:.3f}: " + " | ".join(cells))
+    print(f"limit for sharp pairs, {MASKED_SAME_PERSON:.2f} for the others: the same rates")
+    for threshold in np.round(SHARP_SAME_PERSON + np.arange(-0.02, 0.031, 0.01), 3):
+        cells = [rates(e["same"], e["upper"], np.where(e["sharp"], threshold, MASKED_SAME_PERSON))
+                 for e in (everything, one, other)]
         print(f"  {threshold:.3f}: " + " | ".join(cells))
 
 
