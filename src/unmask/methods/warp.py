@@ -20,6 +20,7 @@ import numpy as np
 from scipy.spatial.distance import cdist
 
 from unmask.blend import composite_region, poisson_composite
+from unmask.face.skin import skin_patches
 from unmask.face.hidden import estimate_hidden_landmarks, fit_similarity
 from unmask.methods.base import AlignedCase, Completion, Method, Progress
 
@@ -82,7 +83,8 @@ class WarpMethod(Method):
         else:
             inner = case.region
         anchor = face & ~case.region
-        image = poisson_composite(base, warped, inner, anchor=anchor if self.surroundings else None)
+        image = poisson_composite(base, warped, inner, anchor=anchor if self.surroundings else None,
+                                  skin=skin_patches(target_points, case.region.shape) & ~case.region)
         changed = composite_region(case.region)
         image[~changed] = case.target[~changed]
         return Completion(
