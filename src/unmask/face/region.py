@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from skimage.morphology import skeletonize
 
 from unmask.errors import UnmaskError
 
@@ -431,6 +430,8 @@ def _loop_shaped(piece: np.ndarray, d: float) -> bool:
     """Whether a piece of line pixels (bool (h, w)) is long enough for an ear loop (a skeleton of
     at least `_LOOP_LENGTH` d) but no larger than a pair of loops (`_LOOP_AREA` d squared; hair
     beside the face makes larger networks of lines)."""
+    from skimage.morphology import skeletonize  # 0.3 s to import, needed only here
+
     area = piece.sum()
     return area <= _LOOP_AREA * d**2 and skeletonize(piece).sum() >= _LOOP_LENGTH * d
 
