@@ -2,7 +2,7 @@
 hidden-mouth estimate.
 
     python benchmarks/bench_face.py [--data ../shared/data] [--cases DIR/cases.csv]
-                                    [--only speed|detection|hidden]
+                                    [--only speed|detection|hidden|size]
 
 speed:  a 12-megapixel photo (a people/ photo enlarged to 4000x3000 in memory) and a 160x160
         MFR2 crop; wall and CPU seconds for find_face + align_face(1024), best of 3, with
@@ -22,6 +22,10 @@ hidden: on every people/ photo with a face >= 100 px wide, draw a flat-coloured 
         person, so no face is scored against itself) and the estimate from another photo of the
         same person, and the average of those two estimates. Errors in px and in % of the
         inter-ocular distance (IOD).
+size:   what sets `MIN_FACE_SIZE`: every people/ photo whose face is at least 110 px wide (and
+        the masked targets of the template cases), scaled down so the face is 96 ... 40 px wide;
+        faces found, and the landmark error against the full-size landmarks (unmasked: all 68;
+        masked: brows, eyes and nose bridge, 17-47, against the unmasked truth), in % of the IOD.
 """
 
 from __future__ import annotations
@@ -180,11 +184,41 @@ def hidden(data: Path) -> None:
               f"          | {np.median(a[:, 2]):6.1f} {a[:, 3].mean():6.1f} {np.median(a[:, 3]):6.1f}")
 
 
+SIZES = (96, 80, 64, 56, 48, 40)
+
+
+def size(data: Path, cases: Path) -> None:
+    items = [(read_image(path), None) for path in sorted((data / "people").glob("*/*.jpg"))]
+    if cases.is_file():
+        with open(cases, newline="") as handle:
+            items += [(read_image(cases.parent / row["target"]), read_image(cases.parent / row["truth"]))
+                      for row in csv.DictReader(handle)]
+    errors: dict[tuple[bool, int], list[float]] = {}
+    for image, truth in items:
+        full = detect_faces(image if truth is None else truth)
+        if not full or full[0].width < 110:
+            continue
+        points = slice(0, 68) if truth is None else slice(17, 48)
+        true_lm = full[0].landmarks
+        iod = np.hypot(*(_eyes(true_lm)[1] - _eyes(true_lm)[0]))
+        for width in SIZES:
+            scale = width / full[0].width
+            small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            found = [f.landmarks / scale for f in detect_faces(small) if _near(f.landmarks / scale, true_lm)]
+            error = np.hypot(*(found[0][points] - true_lm[points]).T).mean() / iod if found else np.nan
+            errors.setdefault((truth is not None, width), []).append(100 * error)
+    print(f"{'faces':<9} {'width px':>8} {'found':>7}  landmark error %IOD: median, p90")
+    for (masked, width), e in errors.items():
+        e = np.array(e)
+        print(f"{'masked' if masked else 'unmasked':<9} {width:>8} {np.isfinite(e).sum():>3}/{len(e):<3}  "
+              f"{np.nanmedian(e):5.2f} {np.nanpercentile(e, 90):5.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--cases", type=Path, default=ROOT.parent / "cache" / "cases-t0" / "cases.csv")
-    parser.add_argument("--only", choices=["speed", "detection", "hidden"])
+    parser.add_argument("--only", choices=["speed", "detection", "hidden", "size"])
     args = parser.parse_args()
     if args.only in (None, "speed"):
         speed(args.data)
@@ -192,6 +226,8 @@ def main() -> None:
         detection(args.data, args.cases)
     if args.only in (None, "hidden"):
         hidden(args.data)
+    if args.only in (None, "size"):
+        size(args.data, args.cases)
 
 
 if __name__ == "__main__":

@@ -134,3 +134,18 @@ def test_lighting_gradient_of_the_target_is_kept():
     for side in (left, right):
         assert np.abs(out[side].mean(axis=0) - target[side].astype(np.float64).mean(axis=0)).max() < 6
     assert out[left].mean() - out[right].mean() > 0.8 * (target[left].mean() - target[right].mean())
+
+
+def test_a_border_that_is_almost_all_mask_takes_its_colour_from_the_skin_patches():
+    # the whole ring around the region is light-blue fabric and the rest of the crop background,
+    # except a forehead patch: without `skin` the ring's blue is the "typical" colour and sets
+    # the fill's; with it the fill must take the forehead's skin colour
+    target = _textured(10, (150, 160, 200))  # blue-grey: mask, glasses, jacket
+    forehead = _ellipse(40, 128, 20, 60)
+    target[forehead] = _skin(11, (205, 150, 125))[forehead]
+    source = _skin(12, (170, 130, 120))
+    region = _ellipse(160, 128, 60, 80)
+    skin = _chroma(target[forehead])
+    blue = np.linalg.norm(_chroma(poisson_composite(target, source, region)[region]) - skin)
+    fixed = np.linalg.norm(_chroma(poisson_composite(target, source, region, skin=forehead)[region]) - skin)
+    assert blue > 10 and fixed < 3

@@ -101,14 +101,24 @@ def test_no_face(work, capsys):
     assert "wall.png" in err and "no face found" in err
 
 
-def test_face_too_small(work, face_photo, capsys):
-    scale = 44 / 120  # the face in face_photo is about 120 px wide
-    tiny = cv2.resize(face_photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+def _small_face(face_photo: np.ndarray, width: int) -> np.ndarray:
+    """face_photo (its face 133 px wide) scaled so the face is about `width` px, on a 200 px canvas."""
+    tiny = cv2.resize(face_photo, None, fx=width / 133, fy=width / 133, interpolation=cv2.INTER_AREA)
     canvas = np.full((200, 200, 3), 200, np.uint8)
     canvas[: tiny.shape[0], : tiny.shape[1]] = tiny
-    Image.fromarray(canvas).save(work / "tiny.png")
+    return canvas
+
+
+def test_face_too_small(work, face_photo, capsys):
+    Image.fromarray(_small_face(face_photo, 36)).save(work / "tiny.png")
     err = _fails(["align", str(work / "tiny.png"), "-o", str(work / "out.png")], work, capsys)
-    assert "tiny.png" in err and "too small" in err and "minimum is 64 px" in err
+    assert "tiny.png" in err and "too small" in err and "minimum is 48 px" in err
+
+
+def test_small_face_above_the_minimum_is_aligned(work, face_photo):
+    Image.fromarray(_small_face(face_photo, 54)).save(work / "small.png")
+    main(["align", str(work / "small.png"), "-o", str(work / "small-aligned.png"), "--size", "256"])
+    assert read_image(work / "small-aligned.png").shape == (256, 256, 3)
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,9 @@ _GAIN_LIMITS = (0.75, 1.33)  # a contrast match beyond this is more likely a bad
 _BORDER_SPREAD = 2.5  # border differences beyond this many robust deviations are left free
 _BORDER_FLOOR = 12.0  # ... but never closer than this many levels to their median
 _TYPICAL_SPREAD = 3.0  # a colour this many robust deviations from the skin's median is something else
-_TYPICAL_FLOOR = (15.0, 6.0, 6.0)  # ... but skin within these CIELAB (L, a, b) distances always counts
+# ... but skin within (15, 6, 6) CIELAB (L, a, b) of it always counts (`typical_pixels`), and
+_SKIN_FLOOR = (30.0, 10.0, 10.0)  # of the forehead's and nose bridge's skin, through the face's shading
+_MIN_SAMPLE = 16  # pixels: fewer are not a colour sample
 _DIRECT_LIMIT = 25_000  # unknowns solved directly (about 0.2 s); larger regions go coarse-to-fine
 _RELAX_STEPS = 30  # full-resolution sweeps after the coarse solve (error < 1 level on real crops)
 
@@ -58,6 +60,7 @@ def poisson_composite(
     feather: int | None = None,
     match_colour: bool = True,
     anchor: np.ndarray | None = None,
+    skin: np.ndarray | None = None,
 ) -> np.ndarray:
     """Seamlessly clone `source` into `target` over `region`; returns uint8 (H, W, 3).
 
@@ -69,7 +72,10 @@ def poisson_composite(
     bit-identical to `target`. `anchor` (bool (H, W), default everywhere) marks the target pixels
     that may show the same thing as the source (e.g. the face, not the background); of those,
     only the ones where both images show typical skin colours (`agreeing_pixels`) set the colours
-    and are boundary values; the rest of the border is free (zero normal derivative).
+    and are boundary values; the rest of the border is free (zero normal derivative). `skin` (bool
+    (H, W), e.g. `unmask.face.skin.skin_patches`) marks pixels that surely show the face's skin in
+    both images: border pixels must also look like it, and when too few do (a region bordered
+    only by mask, glasses, hair or clothing), the colours are matched on `skin` instead.
     """
     if target.shape != source.shape or target.ndim != 3 or target.shape[2] != 3:
         raise ValueError(f"target {target.shape} and source {source.shape} must both be (H, W, 3)")
@@ -88,8 +94,16 @@ def poisson_composite(
     src = source[box].astype(np.float64)
     trusted = np.ones(grown.shape, bool) if anchor is None else anchor[box]
     trusted = trusted & agreeing_pixels(tgt, src, grow_region(grown, ring) & ~grown & trusted)
+    if skin is not None and skin.sum() >= _MIN_SAMPLE:  # the skin patches may lie outside the box
+        trusted &= typical_pixels(target, skin, _SKIN_FLOOR)[box]
+    else:
+        skin = None
     if match_colour:
-        src = match_colours(tgt, src, grown, ring, trusted)
+        band = grow_region(grown, ring) & ~grown & trusted
+        if band.sum() >= _MIN_SAMPLE or skin is None:
+            src = match_colours(tgt, src, grown, ring, trusted)
+        else:  # the region's surroundings are no skin at all: match the colours on the skin patches
+            src = colour_transfer(src, target[skin].astype(np.float64), source[skin].astype(np.float64))
     difference = tgt - src
     filled = src + _membrane(difference, grown, _fixed_border(difference, grown, trusted))
     alpha = feather_weights(grown, _default(feather, FEATHER, side))[:, :, None]
@@ -136,15 +150,22 @@ def match_colours(
     target: np.ndarray, source: np.ndarray, region: np.ndarray, ring: int, anchor: np.ndarray | None = None
 ) -> np.ndarray:
     """`source` with the target's mean colour and brightness contrast on a ring of width `ring`
-    around `region` (only its `anchor` pixels, when given): one gain for all three channels (the
-    ratio of the two brightness spreads, so it changes contrast, never hue) and a per-channel
-    offset. Float (H, W, 3) in, float out (not clipped)."""
+    around `region` (only its `anchor` pixels, when there are enough; `colour_transfer`).
+    Float (H, W, 3) in, float out (not clipped)."""
     band = grow_region(region, ring) & ~region
-    if anchor is not None and (band & anchor).sum() >= 16:
+    if anchor is not None and (band & anchor).sum() >= _MIN_SAMPLE:
         band &= anchor
-    if band.sum() < 16:
+    if band.sum() < _MIN_SAMPLE:
         return source
-    t, s = target[band], source[band]
+    return colour_transfer(source, target[band], source[band])
+
+
+def colour_transfer(source: np.ndarray, target_sample: np.ndarray, source_sample: np.ndarray) -> np.ndarray:
+    """`source` (float (H, W, 3)) moved so that its pixels `source_sample` (N, 3) take the mean
+    colour and brightness contrast of the target's `target_sample` (M, 3) of the same part of the
+    face: one gain for all three channels (the ratio of the two brightness spreads, so it changes
+    contrast, never hue) and a per-channel offset. Float out (not clipped)."""
+    t, s = target_sample, source_sample
     gain = np.clip(t.mean(axis=1).std() / max(s.mean(axis=1).std(), 1.0), *_GAIN_LIMITS)
     return (source - s.mean(axis=0)) * gain + t.mean(axis=0)
 
@@ -157,17 +178,18 @@ def agreeing_pixels(target: np.ndarray, source: np.ndarray, sample: np.ndarray) 
     return typical_pixels(target, sample) & typical_pixels(source, sample)
 
 
-def typical_pixels(image: np.ndarray, sample: np.ndarray) -> np.ndarray:
+def typical_pixels(image: np.ndarray, sample: np.ndarray,
+                   floor: tuple[float, float, float] = (15.0, 6.0, 6.0)) -> np.ndarray:
     """Bool (H, W): the pixels of `image` (RGB (H, W, 3), 0-255) whose colour is typical of its
     `sample` pixels (bool (H, W)): every CIELAB channel within `_TYPICAL_SPREAD` robust deviations
-    of the sample's median, or within `_TYPICAL_FLOOR` of it. All True when the sample is tiny."""
-    if sample.sum() < 16:
+    of the sample's median, or within `floor` (L, a, b) of it. All True when the sample is tiny."""
+    if sample.sum() < _MIN_SAMPLE:
         return np.ones(sample.shape, bool)
     lab = cv2.cvtColor(np.clip(image, 0, 255).astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
     values = lab[sample]
     median = np.median(values, axis=0)
     spread = 1.4826 * np.median(np.abs(values - median), axis=0)
-    limit = np.maximum(_TYPICAL_SPREAD * spread, _TYPICAL_FLOOR)
+    limit = np.maximum(_TYPICAL_SPREAD * spread, floor)
     return np.all(np.abs(lab - median) <= limit, axis=2)
 
 

@@ -28,6 +28,7 @@ from scipy.spatial.distance import cdist
 
 from unmask.blend import composite_region, poisson_composite, typical_pixels
 from unmask.face.hidden import estimate_hidden_landmarks, fit_similarity, mirror_landmarks, yaw
+from unmask.face.skin import skin_patches
 from unmask.methods.base import AlignedCase, Completion, Method, Progress
 from unmask.references import pose_mismatch
 
@@ -89,7 +90,8 @@ class WarpMethod(Method):
         else:
             inner = case.region
         anchor = face & ~case.region
-        image = poisson_composite(base, warped, inner, anchor=anchor if self.surroundings else None)
+        image = poisson_composite(base, warped, inner, anchor=anchor if self.surroundings else None,
+                                  skin=skin_patches(target_points, case.region.shape) & ~case.region)
         changed = composite_region(case.region)
         image[~changed] = case.target[~changed]
         return Completion(

@@ -1,0 +1,145 @@
+"""Real masks: the whole pipeline on every masked photo of ../shared/data/mfr2, run as an
+`unmask batch` manifest, and a contact sheet of all of them to look at.
+
+For each person, the unmasked photos are the references, except that a person with two or more
+keeps the last one apart as the judge: the identity distance of the result to the judge (dlib's
+plain descriptor, both faces detected; lower = more like the person) against that of the masked
+photo. Printed: targets processed (issue 11 asks for at least 98 %), every failure with its
+message, and the medians. Written to `--out` (default benchmarks/out/mfr2; not committed: it shows
+the shared photos): the batch's own output and report, and `sheet-N.png`, every target as
+masked | result (320 px tiles with the case and its judge distance), failures first, then worst
+judge distance first, then the targets without a judge.
+
+    python benchmarks/bench_mfr2.py [--workers 2] [--method warp] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+MFR2 = ROOT.parent / "shared" / "data" / "mfr2"
+TILE = 320
+COLUMNS = 4
+ROWS_PER_SHEET = 8
+
+
+def write_manifest(out: Path) -> tuple[Path, dict[str, Path]]:
+    """The manifest of every masked mfr2 photo (absolute paths) and {target key: judge photo}."""
+    with open(MFR2 / "labels.csv", newline="") as handle:
+        labels = list(csv.DictReader(handle))
+    persons: dict[str, list[dict[str, str]]] = {}
+    for row in labels:
+        persons.setdefault(row["person"], []).append(row)
+    rows, judges = [], {}
+    for person, items in sorted(persons.items()):
+        unmasked = [MFR2 / person / r["file"] for r in items if r["mask"] == "no-mask"]
+        judge = unmasked.pop() if len(unmasked) >= 2 else None
+        for r in items:
+            if r["mask"] == "no-mask" or not unmasked:
+                continue
+            key = f"{person}/{r['file']}"
+            rows.append({"target": key, "references": ";".join(str(p) for p in unmasked), "mask_kind": r["mask"]})
+            if judge is not None:
+                judges[key] = judge
+    targets = out / "targets"
+    for row in rows:  # the manifest's targets are relative paths: symbolic links into mfr2
+        link = targets / row["target"]
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if not link.exists():
+            link.symlink_to(MFR2 / row["target"])
+        row["target"] = f"targets/{row['target']}"
+    manifest = out / "manifest.csv"
+    with open(manifest, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["target", "references", "mask_kind"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return manifest, {f"targets/{key}": judge for key, judge in judges.items()}
+
+
+def judge_distance(image: np.ndarray, judge: np.ndarray) -> float:
+    """dlib's plain identity distance between the largest faces of two photos (nan without one)."""
+    from unmask.face import detect_faces, face_descriptor, identity_distance
+
+    faces = [detect_faces(x) for x in (image, judge)]
+    if not all(faces):
+        return math.nan
+    a, b = (face_descriptor(x, f[0]) for x, f in zip((image, judge), faces))
+    return identity_distance(a, b)
+
+
+def tile(masked: np.ndarray, result: np.ndarray | None, label: str) -> np.ndarray:
+    """masked | result (a grey square for a failure), each TILE/2 px, `label` written on top."""
+    half = TILE // 2
+    left = cv2.resize(masked, (half, half), interpolation=cv2.INTER_CUBIC)
+    right = np.full_like(left, 90) if result is None else cv2.resize(result, (half, half), interpolation=cv2.INTER_CUBIC)
+    out = np.concatenate([left, right], axis=1)
+    cv2.putText(out, label, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 0), 1, cv2.LINE_AA)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--method", default="warp")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "mfr2")
+    args = parser.parse_args()
+
+    from unmask.batch import Settings, make_executor, run_batch
+    from unmask.images import read_image, write_image
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    manifest, judges = write_manifest(args.out)
+    results = args.out / "results"
+    with make_executor(args.workers) as executor:
+        run_batch(manifest, results, Settings(method=args.method), executor)
+    report = json.loads((results / "report.json").read_text())
+    rows = report["targets"]
+
+    scored = []
+    for row in rows:
+        masked = read_image(args.out / row["target"])
+        result = read_image(results / row["output"]) if row["status"] == "done" else None
+        judge = judges.get(row["target"])
+        before = after = math.nan
+        if judge is not None:
+            judge_image = read_image(judge)
+            before = judge_distance(masked, judge_image)
+            after = judge_distance(result, judge_image) if result is not None else before
+        scored.append((row, masked, result, before, after))
+
+    done = [s for s in scored if s[2] is not None]
+    print(f"mfr2 masked photos: {len(rows)}, processed {len(done)} ({100 * len(done) / len(rows):.1f} %), "
+          f"method {args.method}")
+    for row, *_ in scored:
+        if row["status"] != "done":
+            print(f"  {row['status']}: {row['target']}: {row.get('error', '')}")
+    pairs = np.array([(b, a) for _, _, _, b, a in scored if np.isfinite(b) and np.isfinite(a)])
+    if len(pairs):
+        print(f"identity distance to the held-out photo ({len(pairs)} targets with one): masked median "
+              f"{np.median(pairs[:, 0]):.3f}, result median {np.median(pairs[:, 1]):.3f}; "
+              f"result closer in {int((pairs[:, 1] < pairs[:, 0]).sum())}")
+
+    def order(item):
+        row, _, result, _, after = item
+        return (result is not None, not np.isfinite(after), -after if np.isfinite(after) else 0.0)
+
+    tiles = [tile(masked, result, f"{row['target'][8:]} {row['status']} {after:.2f}")
+             for row, masked, result, _, after in sorted(scored, key=order)]
+    per_sheet = COLUMNS * ROWS_PER_SHEET
+    for number, start in enumerate(range(0, len(tiles), per_sheet), start=1):
+        chunk = tiles[start:start + per_sheet]
+        chunk += [np.zeros_like(tiles[0])] * (-len(chunk) % COLUMNS)
+        grid = np.concatenate([np.concatenate(chunk[i:i + COLUMNS], axis=1) for i in range(0, len(chunk), COLUMNS)])
+        print(f"sheet: {write_image(args.out / f'sheet-{number}.png', grid)}")
+
+
+if __name__ == "__main__":
+    main()
