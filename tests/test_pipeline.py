@@ -12,7 +12,7 @@ import unmask
 from unmask.blend import GROW, composite_region, grow_region, paste_into_photo
 from unmask.errors import UnmaskError
 from unmask.face import Alignment, align_face, find_face
-from unmask.face.identity import MASKED_SAME_PERSON
+from unmask.face.identity import MASKED_SAME_PERSON, SHARP_SAME_PERSON
 from unmask.images import read_image
 
 # the target is masked, so the identity check may warn although the reference is the same person
@@ -101,7 +101,8 @@ def test_record_steps_and_progress(photos, result):
     assert record["region"]["area_px"] == int(photos["region"].sum())
     # the target is masked, so its descriptor is far even from the same person: only the bookkeeping
     assert 0.0 <= record["identity_distance"] < 1.5
-    assert record["same_person"] is (record["identity_distance"] <= MASKED_SAME_PERSON)
+    assert record["identity_limit"] in (SHARP_SAME_PERSON, MASKED_SAME_PERSON)
+    assert record["same_person"] is (record["identity_distance"] <= record["identity_limit"])
     assert record["references"][0]["used"] and record["inputs"]["reference"] == record["references"][0]["label"]
     assert set(record["seconds"]) >= {"read", "faces", "region", "identity", "align", "method", "paste"}
     assert record["faces"]["target"]["box"] and record["photo_size"] == [photos["masked"].shape[1],

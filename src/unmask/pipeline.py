@@ -112,7 +112,6 @@ def complete(
     from unmask import references
     from unmask.face import find_face
     from unmask.face.hidden import estimate_hidden_landmarks
-    from unmask.face.identity import MASKED_SAME_PERSON
     from unmask.methods import AlignedCase, make_method
 
     say = progress or (lambda message: None)
@@ -147,10 +146,10 @@ def complete(
     ranked = references.rank(target_img, target_face, candidates)
     chosen = ranked[0].candidate
     reference_img, reference_face_, reference_name = chosen.image, chosen.face, chosen.path
-    distance = ranked[0].measures["identity"]
+    distance, limit = ranked[0].measures["identity"], ranked[0].measures["identity_limit"]
     if len(candidates) > 1:
         say(f"using reference {chosen.label} (best of {len(candidates)})")
-    _check_identity(distance, strict, reference_name, say)
+    _check_identity(distance, limit, strict, reference_name, say)
     clock.lap("identity")
 
     target_points = estimate_hidden_landmarks(target_face.landmarks, reference_face_.landmarks)
@@ -214,7 +213,8 @@ def complete(
                    "area_fraction": round(float(region.mean()), 5), "area_crop_px": int(region_crop.sum())},
         "references": references.ranking_record(ranked, skipped),
         "identity_distance": round(float(distance), 4),
-        "same_person": bool(distance <= MASKED_SAME_PERSON),
+        "identity_limit": limit,
+        "same_person": bool(distance <= limit),
         "alignment": {"quad": alignment.quad.tolist(), "crop_size": crop},  # full precision: reusable
         "completion": completion.info,
         "changed_photo_px": int(np.any(image != target_img, axis=2).sum()),
@@ -275,13 +275,11 @@ def _found_region(image: np.ndarray, face, name: Path | None) -> tuple[np.ndarra
                                      "coverage": round(float(found.coverage), 4)}
 
 
-def _check_identity(distance: float, strict: bool, reference_name: Path | None, say: Progress) -> None:
-    from unmask.face.identity import MASKED_SAME_PERSON
-
-    if distance <= MASKED_SAME_PERSON:
+def _check_identity(distance: float, limit: float, strict: bool, reference_name: Path | None,
+                    say: Progress) -> None:
+    if distance <= limit:
         return
-    message = (f"the reference looks like another person (upper-face identity distance {distance:.2f} > "
-               f"{MASKED_SAME_PERSON})")
+    message = f"the reference looks like another person (upper-face identity distance {distance:.2f} > {limit:.2f})"
     if strict:
         raise UnmaskError(message + "; without --strict this is only a warning", reference_name)
     say("warning: " + message)

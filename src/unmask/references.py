@@ -14,7 +14,7 @@ what predicts a good completion; lower is better, and every part of the score is
   lacks against the target when both are seen at the target's scale: a small face or a blurred
   photo scores high, one sharper than the target scores 0 (no gain past the target's own).
 - `identity`: the upper-face identity distance to the target (`unmask.face.identity`), above
-  the same-person threshold only (a reference that may be another person ranks last).
+  the pair's same-person limit only (a reference that may be another person ranks last).
 
 Each raw measure is divided by a round scale (`SCALES`) so the terms add with equal weight. The
 scales were chosen before measuring and not fitted: a leave-one-person-out grid search over them
@@ -40,7 +40,7 @@ SCALES = {"pose": 0.05, "mouth": 0.15, "detail": 1.0, "identity": 0.1}
 """Raw measure per unit of score: 0.05 eye distances of pose mismatch (the median between two
 photos of one person in the template cases is 0.056, the 90th percentile 0.11), an inner-lip gap
 of 0.15 eye distances (a mouth clearly open; closed is below 0.02), one halving of detail, 0.1 of
-identity distance past the same-person threshold."""
+identity distance past the same-person limit."""
 
 _BAND_EYE_PX = 96  # the detail comparison never looks finer than this many pixels between the eyes
 
@@ -127,23 +127,25 @@ def gather(
 def rank(target: np.ndarray, target_face, candidates: list[Candidate]) -> list[Ranked]:
     """The candidates scored for the masked face `target_face` in the photo `target` (uint8
     (H, W, 3)), best (lowest score) first; ties keep the given order."""
-    from unmask.face.identity import MASKED_SAME_PERSON, identity_distance, upper_face_descriptor
+    from unmask.face.identity import identity_distance, same_person_limit, upper_face
 
     eyes = eye_distance(target_face.landmarks)
     band_px = min(eyes, _BAND_EYE_PX)
     target_detail = detail(target, target_face.landmarks, band_px)
-    target_descriptor = upper_face_descriptor(target, target_face.landmarks)
+    target_upper = upper_face(target, target_face.landmarks)
     ranked = []
     for candidate in candidates:
         points = candidate.face.landmarks
         pose, mirrored = pose_mismatch(target_face.landmarks, points)
-        identity = identity_distance(target_descriptor, upper_face_descriptor(candidate.image, points))
+        upper = upper_face(candidate.image, points)
+        identity = identity_distance(target_upper.descriptor, upper.descriptor)
+        limit = same_person_limit(target_upper, upper)
         lacking = max(0.0, float(np.log2(target_detail / max(detail(candidate.image, points, band_px), 1e-6))))
         measures = {"pose": round(pose, 4), "mirrored": mirrored, "mouth": round(mouth_opening(points), 4),
-                    "detail": round(lacking, 4), "identity": round(identity, 4),
+                    "detail": round(lacking, 4), "identity": round(identity, 4), "identity_limit": limit,
                     "eye_distance_px": round(eye_distance(points), 1)}
         raw = {"pose": pose, "mouth": measures["mouth"], "detail": lacking,
-               "identity": max(0.0, identity - MASKED_SAME_PERSON)}
+               "identity": max(0.0, identity - limit)}
         terms = {name: round(value / SCALES[name], 4) for name, value in raw.items()}
         ranked.append(Ranked(candidate, round(sum(terms.values()), 4), terms, measures))
     return sorted(ranked, key=lambda entry: entry.score)

@@ -261,7 +261,7 @@ def _example(root: Path) -> tuple[str, list[str]]:
 
 def _summary(job: JobResult) -> str:
     verdict = "same person" if job.same_person else "possibly another person"
-    lines = [f"**Identity distance** {job.identity_distance:.3f} ({verdict}; below 0.6 is the same person "
-             "for dlib; the target is masked, so this is only indicative)"]
+    lines = [f"**Identity distance** {job.identity_distance:.3f} ({verdict}; from the part of the face above "
+             "the mask, which tells people apart less well than a whole face)"]
     lines += [f"- warning: {w}" for w in job.warnings]
     return "\n".join(lines)
