@@ -1,14 +1,21 @@
 """Method `warp`: the reference's own lower face, warped into the target's pose and composited.
 
-1. Pose: if the reference looks the other way than the target (yaw of opposite sign, and the
-   mirrored reference is closer in yaw), the reference is mirrored with its landmarks.
+1. Pose: if the mirrored reference's visible landmarks fit the target's better than the reference's
+   own (`unmask.references.pose_mismatch`: it is turned the other way), it is mirrored with its
+   landmarks.
 2. Hidden landmarks (`unmask.face.hidden`): the visible eyes, brows, upper nose bridge and jaw
    ends of the target fix a similarity transform from the reference; the reference's nose, mouth
-   and jaw mapped through it are the target's hidden points (the person's own proportions in the target's pose).
-3. Warp: a thin-plate spline through the 68 point pairs, two rings of points beyond the jaw and a
-   frame on the crop border maps every target pixel to a reference pixel, so the whole region
-   (also where the mask reaches past the jaw line) is covered by reference pixels.
-4. Composite: Poisson cloning of the warped reference into the (grown) region.
+   and jaw mapped through it are the target's hidden points (the person's own proportions in the
+   target's pose), the jaw shifted for the difference in head turn.
+3. Warp: a smoothing thin-plate spline through the 68 point pairs, two rings of points beyond the
+   jaw and a frame on the crop border maps every target pixel to a reference pixel, so the whole
+   region (also where the mask reaches past the jaw line) is covered by reference pixels. The
+   smoothing (`regularization`) lets the spline miss noisy landmarks a little rather than bend
+   the reference's features to hit them exactly.
+4. Composite: Poisson cloning of the warped reference into the (grown) region, inside the face
+   and neck (`face_zone`); the rest of the region, and the neck where the warped reference shows
+   its own collar, clothing or background (`foreign_neck`), is filled from the target's
+   surroundings instead.
 """
 
 from __future__ import annotations
@@ -19,14 +26,11 @@ import cv2
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from unmask.blend import composite_region, poisson_composite
+from unmask.blend import composite_region, poisson_composite, typical_pixels
+from unmask.face.hidden import estimate_hidden_landmarks, fit_similarity, mirror_landmarks, yaw
 from unmask.face.skin import skin_patches
-from unmask.face.hidden import estimate_hidden_landmarks, fit_similarity
 from unmask.methods.base import AlignedCase, Completion, Method, Progress
-
-_MIRROR = np.r_[16:-1:-1, 26:16:-1, 27:31, 35:30:-1, 45:41:-1, 47, 46, 39:35:-1, 41, 40,
-                54:47:-1, 59:54:-1, 64:59:-1, 67:64:-1]
-"""Index of each landmark's left-right counterpart (iBUG 300-W order)."""
+from unmask.references import pose_mismatch
 
 _FILL_SIDE = 256  # side at which the surroundings are inpainted
 _NECK = 0.6  # the neck reaches this many nose-to-chin lengths below the chin
@@ -38,7 +42,8 @@ _TPS_NODES = 97  # the spline is evaluated on a grid of this many nodes a side a
 class WarpMethod(Method):
     """Warp the reference's lower face onto the target's estimated landmarks, then Poisson-clone it.
 
-    Options: `mirror` "auto" (mirror a reference turned the other way), "never" or "always";
+    Options: `mirror` "auto" (mirror a reference whose mirror image fits the target's pose better),
+    "never" or "always";
     `size` the aligned crop side (default 512); `regularization` the spline's smoothing (0 = exact
     through every point); `surroundings` fill the region outside the face and neck from the
     target's surroundings (else from the reference too)."""
@@ -46,7 +51,7 @@ class WarpMethod(Method):
     name = "warp"
     wide_crop = True
 
-    def __init__(self, mirror: str = "auto", size: int = 512, regularization: float = 1e-3,
+    def __init__(self, mirror: str = "auto", size: int = 512, regularization: float = 0.1,
                  surroundings: bool = True):
         if mirror not in ("auto", "never", "always"):
             raise ValueError(f"mirror must be 'auto', 'never' or 'always', not {mirror!r}")
@@ -62,7 +67,7 @@ class WarpMethod(Method):
         reference, ref_points = case.reference, case.reference_landmarks
         target_yaw, ref_yaw = yaw(case.target_landmarks), yaw(ref_points)
         mirrored = self.mirror == "always" or (
-            self.mirror == "auto" and abs(target_yaw + ref_yaw) < abs(target_yaw - ref_yaw) - 0.05
+            self.mirror == "auto" and pose_mismatch(case.target_landmarks, ref_points)[1]
         )
         if mirrored:
             say("mirroring the reference (it faces the other way)")
@@ -73,6 +78,8 @@ class WarpMethod(Method):
         warped = warp_face(reference, ref_points, target_points, case.size, self.regularization)
         say("Poisson compositing")
         face = face_zone(target_points, case.size)
+        if self.surroundings:
+            face &= ~foreign_neck(warped, target_points, case.region)
         outer = case.region & ~face
         # outside the face and neck the reference shows its own background: fill that from the
         # target's surroundings instead, and let only the target's visible face set the colours
@@ -115,25 +122,34 @@ def fill_from_surroundings(image: np.ndarray, region: np.ndarray) -> np.ndarray:
     return np.where(region[:, :, None], up, image)
 
 
+def foreign_neck(warped: np.ndarray, points: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """Bool (S, S): the pixels of the neck zone (`face_zone` below the jaw line) where the `warped`
+    reference (S, S, 3), slightly blurred, does not show a colour typical of its own skin inside
+    the jaw line and `region` (`blend.typical_pixels`): its collar, clothing or background, which
+    would be carried under the target's chin. `points` (68, 2) are the target's landmarks."""
+    size = warped.shape[0]
+    face = inside_jaw(points, size)
+    neck = face_zone(points, size) & ~face
+    smooth = cv2.GaussianBlur(warped, (0, 0), max(size / 256, 1.0)).astype(np.float64)
+    return neck & ~typical_pixels(smooth, face & region)
+
+
 def face_zone(points: np.ndarray, size: int) -> np.ndarray:
     """Bool (S, S): the face inside its jaw line and brows, and the neck under the chin, from
     68 landmarks in an S x S crop."""
-    jaw = points[0:17]
-    brows = points[17:27][::-1]
     height = np.linalg.norm(points[8] - points[27:31].mean(axis=0))
     down = (points[8] - points[27]) / max(np.linalg.norm(points[8] - points[27]), 1e-6)
     neck = np.array([points[5], points[11], points[11] + _NECK * height * down, points[5] + _NECK * height * down])
-    zone = np.zeros((size, size), np.uint8)
-    cv2.fillPoly(zone, [np.round(np.vstack([jaw, brows])).astype(np.int32)], 1)
+    zone = inside_jaw(points, size).astype(np.uint8)
     cv2.fillPoly(zone, [np.round(neck).astype(np.int32)], 1)
     return zone.astype(bool)
 
 
-def yaw(points: np.ndarray) -> float:
-    """Signed head turn from landmarks (68, 2), about -1..1, 0 = frontal: where the top of the nose
-    bridge sits between the jaw's two ends at ear level (visible above a face mask)."""
-    left, right = points[27, 0] - points[0, 0], points[16, 0] - points[27, 0]
-    return float((left - right) / max(left + right, 1e-6))
+def inside_jaw(points: np.ndarray, size: int) -> np.ndarray:
+    """Bool (S, S): the face inside the jaw line and brows of 68 landmarks in an S x S crop."""
+    zone = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(zone, [np.round(np.vstack([points[0:17], points[17:27][::-1]])).astype(np.int32)], 1)
+    return zone.astype(bool)
 
 
 def mirror_face(image: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -142,20 +158,12 @@ def mirror_face(image: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.n
     return np.ascontiguousarray(image[:, ::-1]), mirror_landmarks(points, image.shape[1] - 1)
 
 
-def mirror_landmarks(points: np.ndarray, right: float) -> np.ndarray:
-    """68 landmarks (68, 2) flipped left-right about x = right / 2 (x -> right - x), renumbered
-    so that a left eye point stays a left eye point."""
-    flipped = np.array(points, dtype=np.float64)
-    flipped[:, 0] = right - flipped[:, 0]
-    return flipped[_MIRROR]
-
-
 def warp_face(
     reference: np.ndarray,
     ref_points: np.ndarray,
     target_points: np.ndarray,
     size: int,
-    regularization: float = 1e-3,
+    regularization: float = 0.1,
 ) -> np.ndarray:
     """The reference crop (S, S, 3) warped so its landmarks land on `target_points` (68, 2):
     a thin-plate spline through the landmarks, rings beyond the jaw and the crop frame."""
