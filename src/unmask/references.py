@@ -169,7 +169,7 @@ def pose_mismatch(target: np.ndarray, reference: np.ndarray) -> tuple[float, boo
     reference's fitted onto them by a similarity transform; the smaller of the reference as is
     and mirrored, and whether mirrored was smaller. 0 = same pose; two photos of one person
     typically differ by 0.03-0.11."""
-    from unmask.methods.warp import mirror_landmarks
+    from unmask.face.hidden import mirror_landmarks
 
     best = []
     for points in (reference, mirror_landmarks(reference, 0.0)):
