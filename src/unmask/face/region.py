@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from unmask.errors import UnmaskError
+from unmask.face.skin import SKIN_PATCHES
 
 _WORK_FACE_WIDTH = 160
 """GrabCut runs on a copy where the inter-ocular distance is scaled to about 0.4 x this (px)."""
@@ -325,18 +326,15 @@ def _prior(frame: _Frame, points: np.ndarray, shape: tuple[int, int], below_nose
     return seeds
 
 
-# skin reference patches (frame coordinates): the nose bridge between the eyes, the forehead
-_SKIN_PATCHES = (
-    np.array([[-0.12, -0.1], [0.12, -0.1], [0.1, 0.15], [-0.1, 0.15]]),
-    np.array([[-0.35, -0.75], [0.35, -0.75], [0.35, -0.5], [-0.35, -0.5]]),
-)
+def _skin_sample(frame: _Frame, shape: tuple[int, int]) -> np.ndarray:
+    """Bool `shape`: the face's `SKIN_PATCHES` (nose bridge, forehead) in the frame's pixels."""
+    return _polygon_mask(frame, SKIN_PATCHES[0], shape) | _polygon_mask(frame, SKIN_PATCHES[1], shape)
 
 
 def _skin_claimed(fabric: np.ndarray, frame: _Frame) -> float:
     """Share of the skin samples (bridge, forehead) whose colour the mask's colour model
     (`fabric`, bool (h, w)) claims, in [0, 1]: about 0 for a mask, high when it learnt skin."""
-    shape = fabric.shape
-    skin = _polygon_mask(frame, _SKIN_PATCHES[0], shape) | _polygon_mask(frame, _SKIN_PATCHES[1], shape)
+    skin = _skin_sample(frame, fabric.shape)
     return float(fabric[skin].mean()) if skin.any() else 0.0
 
 
@@ -487,7 +485,7 @@ def _mask_evidence(image: np.ndarray, frame: _Frame, points: np.ndarray, fabric:
     lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float64)
     lab[..., 0] *= 100 / 255
     shape = image.shape[:2]
-    skin = _polygon_mask(frame, _SKIN_PATCHES[0], shape) | _polygon_mask(frame, _SKIN_PATCHES[1], shape)
+    skin = _skin_sample(frame, shape)
     lower = _polygon_mask(frame, _EXPECTED_CORE, shape)
     lips = np.zeros(shape, np.uint8)
     cv2.fillPoly(lips, [np.round(points[48:60]).astype(np.int32)], 1)
