@@ -95,7 +95,7 @@ def poisson_composite(
     trusted = np.ones(grown.shape, bool) if anchor is None else anchor[box]
     trusted = trusted & agreeing_pixels(tgt, src, grow_region(grown, ring) & ~grown & trusted)
     if skin is not None and skin.sum() >= _MIN_SAMPLE:  # the skin patches may lie outside the box
-        trusted &= typical_pixels(target, skin, _SKIN_FLOOR)[box]
+        trusted &= _typical(_lab(tgt), _lab(target[skin]), _SKIN_FLOOR)
     else:
         skin = None
     if match_colour:
@@ -185,12 +185,23 @@ def typical_pixels(image: np.ndarray, sample: np.ndarray,
     of the sample's median, or within `floor` (L, a, b) of it. All True when the sample is tiny."""
     if sample.sum() < _MIN_SAMPLE:
         return np.ones(sample.shape, bool)
-    lab = cv2.cvtColor(np.clip(image, 0, 255).astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
-    values = lab[sample]
+    lab = _lab(image)
+    return _typical(lab, lab[sample], floor)
+
+
+def _typical(lab: np.ndarray, values: np.ndarray, floor: tuple[float, float, float]) -> np.ndarray:
+    """Bool (H, W): the CIELAB pixels `lab` (H, W, 3) typical of the CIELAB `values` (N, 3) (see
+    `typical_pixels`)."""
     median = np.median(values, axis=0)
     spread = 1.4826 * np.median(np.abs(values - median), axis=0)
     limit = np.maximum(_TYPICAL_SPREAD * spread, floor)
-    return np.all(np.abs(lab - median) <= limit, axis=2)
+    return np.all(np.abs(lab - median) <= limit, axis=-1)
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    """CIELAB float32 (..., 3) of RGB values (..., 3) in 0-255 (any numeric type)."""
+    flat = np.clip(rgb, 0, 255).astype(np.float32).reshape(1, -1, 3) / 255.0
+    return cv2.cvtColor(flat, cv2.COLOR_RGB2LAB).reshape(np.shape(rgb))
 
 
 def _fixed_border(difference: np.ndarray, region: np.ndarray, trusted: np.ndarray) -> np.ndarray:
