@@ -64,15 +64,19 @@ def write_manifest(out: Path) -> tuple[Path, dict[str, Path]]:
     return manifest, {f"targets/{key}": judge for key, judge in judges.items()}
 
 
-def judge_distance(image: np.ndarray, judge: np.ndarray) -> float:
-    """dlib's plain identity distance between the largest faces of two photos (nan without one)."""
-    from unmask.face import detect_faces, face_descriptor, identity_distance
+def descriptor(image: np.ndarray) -> np.ndarray | None:
+    """dlib's plain identity descriptor (128,) of the photo's largest face, None without one."""
+    from unmask.face import detect_faces, face_descriptor
 
-    faces = [detect_faces(x) for x in (image, judge)]
-    if not all(faces):
-        return math.nan
-    a, b = (face_descriptor(x, f[0]) for x, f in zip((image, judge), faces))
-    return identity_distance(a, b)
+    faces = detect_faces(image)
+    return face_descriptor(image, faces[0]) if faces else None
+
+
+def judge_distance(a: np.ndarray | None, b: np.ndarray | None) -> float:
+    """Identity distance of two descriptors (nan when a face was missing)."""
+    from unmask.face import identity_distance
+
+    return math.nan if a is None or b is None else identity_distance(a, b)
 
 
 def tile(masked: np.ndarray, result: np.ndarray | None, label: str) -> np.ndarray:
@@ -103,16 +107,15 @@ def main() -> None:
     report = json.loads((results / "report.json").read_text())
     rows = report["targets"]
 
-    scored = []
+    scored, judged = [], {path: descriptor(read_image(path)) for path in set(judges.values())}
     for row in rows:
         masked = read_image(args.out / row["target"])
         result = read_image(results / row["output"]) if row["status"] == "done" else None
         judge = judges.get(row["target"])
         before = after = math.nan
         if judge is not None:
-            judge_image = read_image(judge)
-            before = judge_distance(masked, judge_image)
-            after = judge_distance(result, judge_image) if result is not None else before
+            before = judge_distance(descriptor(masked), judged[judge])
+            after = judge_distance(descriptor(result), judged[judge]) if result is not None else before
         scored.append((row, masked, result, before, after))
 
     done = [s for s in scored if s[2] is not None]

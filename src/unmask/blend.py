@@ -92,15 +92,15 @@ def poisson_composite(
     grown = grown[box]
     tgt = target[box].astype(np.float64)
     src = source[box].astype(np.float64)
+    around = grow_region(grown, ring) & ~grown  # the colour ring
     trusted = np.ones(grown.shape, bool) if anchor is None else anchor[box]
-    trusted = trusted & agreeing_pixels(tgt, src, grow_region(grown, ring) & ~grown & trusted)
-    if skin is not None and skin.sum() >= _MIN_SAMPLE:  # the skin patches may lie outside the box
-        trusted &= _typical(_lab(tgt), _lab(target[skin]), _SKIN_FLOOR)
-    else:
+    trusted = trusted & agreeing_pixels(tgt, src, around & trusted)
+    if skin is not None and skin.sum() < _MIN_SAMPLE:
         skin = None
+    if skin is not None:  # the skin patches may lie outside the box
+        trusted &= _typical(_lab(tgt), _lab(target[skin]), _SKIN_FLOOR)
     if match_colour:
-        band = grow_region(grown, ring) & ~grown & trusted
-        if band.sum() >= _MIN_SAMPLE or skin is None:
+        if skin is None or (around & trusted).sum() >= _MIN_SAMPLE:
             src = match_colours(tgt, src, grown, ring, trusted)
         else:  # the region's surroundings are no skin at all: match the colours on the skin patches
             src = colour_transfer(src, target[skin].astype(np.float64), source[skin].astype(np.float64))

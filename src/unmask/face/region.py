@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from unmask.errors import UnmaskError
-from unmask.face.skin import SKIN_PATCHES
+from unmask.face.skin import skin_patches
 
 _WORK_FACE_WIDTH = 160
 """GrabCut runs on a copy where the inter-ocular distance is scaled to about 0.4 x this (px)."""
@@ -105,7 +105,7 @@ def _find(image: np.ndarray, landmarks: np.ndarray, min_score: float, check_eyes
         if moved is not landmarks:
             return _find(image, moved, min_score, check_eyes=False)
     score = _mask_evidence(small, local, points, fabric)
-    if _skin_claimed(fabric, local) > _SKIN_CLAIMED:
+    if _skin_claimed(fabric, points) > _SKIN_CLAIMED:
         # the mask's colour model learnt skin: the nose is not covered (a mask pulled down);
         # cut again with the probable mask starting under the nose
         seeds = _prior(local, points, small.shape[:2], below_nose=True)
@@ -326,15 +326,11 @@ def _prior(frame: _Frame, points: np.ndarray, shape: tuple[int, int], below_nose
     return seeds
 
 
-def _skin_sample(frame: _Frame, shape: tuple[int, int]) -> np.ndarray:
-    """Bool `shape`: the face's `SKIN_PATCHES` (nose bridge, forehead) in the frame's pixels."""
-    return _polygon_mask(frame, SKIN_PATCHES[0], shape) | _polygon_mask(frame, SKIN_PATCHES[1], shape)
-
-
-def _skin_claimed(fabric: np.ndarray, frame: _Frame) -> float:
-    """Share of the skin samples (bridge, forehead) whose colour the mask's colour model
-    (`fabric`, bool (h, w)) claims, in [0, 1]: about 0 for a mask, high when it learnt skin."""
-    skin = _skin_sample(frame, fabric.shape)
+def _skin_claimed(fabric: np.ndarray, points: np.ndarray) -> float:
+    """Share of the skin samples (`skin_patches`: bridge, forehead) of the face with landmarks
+    `points` (68, 2) whose colour the mask's colour model (`fabric`, bool (h, w), same pixels)
+    claims, in [0, 1]: about 0 for a mask, high when it learnt skin."""
+    skin = skin_patches(points, fabric.shape)
     return float(fabric[skin].mean()) if skin.any() else 0.0
 
 
@@ -485,7 +481,7 @@ def _mask_evidence(image: np.ndarray, frame: _Frame, points: np.ndarray, fabric:
     lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float64)
     lab[..., 0] *= 100 / 255
     shape = image.shape[:2]
-    skin = _skin_sample(frame, shape)
+    skin = skin_patches(points, shape)
     lower = _polygon_mask(frame, _EXPECTED_CORE, shape)
     lips = np.zeros(shape, np.uint8)
     cv2.fillPoly(lips, [np.round(points[48:60]).astype(np.int32)], 1)
@@ -498,7 +494,7 @@ def _mask_evidence(image: np.ndarray, frame: _Frame, points: np.ndarray, fabric:
     spread = float(lab[lower].std(axis=0).mean())
     cool = float(np.median(lab[skin][:, 1]) - np.median(lab[lower][:, 1]))
     smooth, textured = max(0.0, 5 - spread) / 5, max(0.0, spread - 11) / 5
-    claimed = _skin_claimed(fabric, frame)
+    claimed = _skin_claimed(fabric, points)
     logit = (1.66 * difference / 20 - 2.26 * lip_a / 10 + 0.31 * lip_l / 10 + 6.68 * smooth
              + 3.49 * textured + 3.86 * max(0.0, cool - 6) / 5 + 1.21 * max(0.0, -cool - 6) / 5
              - 3.52 * claimed - 2.18)
