@@ -13,7 +13,7 @@ from unmask.errors import ImageError, UnmaskError
 from unmask.face import find_face
 from unmask.face.synthetic import render_mask
 from unmask.images import read_image, write_image
-from unmask.references import gather, mouth_opening, pose_mismatch, rank, sources
+from unmask.references import closest_result, gather, mouth_opening, pose_mismatch, rank, sources
 
 
 def _small(image: np.ndarray, side: int = 480) -> np.ndarray:
@@ -72,15 +72,35 @@ def test_folder_with_a_corrupt_file_and_a_faceless_photo(person, tmp_path):
         result = unmask.complete(person["target"], folder, mask=person["region"], progress=messages.append)
     ranking = result.record["references"]
     assert [e["label"] for e in ranking if "rank" in e] == [str(folder / "b_good.png"), str(folder / "a_blurred.png")]
-    assert ranking[0]["used"] and not ranking[1]["used"]
-    assert set(ranking[0]) == {"label", "rank", "used", "score", "terms", "measures"}
+    used = [e for e in ranking if e.get("used")]
+    assert len(used) == 1 and result.record["inputs"]["reference"] == used[0]["label"]
+    assert set(ranking[0]) == {"label", "rank", "used", "score", "terms", "measures", "result_identity"}
     assert set(ranking[0]["terms"]) == {"pose", "mouth", "detail", "identity"}
+    # both are the person, so the face was completed with each and the result closer to the other kept
+    assert used[0]["result_identity"] == min(e["result_identity"] for e in ranking if "rank" in e)
+    assert "choice" in result.record["seconds"]
     skipped = {e["label"]: e["skipped"] for e in ranking if "skipped" in e}
     assert set(skipped) == {str(folder / "c_corrupt.jpg"), str(folder / "d_noface.png")}
     assert "no face found" in skipped[str(folder / "d_noface.png")]
-    assert result.record["inputs"]["reference"] == str(folder / "b_good.png")
     assert sum("skipping reference" in m for m in messages) == 2
     assert result.record["same_person"]
+
+
+def test_one_try_uses_the_best_ranked(person):
+    result = unmask.complete(person["target"], [person["blurred"], person["good"]], mask=person["region"], tries=1)
+    ranking = result.record["references"]
+    assert ranking[0]["label"] == "array 1" and ranking[0]["used"] and not ranking[1]["used"]
+    assert not any("result_identity" in e for e in ranking) and "choice" not in result.record["seconds"]
+
+
+def test_the_result_most_like_the_other_photos_is_kept(people_dir, person):
+    """Of two "results", the masked photo and its unmasked truth, the truth is closer to the person."""
+    truth = _small(read_image(people_dir / "p04" / "5.jpg"))
+    others = [_small(read_image(people_dir / "p04" / name)) for name in ("1.jpg", "3.jpg", "4.jpg")]
+    candidates, _ = gather([person["good"], *others], True, _array)
+    ranked = rank(person["target"], find_face(person["target"]), candidates)
+    index, distances = closest_result([person["target"], truth], find_face(truth).landmarks, ranked[:2], ranked)
+    assert index == 1 and distances[1] < distances[0] - 0.05, distances
 
 
 def test_list_of_files_folders_and_arrays(person, tmp_path):

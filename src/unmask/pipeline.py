@@ -86,6 +86,7 @@ def complete(
     eyes: tuple[float, float, float, float] | None = None,
     size: int | None = None,
     strict: bool = False,
+    tries: int | None = None,
     seed: int = 0,
     progress: Progress | None = None,
     bars: bool | None = None,
@@ -95,9 +96,11 @@ def complete(
 
     target, expression: file paths, uint8 RGB arrays (H, W, 3) or `NamedImage`s (decoded photos
     that keep their file name for messages). `reference`: one such photo, a folder of them, or a
-    list of photos and folders: they are ranked for the target (`unmask.references`), the best is
-    used, and `record["references"]` gives the ranking and why (unusable photos of a list or
-    folder are skipped with a warning). `method`: one of
+    list of photos and folders: they are ranked for the target (`unmask.references`), the face is
+    completed with each of the `tries` best ranked (default: the method's, `warp` 3, `stylegan` 1),
+    the result most like the other photos of the person is kept, and `record["references"]` gives
+    the ranking, the results' distances and the one used (unusable photos of a list or folder are
+    skipped with a warning). `method`: one of
     `unmask.methods.METHODS` ("warp" needs no model). `mask`: the region to fill, a mask image
     path (white = fill) or a bool array of the target's size; without it the face mask is found.
     `face` / `reference_face`: which face in a photo with several (0 = largest). `face_box`
@@ -111,8 +114,7 @@ def complete(
     """
     from unmask import references
     from unmask.face import find_face
-    from unmask.face.hidden import estimate_hidden_landmarks
-    from unmask.methods import AlignedCase, make_method
+    from unmask.methods import make_method
 
     say = progress or (lambda message: None)
     clock = _Clock()
@@ -144,53 +146,31 @@ def complete(
 
     say("ranking the reference photos" if len(candidates) > 1 else "checking that the reference is the same person")
     ranked = references.rank(target_img, target_face, candidates)
-    chosen = ranked[0].candidate
-    reference_img, reference_face_, reference_name = chosen.image, chosen.face, chosen.path
-    distance, limit = ranked[0].measures["identity"], ranked[0].measures["identity_limit"]
-    if len(candidates) > 1:
-        say(f"using reference {chosen.label} (best of {len(candidates)})")
-    _check_identity(distance, limit, strict, reference_name, say)
+    tried = references.worth_trying(ranked, algorithm.tries if tries is None else tries)
     clock.lap("identity")
 
-    target_points = estimate_hidden_landmarks(target_face.landmarks, reference_face_.landmarks)
-    zoom, crop = 1.0, algorithm.size
-    if algorithm.wide_crop:
-        zoom = _zoom_to_fit(region, target_points, crop)
-        # keep the photo's own resolution on the face (within limits), so the pasted part is not blurred
-        native = _quad_side(target_points) if size is None else crop
-        crop = int(round(min(max(native, algorithm.size) * zoom, max(_MAX_CROP, algorithm.size)) / 8)) * 8
-    say(f"aligning faces at {crop}x{crop}" + (f" ({zoom:.2f}x wider than FFHQ framing)" if zoom > 1 else ""))
-    target_crop, alignment = _align(target_img, target_points, crop, zoom)
-    reference_crop, reference_alignment = _align(reference_img, reference_face_.landmarks, crop, zoom)
-    region_crop = alignment.region_to_crop(region)
-    outside = 1.0 - region_crop.sum() / max(region.sum() * alignment.scale**2, 1.0)
-    if outside > 0.02:
-        say(f"warning: {outside:.0%} of the face-mask region lies outside the aligned crop and stays unfilled")
-    if not region_crop.any():
-        raise UnmaskError("the face-mask region does not overlap the aligned face", target_name)
-    case = AlignedCase(
-        target=target_crop,
-        region=region_crop,
-        target_landmarks=alignment.to_crop(target_points),
-        reference=reference_crop,
-        reference_landmarks=reference_alignment.to_crop(reference_face_.landmarks),
-        seed=seed,
-    )
-    if expression_face is not None:
-        case.expression, expression_alignment = _align(expression_img, expression_face.landmarks, crop, zoom)
-        case.expression_landmarks = expression_alignment.to_crop(expression_face.landmarks)
-    clock.lap("align")
-
-    say(f"completing with method '{method}'")
     show = progress is not None if bars is None else bars
-    completion = algorithm.complete(case, progress=say if show else None)
-    clock.lap("method")
-
-    say("pasting back into the photo")
-    from unmask.blend import paste_into_photo
-
-    image = paste_into_photo(target_img, completion.image, alignment, completion.changed)
-    clock.lap("paste")
+    expression_pair = None if expression_face is None else (expression_img, expression_face)
+    fills = []
+    for entry in tried:
+        if len(candidates) > 1:
+            say(f"completing from reference {entry.candidate.label} "
+                f"(ranked {ranked.index(entry) + 1} of {len(candidates)})")
+        fills.append(_fill(target_img, target_face, region, entry.candidate, algorithm, size, seed, expression_pair,
+                           target_name, say, show, clock))
+    pick, distances = 0, []
+    if len(fills) > 1:
+        say("keeping the result that looks most like the other photos of the person")
+        pick, distances = references.closest_result([f.image for f in fills], fills[0].points, tried, ranked)
+        clock.lap("choice")
+    chosen = tried[pick].candidate
+    if len(candidates) > 1:
+        say(f"using reference {chosen.label} (best of {len(candidates)})")
+    distance, limit = tried[pick].measures["identity"], tried[pick].measures["identity_limit"]
+    _check_identity(distance, limit, strict, chosen.path, say)
+    image, completion, case, alignment, crop = (fills[pick].image, fills[pick].completion, fills[pick].case,
+                                               fills[pick].alignment, fills[pick].crop)
+    target_crop, region_crop, reference_crop = case.target, case.region, case.reference
 
     steps = {"masked photo": target_crop, "face-mask region": _show_region(target_crop, region_crop),
              "reference": reference_crop}
@@ -207,11 +187,12 @@ def complete(
                    "mask": _label(mask)},
         "photo_size": [int(target_img.shape[1]), int(target_img.shape[0])],
         "crop_size": crop,
-        "faces": {"target": _face_record(target_face), "reference": _face_record(reference_face_),
+        "faces": {"target": _face_record(target_face), "reference": _face_record(chosen.face),
                   **({"expression": _face_record(expression_face)} if expression_face is not None else {})},
         "region": {**region_info, "area_px": int(region.sum()),
                    "area_fraction": round(float(region.mean()), 5), "area_crop_px": int(region_crop.sum())},
-        "references": references.ranking_record(ranked, skipped),
+        "references": references.ranking_record(ranked, skipped, ranked.index(tried[pick]),
+                                                 {ranked.index(e): d for e, d in zip(tried, distances)}),
         "identity_distance": round(float(distance), 4),
         "identity_limit": limit,
         "same_person": bool(distance <= limit),
@@ -223,6 +204,70 @@ def complete(
     }
     say(f"done in {clock.total():.1f} s")
     return Result(image=image, aligned=completion.image, steps=steps, record=record, inputs=inputs)
+
+
+@dataclass
+class _Filled:
+    """One reference's completion: the aligned `case` it was made from, the target's `alignment`,
+    the method's `completion`, `image`, the completed photo (H, W, 3) uint8, `crop` the crop side,
+    and `points`, the target's 68 landmarks (hidden ones estimated from the reference) in the photo."""
+
+    case: Any  # unmask.methods.AlignedCase
+    alignment: Any  # unmask.face.Alignment
+    completion: Any  # unmask.methods.Completion
+    image: np.ndarray
+    crop: int
+    points: np.ndarray
+
+
+def _fill(target_img: np.ndarray, target_face, region: np.ndarray, reference, algorithm, size: int | None,
+          seed: int, expression: tuple[np.ndarray, Any] | None, target_name: Path | None, say: Progress,
+          show: bool, clock: "_Clock") -> _Filled:
+    """Complete the target photo's `region` (bool (H, W)) from one reference `Candidate`: align
+    target, reference (and the `expression` photo and face) around the target's landmarks as the
+    reference completes them, run `algorithm`, paste the result back."""
+    from unmask.blend import paste_into_photo
+    from unmask.face.hidden import estimate_hidden_landmarks
+    from unmask.methods import AlignedCase
+
+    target_points = estimate_hidden_landmarks(target_face.landmarks, reference.face.landmarks)
+    zoom, crop = 1.0, algorithm.size
+    if algorithm.wide_crop:
+        zoom = _zoom_to_fit(region, target_points, crop)
+        # keep the photo's own resolution on the face (within limits), so the pasted part is not blurred
+        native = _quad_side(target_points) if size is None else crop
+        crop = int(round(min(max(native, algorithm.size) * zoom, max(_MAX_CROP, algorithm.size)) / 8)) * 8
+    say(f"aligning faces at {crop}x{crop}" + (f" ({zoom:.2f}x wider than FFHQ framing)" if zoom > 1 else ""))
+    target_crop, alignment = _align(target_img, target_points, crop, zoom)
+    reference_crop, reference_alignment = _align(reference.image, reference.face.landmarks, crop, zoom)
+    region_crop = alignment.region_to_crop(region)
+    outside = 1.0 - region_crop.sum() / max(region.sum() * alignment.scale**2, 1.0)
+    if outside > 0.02:
+        say(f"warning: {outside:.0%} of the face-mask region lies outside the aligned crop and stays unfilled")
+    if not region_crop.any():
+        raise UnmaskError("the face-mask region does not overlap the aligned face", target_name)
+    case = AlignedCase(
+        target=target_crop,
+        region=region_crop,
+        target_landmarks=alignment.to_crop(target_points),
+        reference=reference_crop,
+        reference_landmarks=reference_alignment.to_crop(reference.face.landmarks),
+        seed=seed,
+    )
+    if expression is not None:
+        expression_img, expression_face = expression
+        case.expression, expression_alignment = _align(expression_img, expression_face.landmarks, crop, zoom)
+        case.expression_landmarks = expression_alignment.to_crop(expression_face.landmarks)
+    clock.lap("align")
+
+    say(f"completing with method '{algorithm.name}'")
+    completion = algorithm.complete(case, progress=say if show else None)
+    clock.lap("method")
+
+    say("pasting back into the photo")
+    image = paste_into_photo(target_img, completion.image, alignment, completion.changed)
+    clock.lap("paste")
+    return _Filled(case, alignment, completion, image, crop, target_points)
 
 
 def _read(item: str | Path | np.ndarray | NamedImage, role: str) -> tuple[np.ndarray, Path | None]:
@@ -375,7 +420,7 @@ class _Clock:
 
     def lap(self, name: str) -> None:
         now = time.perf_counter()
-        self.laps[name] = round(now - self.last, 3)
+        self.laps[name] = round(self.laps.get(name, 0.0) + now - self.last, 3)
         self.last = now
 
     def total(self) -> float:

@@ -19,6 +19,10 @@ what predicts a good completion; lower is better, and every part of the score is
 Each raw measure is divided by a round scale (`SCALES`) so the terms add with equal weight. The
 scales were chosen before measuring and not fitted: a leave-one-person-out grid search over them
 did no better on the template cases (docs/references.md).
+
+The ranking sees only the inputs. `closest_result` then judges the outputs: the pipeline completes
+the face with each of the few best-ranked references (`TRIES` for `warp`) and keeps the completed
+face that dlib's identity descriptor finds closest to the person as the *other* references show.
 """
 
 from __future__ import annotations
@@ -41,6 +45,11 @@ SCALES = {"pose": 0.05, "mouth": 0.15, "detail": 1.0, "identity": 0.1}
 photos of one person in the template cases is 0.056, the 90th percentile 0.11), an inner-lip gap
 of 0.15 eye distances (a mouth clearly open; closed is below 0.02), one halving of detail, 0.1 of
 identity distance past the same-person limit."""
+
+TRIES = 3
+"""How many of the best-ranked references `unmask.complete` completes the face with by default for
+the `warp` method (it keeps the result `closest_result` prefers; the slow `stylegan` tries 1, the
+best ranked only). Chosen on the template cases of seeds 5 and 9 (docs/references.md)."""
 
 _BAND_EYE_PX = 96  # the detail comparison never looks finer than this many pixels between the eyes
 
@@ -151,11 +160,48 @@ def rank(target: np.ndarray, target_face, candidates: list[Candidate]) -> list[R
     return sorted(ranked, key=lambda entry: entry.score)
 
 
-def ranking_record(ranked: list[Ranked], skipped: list[dict[str, str]]) -> list[dict[str, Any]]:
+def worth_trying(ranked: list[Ranked], tries: int) -> list[Ranked]:
+    """The best-ranked entry and, up to `tries` in all, the next ones that are probably the same
+    person as the target (upper-face identity within the pair's limit), best first."""
+    same = [entry for entry in ranked[1:] if entry.measures["identity"] <= entry.measures["identity_limit"]]
+    return ranked[:1] + same[: max(tries, 1) - 1]
+
+
+def closest_result(photos: list[np.ndarray], landmarks: np.ndarray, tried: list[Ranked],
+                   ranked: list[Ranked]) -> tuple[int, list[float]]:
+    """Which completed photo looks most like the person. `photos`: uint8 (H, W, 3), one per entry
+    of `tried` (from `worth_trying`); each face is described (dlib, `unmask.metrics.descriptor`) at
+    the same `landmarks` (68, 2) so that only the pixels differ, and compared with the mean
+    descriptor of the same-person references of `ranked` other than the one it was made from (its
+    lower face copies that one). Returns the index of the closest (0 when no other reference is
+    there to compare with) and the distances (about 0.3-0.5 for the same person)."""
+    from unmask.face import identity_distance
+    from unmask.metrics import descriptor
+
+    people = [entry for entry in ranked if entry.measures["identity"] <= entry.measures["identity_limit"]]
+    people += [entry for entry in tried if entry not in people]
+    described = {id(entry): descriptor(entry.candidate.image, entry.candidate.face.landmarks) for entry in people}
+    distances = []
+    for photo, entry in zip(photos, tried):
+        others = [value for key, value in described.items() if key != id(entry)]
+        if not others:
+            return 0, []
+        distances.append(identity_distance(descriptor(photo, landmarks), np.mean(others, axis=0)))
+    return int(np.argmin(distances)), distances
+
+
+def ranking_record(ranked: list[Ranked], skipped: list[dict[str, str]], used: int = 0,
+                   result_identity: dict[int, float] | None = None) -> list[dict[str, Any]]:
     """The JSON-able ranking for a result's record: one entry per candidate, best first
-    ({"label", "rank", "used", "score", "terms", "measures"}), then the skipped photos."""
-    entries = [{"label": entry.candidate.label, "rank": number, "used": number == 0, "score": entry.score,
-                "terms": entry.terms, "measures": entry.measures} for number, entry in enumerate(ranked)]
+    ({"label", "rank", "used", "score", "terms", "measures"}; the references the face was completed
+    with also "result_identity", `closest_result`'s distance keyed by rank), then the skipped photos.
+    `used`: the rank of the reference whose result was kept."""
+    entries = []
+    for number, entry in enumerate(ranked):
+        entries.append({"label": entry.candidate.label, "rank": number, "used": number == used, "score": entry.score,
+                        "terms": entry.terms, "measures": entry.measures})
+        if result_identity and number in result_identity:
+            entries[-1]["result_identity"] = round(result_identity[number], 4)
     return entries + skipped
 
 

@@ -12,13 +12,18 @@ import click
 from unmask.cli.face_options import face_hint_options
 from unmask.errors import UnmaskError
 from unmask.methods import METHODS
+from unmask.references import TRIES
 
 
 @click.command("run")
 @click.argument("target", type=click.Path(path_type=Path))
 @click.option("--reference", "-r", "references", required=True, multiple=True, type=click.Path(path_type=Path),
               help="An unmasked photo of the same person, or a folder of them; repeatable. Several are "
-                   "ranked for the target and the best is used (the JSON record says why).")
+                   "ranked for the target, the face is completed with the best few and the result most "
+                   "like the person is kept (the JSON record says why).")
+@click.option("--tries", type=click.IntRange(min=1), default=None,
+              help=f"How many of the best-ranked references to complete the face with, keeping the result "
+                   f"most like the person  [default: {TRIES} for warp, 1 (the best ranked) for the others].")
 @click.option("--output", "-o", required=True, type=click.Path(path_type=Path),
               help="Where to write the completed photo (.jpg, .png, ...), at the target's size.")
 @click.option("--expression", type=click.Path(path_type=Path), help="A face whose expression to use (stylegan).")
@@ -37,9 +42,9 @@ from unmask.methods import METHODS
 @click.option("--panel", type=click.Path(path_type=Path), help="Also write a before/after panel of the steps.")
 @click.option("--json", "record", type=click.Path(path_type=Path), help="Also write a JSON record of the run.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only warnings, errors and the paths written.")
-def run(target: Path, references: tuple[Path, ...], output: Path, expression: Path | None, method: str,
-        mask: Path | None, face: int | None, reference_face: int | None, face_box: tuple[float, ...] | None,
-        eyes: tuple[float, ...] | None, strict: bool, seed: int, weights: str | None,
+def run(target: Path, references: tuple[Path, ...], tries: int | None, output: Path, expression: Path | None,
+        method: str, mask: Path | None, face: int | None, reference_face: int | None,
+        face_box: tuple[float, ...] | None, eyes: tuple[float, ...] | None, strict: bool, seed: int, weights: str | None,
         options: tuple[str, ...], panel: Path | None, record: Path | None, quiet: bool) -> None:
     """Complete the masked face in TARGET using --reference, unmasked photos of the same person.
 
@@ -66,8 +71,8 @@ def run(target: Path, references: tuple[Path, ...], output: Path, expression: Pa
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # warnings reach the user through `progress`, once
         result = complete(target, reference, expression=expression, method=method, mask=mask, face=face,
-                          reference_face=reference_face, face_box=face_box, eyes=eyes, strict=strict, seed=seed,
-                          progress=progress, bars=not quiet, **method_options)
+                          reference_face=reference_face, face_box=face_box, eyes=eyes, strict=strict, tries=tries,
+                          seed=seed, progress=progress, bars=not quiet, **method_options)
     for path in result.save(output, panel=panel, json=record):
         click.echo(str(path))
 

@@ -59,6 +59,10 @@ class Method(ABC):
     # True: works on any framing, so the pipeline may widen the crop beyond FFHQ's (keeping the face
     # resolution) until it holds the whole mask region; False: needs FFHQ framing exactly (stylegan)
     wide_crop: ClassVar[bool] = False
+    # how many of the best-ranked references the pipeline completes the face with by default, keeping
+    # the result most like the person (`unmask.references.closest_result`): 1 for a slow method or
+    # one that does not copy the reference
+    tries: ClassVar[int] = 1
 
     @abstractmethod
     def complete(self, case: AlignedCase, progress: Progress | None = None) -> Completion:

@@ -30,7 +30,7 @@ from unmask.blend import composite_region, poisson_composite, typical_pixels
 from unmask.face.hidden import estimate_hidden_landmarks, fit_similarity, mirror_landmarks, yaw
 from unmask.face.skin import skin_patches
 from unmask.methods.base import AlignedCase, Completion, Method, Progress
-from unmask.references import pose_mismatch
+from unmask.references import TRIES, pose_mismatch
 
 _FILL_SIDE = 256  # side at which the surroundings are inpainted
 _NECK = 0.6  # the neck reaches this many nose-to-chin lengths below the chin
@@ -50,6 +50,7 @@ class WarpMethod(Method):
 
     name = "warp"
     wide_crop = True
+    tries = TRIES  # a second or two per reference
 
     def __init__(self, mirror: str = "auto", size: int = 512, regularization: float = 0.1,
                  surroundings: bool = True):
