@@ -2,10 +2,12 @@
 
 A photo from ../shared/data/people is upscaled to 12 MP, given a synthetic surgical mask and
 written to a temporary folder with its mask image; the reference is another photo of the same
-person. Each repeat runs the real command in a fresh process (Python start-up and imports
-included) and reads the per-stage seconds from its JSON record.
+person (with `--album`, a folder of all the person's other photos, ranked by the pipeline; `--tries`
+sets how many of the best ranked the face is completed with, docs/references.md). Each repeat runs
+the real command in a fresh process (Python start-up and imports included) and reads the per-stage
+seconds from its JSON record.
 
-    python benchmarks/bench_run.py [--repeats 3] [--detect-region]
+    python benchmarks/bench_run.py [--repeats 3] [--detect-region] [--album [--tries N]]
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -46,10 +49,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--detect-region", action="store_true", help="find the mask instead of passing --mask")
+    parser.add_argument("--album", action="store_true", help="all the person's other photos as references")
+    parser.add_argument("--tries", type=int, help="references to complete the face with (default: the method's)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         target, mask, reference = make_inputs(folder)
+        if args.album:
+            reference = folder / "album"
+            reference.mkdir()
+            for photo in sorted(PEOPLE.joinpath("p02").glob("*.jpg"))[1:]:  # all but the target's
+                shutil.copy(photo, reference / photo.name)
         h, w = cv2.imread(str(target), cv2.IMREAD_REDUCED_GRAYSCALE_2).shape
         print(f"target {target.name}: about {2 * w}x{2 * h} px ({4 * w * h / 1e6:.1f} MP), reference {reference}")
         walls, records = [], []
@@ -59,6 +69,8 @@ def main() -> None:
                        "--json", str(record), "--method", "warp", "--quiet"]
             if not args.detect_region:
                 command += ["--mask", str(mask)]
+            if args.tries is not None:
+                command += ["--tries", str(args.tries)]
             start = time.perf_counter()
             subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
             walls.append(time.perf_counter() - start)

@@ -99,7 +99,8 @@ def test_the_result_most_like_the_other_photos_is_kept(people_dir, person):
     others = [_small(read_image(people_dir / "p04" / name)) for name in ("1.jpg", "3.jpg", "4.jpg")]
     candidates, _ = gather([person["good"], *others], True, _array)
     ranked = rank(person["target"], find_face(person["target"]), candidates)
-    index, distances = closest_result([person["target"], truth], find_face(truth).landmarks, ranked[:2], ranked)
+    points = find_face(truth).landmarks
+    index, distances = closest_result([(person["target"], points), (truth, points)], ranked[:2], ranked)
     assert index == 1 and distances[1] < distances[0] - 0.05, distances
 
 

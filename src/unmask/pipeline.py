@@ -113,6 +113,7 @@ def complete(
     `UnmaskError` for unusable inputs.
     """
     from unmask import references
+    from unmask.blend import paste_into_photo
     from unmask.face import find_face
     from unmask.methods import make_method
 
@@ -161,15 +162,20 @@ def complete(
     pick, distances = 0, []
     if len(fills) > 1:
         say("keeping the result that looks most like the other photos of the person")
-        pick, distances = references.closest_result([f.image for f in fills], fills[0].points, tried, ranked)
+        faces = [(f.completion.image, f.alignment.to_crop(fills[0].points)) for f in fills]
+        pick, distances = references.closest_result(faces, tried, ranked)
         clock.lap("choice")
     chosen = tried[pick].candidate
     if len(candidates) > 1:
         say(f"using reference {chosen.label} (best of {len(candidates)})")
     distance, limit = tried[pick].measures["identity"], tried[pick].measures["identity_limit"]
     _check_identity(distance, limit, strict, chosen.path, say)
-    image, completion, case, alignment, crop = (fills[pick].image, fills[pick].completion, fills[pick].case,
-                                               fills[pick].alignment, fills[pick].crop)
+    kept = fills[pick]
+    completion, case, alignment, crop = kept.completion, kept.case, kept.alignment, kept.crop
+
+    say("pasting back into the photo")
+    image = paste_into_photo(target_img, completion.image, alignment, completion.changed)
+    clock.lap("paste")
     target_crop, region_crop, reference_crop = case.target, case.region, case.reference
 
     steps = {"masked photo": target_crop, "face-mask region": _show_region(target_crop, region_crop),
@@ -209,13 +215,12 @@ def complete(
 @dataclass
 class _Filled:
     """One reference's completion: the aligned `case` it was made from, the target's `alignment`,
-    the method's `completion`, `image`, the completed photo (H, W, 3) uint8, `crop` the crop side,
-    and `points`, the target's 68 landmarks (hidden ones estimated from the reference) in the photo."""
+    the method's `completion` (aligned), `crop` the crop side, and `points`, the target's 68
+    landmarks (hidden ones estimated from the reference) in the photo."""
 
     case: Any  # unmask.methods.AlignedCase
     alignment: Any  # unmask.face.Alignment
     completion: Any  # unmask.methods.Completion
-    image: np.ndarray
     crop: int
     points: np.ndarray
 
@@ -225,8 +230,7 @@ def _fill(target_img: np.ndarray, target_face, region: np.ndarray, reference, al
           show: bool, clock: "_Clock") -> _Filled:
     """Complete the target photo's `region` (bool (H, W)) from one reference `Candidate`: align
     target, reference (and the `expression` photo and face) around the target's landmarks as the
-    reference completes them, run `algorithm`, paste the result back."""
-    from unmask.blend import paste_into_photo
+    reference completes them, run `algorithm` on the aligned crops."""
     from unmask.face.hidden import estimate_hidden_landmarks
     from unmask.methods import AlignedCase
 
@@ -263,11 +267,7 @@ def _fill(target_img: np.ndarray, target_face, region: np.ndarray, reference, al
     say(f"completing with method '{algorithm.name}'")
     completion = algorithm.complete(case, progress=say if show else None)
     clock.lap("method")
-
-    say("pasting back into the photo")
-    image = paste_into_photo(target_img, completion.image, alignment, completion.changed)
-    clock.lap("paste")
-    return _Filled(case, alignment, completion, image, crop, target_points)
+    return _Filled(case, alignment, completion, crop, target_points)
 
 
 def _read(item: str | Path | np.ndarray | NamedImage, role: str) -> tuple[np.ndarray, Path | None]:

@@ -167,14 +167,15 @@ def worth_trying(ranked: list[Ranked], tries: int) -> list[Ranked]:
     return ranked[:1] + same[: max(tries, 1) - 1]
 
 
-def closest_result(photos: list[np.ndarray], landmarks: np.ndarray, tried: list[Ranked],
+def closest_result(faces: list[tuple[np.ndarray, np.ndarray]], tried: list[Ranked],
                    ranked: list[Ranked]) -> tuple[int, list[float]]:
-    """Which completed photo looks most like the person. `photos`: uint8 (H, W, 3), one per entry
-    of `tried` (from `worth_trying`); each face is described (dlib, `unmask.metrics.descriptor`) at
-    the same `landmarks` (68, 2) so that only the pixels differ, and compared with the mean
-    descriptor of the same-person references of `ranked` other than the one it was made from (its
-    lower face copies that one). Returns the index of the closest (0 when no other reference is
-    there to compare with) and the distances (about 0.3-0.5 for the same person)."""
+    """Which completed face looks most like the person. `faces`: one (image uint8 (S, S, 3), the
+    target's 68 landmarks (68, 2) in it) per entry of `tried` (from `worth_trying`), the landmarks
+    the same face points for all so that only the pixels differ. Each is described (dlib,
+    `unmask.metrics.descriptor`) and compared with the mean descriptor of the same-person
+    references of `ranked` other than the one it was made from (its lower face copies that one).
+    Returns the index of the closest (0 when no other reference is there to compare with) and the
+    distances (about 0.3-0.5 for the same person)."""
     from unmask.face import identity_distance
     from unmask.metrics import descriptor
 
@@ -182,11 +183,11 @@ def closest_result(photos: list[np.ndarray], landmarks: np.ndarray, tried: list[
     people += [entry for entry in tried if entry not in people]
     described = {id(entry): descriptor(entry.candidate.image, entry.candidate.face.landmarks) for entry in people}
     distances = []
-    for photo, entry in zip(photos, tried):
+    for (image, landmarks), entry in zip(faces, tried):
         others = [value for key, value in described.items() if key != id(entry)]
         if not others:
             return 0, []
-        distances.append(identity_distance(descriptor(photo, landmarks), np.mean(others, axis=0)))
+        distances.append(identity_distance(descriptor(image, landmarks), np.mean(others, axis=0)))
     return int(np.argmin(distances)), distances
 
 
