@@ -107,9 +107,9 @@ def complete(
     `face` / `reference_face`: which face in a photo with several (0 = largest). A `Face` that
     `unmask.face.find_face` found on the target, and a `MaskRegion` that `find_mask_region` found
     for it, as `face` and `mask`, are used as they are (no second detection: a batch's scan found
-    them; the result is the same). `face_box`
-    (x0, y0, x1, y1) or `eyes` (x_left, y_left, x_right, y_right): where the target's face is, in
-    target photo pixels, when the detectors miss it (see `unmask.face.hints`). `size`: aligned
+    them; the result is the same). `face_box` (x0, y0, x1, y1) or `eyes` (x_left, y_left,
+    x_right, y_right): where the target's face is, in target photo pixels, when the detectors
+    miss it (see `unmask.face.hints`). `size`: aligned
     crop side (default: the method's). `strict`: refuse a reference that looks like another person
     (upper-face identity check, `unmask.face.identity`) instead of warning. `progress` receives
     one message per stage. `bars`: let the method show progress bars and its own messages
