@@ -93,6 +93,13 @@ def test_one_try_uses_the_best_ranked(person):
     assert not any("result_identity" in e for e in ranking) and "choice" not in result.record["seconds"]
 
 
+def test_the_same_photo_given_twice(person, tmp_path):
+    good = write_image(tmp_path / "good.png", person["good"])
+    result = unmask.complete(person["target"], [good, tmp_path], mask=person["region"])
+    ranking = result.record["references"]
+    assert [e["label"] for e in ranking] == [str(good)] * 2 and sum(e["used"] for e in ranking) == 1
+
+
 def test_the_result_most_like_the_other_photos_is_kept(people_dir, person):
     """Of two "results", the masked photo and its unmasked truth, the truth is closer to the person."""
     truth = _small(read_image(people_dir / "p04" / "5.jpg"))

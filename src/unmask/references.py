@@ -57,10 +57,10 @@ Reference = str | Path | np.ndarray | NamedImage
 """One reference photo: a file path, a uint8 RGB array (H, W, 3) or a `NamedImage`."""
 
 
-@dataclass
+@dataclass(eq=False)
 class Candidate:
     """A readable reference photo and its face. `label`: the path (also a `NamedImage`'s), or
-    "array N" for an array."""
+    "array N" for an array. Equal only to itself (the same photo may be given twice)."""
 
     label: str
     path: Path | None
@@ -68,7 +68,7 @@ class Candidate:
     face: Any  # unmask.face.Face
 
 
-@dataclass
+@dataclass(eq=False)
 class Ranked:
     """A candidate and its score (lower = better) = the sum of `terms`; `measures` are the raw
     quantities the terms come from (eye distances, halvings, identity distance, pixels)."""
