@@ -113,6 +113,19 @@ def poisson_composite(
     return out
 
 
+def harmonic_fill(image: np.ndarray, region: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """`image` (uint8 (H, W, C)) with `region` (bool (H, W)) replaced by the harmonic (Laplace)
+    interpolation of the `known` pixels (bool (H, W), outside the region) on its border; the rest
+    of its border is free (zero normal derivative). Smooth, without Telea's streaks. uint8 out."""
+    if not region.any():
+        return image.copy()
+    box = _box(region, 2)
+    filled = _membrane(image[box].astype(np.float64), region[box], known[box] & ~region[box])
+    out = image.copy()
+    out[box][region[box]] = np.clip(np.round(filled[region[box]]), 0, 255).astype(np.uint8)
+    return out
+
+
 def _box(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
     """The bounding box of a non-empty bool mask grown by `margin`, clipped to the image."""
     ys, xs = np.nonzero(mask)
