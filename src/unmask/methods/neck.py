@@ -1,18 +1,24 @@
-"""Below the jaw: where the neck ends and the clothing begins, and how the clothing is filled.
+"""Below the jaw: where the neck ends and the clothing begins, and how each side is filled.
 
 Under the chin the warped reference shows its own neck and then its own collar, which need not be
-the target's. Pixel by pixel tests cut the shaded neck under the chin out as "foreign" and leave a
-ragged, streaky seam; here the seam is one smooth line instead:
+the target's. Marking pixel by pixel what is not skin cut the shaded neck under the chin out and
+left a ragged seam with Telea's streaks across it; here the seam is one smooth line
+(`unmask.methods.warp.neck_layout` puts the pieces together):
 
 1. Every pixel below the jaw is skin or not (`neck_skin`: a CIELAB colour near the face's skin
-   patches, whatever its lightness: the neck under the chin is often in deep shadow). Inside the region the
-   warped reference is tested, outside it the target, so the line meets the target's visible
-   collar at the region's sides.
-2. Each column gets the one split row that best separates skin above from the rest below (fewest
-   pixels on the wrong side: thin shadows and specks do not move it), and the split rows are
-   smoothed across the columns (`collar_line`).
-3. The region below the line is clothing: a smooth (harmonic) fill from the target's own clothing
-   and background around it (`fill_clothing`), never from its skin.
+   patches, whatever its lightness: the neck under the chin is often in deep shadow). Inside the
+   region the warped reference is tested, outside it the target.
+2. Each column gets the one split row that best separates skin above from the rest below
+   (`collar_line`: thin shadows and specks do not move it). Where the target shows its neck just
+   under the region (`open_below` false), the neck goes on to the region's bottom; a run of
+   columns where it shows clothing there, between two that show the neck, gets the straight line
+   between the two places where the target's visible neck ends (`bridge_open_runs`,
+   `seen_collar`): the collar edge continues the one seen at the region's sides. The line is
+   smoothed across the columns (`smooth_line`).
+3. Under the line, and under the neck only, the region is clothing: a smooth (harmonic) fill
+   from the target's own clothing around it (`fill_clothing`), never from its skin. Above it the
+   reference's neck is cloned; where the reference's own collar starts higher, its neck skin is
+   carried over the collar (`cover_foreign`), at most `MAX_COVER` of the crop side.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ counts as skin: any lightness (the neck under the chin may be in deep shadow), a
 10 a*, b* levels (or 3 robust deviations) of the face's."""
 _SMOOTH = 1 / 16  # the collar line is smoothed over this fraction of the crop side
 _EDGE = 1 / 200  # a mask's or collar's soft edge: this fraction of the crop side
+_FILL_SIDE = 256  # the smooth fills are solved at about this many pixels a side
 MAX_COVER = 1 / 16
 """The target's neck edge goes at most this fraction of the crop side below the reference's own:
 further down a flat cover over the reference's collar shows, and the target's collar more likely
@@ -77,18 +84,20 @@ def collar_line(skin: np.ndarray, weight: np.ndarray, top: np.ndarray, bottom: n
     `bottom`) plus that of the other pixels in the `_SMOOTH` x H rows above it (from `top`): the
     neck must reach down to the line, whatever lies beside the jaw higher up; a column all skin
     gets `bottom`."""
+    window = max(3, int(round(_SMOOTH * skin.shape[0])) | 1)
+    first, last = int(top.min()), int(bottom.max())  # only the rows between jaw and bottom count
+    skin, weight = skin[first:last], weight[first:last]
     height, width = skin.shape
     rows = np.arange(height)[:, None]
-    band = ((rows >= top[None, :]) & (rows < bottom[None, :])) * weight
-    zero = np.zeros((1, width))
+    band = ((rows >= top[None, :] - first) & (rows < bottom[None, :] - first)) * weight.astype(np.float32)
+    zero = np.zeros((1, width), np.float32)
     other = np.vstack([zero, np.cumsum(band * ~skin, axis=0)])
     skin_above = np.vstack([zero, np.cumsum(band * skin, axis=0)])
-    window = max(3, int(round(_SMOOTH * height)) | 1)
-    splits = np.arange(height + 1)
+    splits = np.arange(height + 1)[:, None] + first
     # split at row r: [r - window, r) must be neck, [r, bottom) must not be
-    cost = other - other[np.maximum(splits - window, 0)] + (skin_above[-1] - skin_above)
-    cost[(splits[:, None] < top[None, :]) | (splits[:, None] > bottom[None, :])] = np.inf
-    return np.argmin(cost, axis=0)
+    cost = other - other[np.maximum(splits[:, 0] - first - window, 0)] + (skin_above[-1] - skin_above)
+    cost[(splits < top[None, :]) | (splits > bottom[None, :])] = np.inf
+    return np.argmin(cost, axis=0) + first
 
 
 def smooth_line(line: np.ndarray, top: np.ndarray, size: int) -> np.ndarray:
@@ -153,19 +162,19 @@ def fill_clothing(image: np.ndarray, below: np.ndarray, region: np.ndarray, skin
     known = grow_region(hole, 1) & ~hole & below & ~region & ~skin
     if known.sum() < 16:
         return image
-    return np.where(clothing[:, :, None], harmonic_fill(image, hole, known), image)
+    return np.where(clothing[:, :, None], harmonic_fill(image, hole, known, _FILL_SIDE), image)
 
 
 def cover_foreign(warped: np.ndarray, foreign: np.ndarray, skin: np.ndarray) -> np.ndarray:
     """`warped` (uint8 (S, S, 3)) with its `foreign` pixels (bool (S, S): its collar where the
-    target's neck goes on)
-    replaced by the harmonic interpolation of its `skin` pixels (bool (S, S)) around them, `_EDGE`
-    x S pixels away (the collar's soft edge lies closer): its own neck, in its own tone and
-    shading, continued over its collar. Unchanged when fewer than 16 skin pixels border them."""
+    target's neck goes on) replaced by the harmonic interpolation of its `skin` pixels (bool
+    (S, S)) around them, `_EDGE` x S pixels away (the collar's soft edge lies closer): its own
+    neck, in its own tone and shading, continued over its collar. Unchanged when fewer than 16
+    skin pixels border them."""
     if not foreign.any():
         return warped
     hole = grow_region(foreign, max(2, int(round(_EDGE * warped.shape[0]))))
     known = grow_region(hole, 1) & ~hole & skin
     if known.sum() < 16:
         return warped
-    return harmonic_fill(warped, hole, known)
+    return harmonic_fill(warped, hole, known, _FILL_SIDE)

@@ -161,8 +161,9 @@ def neck_layout(target: np.ndarray, warped: np.ndarray, points: np.ndarray, regi
     has_neck = own - top >= MAX_COVER * size / 4  # else hair, background or clothing right under the jaw
     # the target's: where it shows its neck under the region, the neck goes on to the region's bottom
     open_ = open_below(region, layout.target_skin)[cols]
-    skin = np.where(region, layout.reference_skin, layout.target_skin)[:, cols]
-    line = collar_line(skin, np.where(region, 1.0, SEEN_WEIGHT)[:, cols], np.where(open_, top, bottom), bottom)
+    inside = region[:, cols]
+    skin = np.where(inside, layout.reference_skin[:, cols], layout.target_skin[:, cols])
+    line = collar_line(skin, np.where(inside, 1.0, SEEN_WEIGHT), np.where(open_, top, bottom), bottom)
     under_neck = (zone & ~jaw).any(axis=0)[cols]
     seen = under_neck & region.any(axis=0)[cols]  # where the neck can be seen under the region
     line = bridge_open_runs(line, open_, seen_collar(region, layout.target_skin)[cols], seen)
