@@ -115,3 +115,28 @@ def test_broken_ear_loops_far_beside_the_face_are_followed():
     masked[loops] = 20
     found = find_mask_region(masked, LANDMARKS, min_score=0.0)
     assert (found.mask & loops).sum() / loops.sum() > 0.97
+
+
+
+def test_black_loop_over_dark_hair_with_highlights():
+    """A black ear loop over dark hair whose light strands (highlights) make a field of light
+    lines: dark and light lines are judged apart, so the loop still stands out."""
+    import cv2
+
+    masked, truth = render_mask(face_photo(), LANDMARKS, "surgical", 4, color=(150, 190, 225))
+    d = float(np.linalg.norm(LANDMARKS[42:48].mean(axis=0) - LANDMARKS[36:42].mean(axis=0)))
+    hair = np.zeros(truth.shape, bool)
+    hair[round(LANDMARKS[0, 1]) : round(LANDMARKS[6, 1]), : round(LANDMARKS[3, 0])] = True
+    hair &= ~truth
+    masked[hair] = (60, 42, 30)
+    strands = hair & (np.arange(truth.shape[1])[None, :] % 8 == 0)
+    masked[strands] = (160, 130, 100)
+    canvas = np.zeros(truth.shape, np.uint8)
+    a, b = LANDMARKS[2], LANDMARKS[5]
+    axes = (round(np.linalg.norm(b - a) / 2), round(0.5 * d))
+    angle = np.degrees(np.arctan2(b[1] - a[1], b[0] - a[0]))
+    cv2.ellipse(canvas, tuple(np.round((a + b) / 2).astype(int)), axes, angle, 0, 180, 1, 2)
+    loop = canvas.astype(bool) & ~truth
+    masked[loop] = 5
+    found = find_mask_region(masked, LANDMARKS, min_score=0.0)
+    assert (found.mask & loop).sum() / loop.sum() > 0.82  # dark and light together: 0.75
