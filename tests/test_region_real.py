@@ -12,6 +12,7 @@ from unmask.errors import FaceError
 from unmask.face import find_face
 from unmask.face.models import landmark_predictor
 from unmask.face.region import find_mask_region
+from unmask.face.skin import skin_patches
 from unmask.face.synthetic import MASK_KINDS, render_mask
 from unmask.images import read_image
 
@@ -113,6 +114,20 @@ def test_pink_and_white_masks_found(people, kind, colour):
         if not find_mask_region(masked, face.landmarks).found:
             missed.append(path.name)
     assert not missed, missed
+
+
+def test_printed_masks_of_skin_colour_found(people):
+    """A print on fabric of the person's own skin colour: only its motifs' colour edges tell it
+    from skin. Before the print cue 4 of these 6 were judged unmasked; now 1 (p03/3: dark brown
+    and grey motifs, edges of lightness more than of colour, which stubble has too)."""
+    missed = []
+    for index, (path, image, face) in enumerate(people):
+        skin = np.median(image[skin_patches(face.landmarks, image.shape[:2])], axis=0)
+        masked, _ = render_mask(image, face.landmarks, "printed", index, color=tuple(int(c) for c in skin))
+        found = find_mask_region(masked, face.landmarks)
+        if not found.found:
+            missed.append((path.name, round(found.score, 2)))
+    assert len(missed) <= 1, missed
 
 
 def test_unmasked_people_reported_unmasked(people):
