@@ -19,6 +19,7 @@ import numpy as np
 
 from unmask.errors import UnmaskError
 from unmask.face.skin import skin_patches
+from unmask.skeleton import skeletonize
 
 _WORK_FACE_WIDTH = 160
 """GrabCut runs on a copy where the inter-ocular distance is scaled to about 0.4 x this (px)."""
@@ -424,8 +425,6 @@ def _loop_shaped(piece: np.ndarray, d: float) -> bool:
     """Whether a piece of line pixels (bool (h, w)) is long enough for an ear loop (a skeleton of
     at least `_LOOP_LENGTH` d) but no larger than a pair of loops (`_LOOP_AREA` d squared; hair
     beside the face makes larger networks of lines)."""
-    from skimage.morphology import skeletonize  # 0.3 s to import, needed only here
-
     area = piece.sum()
     return area <= _LOOP_AREA * d**2 and skeletonize(piece).sum() >= _LOOP_LENGTH * d
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
 
 MASK_KINDS: tuple[str, ...] = ("surgical", "cloth", "n95", "kn95", "printed", "pulled_down")
 """Every kind `render_mask` draws."""
@@ -192,6 +191,9 @@ def _surface_coords(
     values = np.stack([uu[keep], vv[keep]], axis=1)
     ys, xs = np.nonzero(inside)
     queries = np.stack([xs, ys], axis=1).astype(np.float64)
+    # imported here: scipy.interpolate costs about 0.1 s to import and `unmask run` never needs it
+    from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
+
     uv = LinearNDInterpolator(sources, values)(queries)
     missing = np.isnan(uv[:, 0])
     if missing.any():
