@@ -199,3 +199,30 @@ def test_dask_cluster_gives_the_same_bytes(manifest, local_run, tmp_path, monkey
             summary = run_batch(os.path.relpath(manifest), "out", SETTINGS, executor, bars=False)
     assert summary.counts == {"done": 2} and summary.ran == 2
     assert _outputs(tmp_path / "out") == _outputs(local_run)
+
+
+def test_album_target_is_detected_once_with_the_same_result(album, monkeypatch):
+    """The scan's face and region go to the COMPLETE job: no second detection, the same bytes."""
+    import unmask.face
+    from unmask.batch.inputs import Target
+    from unmask.batch.jobs import complete_job, scan_job
+    from unmask.batch.work import run_job
+
+    target = Target("p01/1.jpg", album / "p01" / "1.jpg", (album / "p01" / "2.jpg", album / "p01" / "5.jpg"))
+    scan = run_job(scan_job(target.key, target.path, SETTINGS))
+    assert scan.status == "masked" and scan.row["found"]["face"]["detector"]
+    found = json.loads(json.dumps(scan.row["found"]))  # as the record file keeps it
+    again = run_job(complete_job(target, SETTINGS))
+    monkeypatch.setattr(unmask.face, "find_mask_region", lambda *args: pytest.fail("region found again"))
+    once = run_job(complete_job(target, SETTINGS, found))
+    assert once.status == again.status == "done"
+    assert once.image == again.image and once.after == again.after
+    records = []
+    for outcome in (once, again):
+        record = json.loads(json.dumps(outcome.row["record"]))
+        del record["seconds"], record["completion"]["seconds"]  # timings
+        records.append(record)
+    assert records[0] == records[1]
+    changed = dict(found, target="0" * 64)  # found on other bytes: detected again, not used
+    monkeypatch.undo()
+    assert run_job(complete_job(target, SETTINGS, changed)).image == again.image

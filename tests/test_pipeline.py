@@ -11,7 +11,7 @@ import pytest
 import unmask
 from unmask.blend import GROW, composite_region, grow_region, paste_into_photo
 from unmask.errors import UnmaskError
-from unmask.face import Alignment, align_face, find_face
+from unmask.face import Alignment, MaskRegion, align_face, find_face
 from unmask.face.identity import MASKED_SAME_PERSON, SHARP_SAME_PERSON
 from unmask.images import read_image
 
@@ -127,6 +127,11 @@ def test_bad_inputs_raise_clear_errors(photos, tmp_path):
     blank = np.full((64, 64, 3), 128, np.uint8)  # small: a blank photo runs every detector stage
     with pytest.raises(UnmaskError, match="no face"):
         unmask.complete(blank, photos["reference"])
+    found = MaskRegion(region[:-1], True, 1.0, 1.0, 0.0, photos["face"].landmarks)  # a found face and region
+    with pytest.raises(UnmaskError, match="mask region"):
+        unmask.complete(masked, photos["reference"], mask=found)
+    with pytest.raises(UnmaskError, match="not both"):
+        unmask.complete(masked, photos["reference"], face=photos["face"], eyes=(1, 2, 3, 4))
 
 
 def test_zoomed_alignment_keeps_the_landmark_transform(photos):

@@ -7,18 +7,22 @@ original photo -> `Result` (full-size image, aligned crop, step images, JSON-abl
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from unmask.errors import UnmaskError
 from unmask.images import NamedImage, read_image, write_image, write_text
+
+if TYPE_CHECKING:
+    from unmask.face import Face, MaskRegion
 
 Progress = Callable[[str], None]
 
@@ -79,8 +83,8 @@ def complete(
     reference: str | Path | np.ndarray | NamedImage | list[str | Path | np.ndarray | NamedImage],
     expression: str | Path | np.ndarray | NamedImage | None = None,
     method: str = "warp",
-    mask: str | Path | np.ndarray | None = None,
-    face: int | None = None,
+    mask: str | Path | np.ndarray | MaskRegion | None = None,
+    face: int | Face | None = None,
     reference_face: int | None = None,
     face_box: tuple[float, float, float, float] | None = None,
     eyes: tuple[float, float, float, float] | None = None,
@@ -100,9 +104,12 @@ def complete(
     folder are skipped with a warning). `method`: one of
     `unmask.methods.METHODS` ("warp" needs no model). `mask`: the region to fill, a mask image
     path (white = fill) or a bool array of the target's size; without it the face mask is found.
-    `face` / `reference_face`: which face in a photo with several (0 = largest). `face_box`
-    (x0, y0, x1, y1) or `eyes` (x_left, y_left, x_right, y_right): where the target's face is, in
-    target photo pixels, when the detectors miss it (see `unmask.face.hints`). `size`: aligned
+    `face` / `reference_face`: which face in a photo with several (0 = largest). A `Face` that
+    `unmask.face.find_face` found on the target, and a `MaskRegion` that `find_mask_region` found
+    for it, as `face` and `mask`, are used as they are (no second detection: a batch's scan found
+    them; the result is the same). `face_box` (x0, y0, x1, y1) or `eyes` (x_left, y_left,
+    x_right, y_right): where the target's face is, in target photo pixels, when the detectors
+    miss it (see `unmask.face.hints`). `size`: aligned
     crop side (default: the method's). `strict`: refuse a reference that looks like another person
     (upper-face identity check, `unmask.face.identity`) instead of warning. `progress` receives
     one message per stage. `bars`: let the method show progress bars and its own messages
@@ -110,7 +117,7 @@ def complete(
     `UnmaskError` for unusable inputs.
     """
     from unmask import references
-    from unmask.face import find_face
+    from unmask.face import Face, MaskRegion, find_face, find_mask_region
     from unmask.face.hidden import estimate_hidden_landmarks
     from unmask.methods import AlignedCase, make_method
 
@@ -126,18 +133,29 @@ def complete(
     if size is not None:
         options["size"] = int(size)
     algorithm = _make_method(make_method, method, options)
-    region = None if mask is None else _user_region(mask, target_img.shape[:2])
+    found = mask if isinstance(mask, MaskRegion) else None
+    region = None if mask is None or found is not None else _user_region(mask, target_img.shape[:2])
+    if found is not None and found.mask.shape != target_img.shape[:2]:
+        raise UnmaskError(f"the mask region is {found.mask.shape}, the target photo is {target_img.shape[:2]}")
+    if isinstance(face, Face) and (face_box is not None or eyes is not None):
+        raise UnmaskError("give the target's face either as a found Face or by a face box / eyes, not both")
     clock.lap("read")
 
     say("finding faces")
-    target_face = find_face(target_img, index=face, path=target_name, face_box=face_box, eyes=eyes)
+    target_face = face if isinstance(face, Face) else find_face(target_img, index=face, path=target_name,
+                                                                 face_box=face_box, eyes=eyes)
     candidates, skipped = references.gather(reference_items, several, _read, reference_face, say)
     expression_face = None if expression_img is None else find_face(expression_img, path=expression_name)
     clock.lap("faces")
 
     if region is None:
-        say("finding the face-mask region")
-        region, region_info = _found_region(target_img, target_face, target_name)
+        if found is None:
+            say("finding the face-mask region")
+            found = find_mask_region(target_img, target_face)
+        region, region_info = _found_region(found, target_name)
+        # the region finder may have put a mask-dragged upper face back on the eyes: use it from here on
+        region_info["upper_face_moved"] = not np.array_equal(found.landmarks, target_face.landmarks)
+        target_face = dataclasses.replace(target_face, landmarks=found.landmarks)
     else:
         region_info = {"source": "user mask"}
     clock.lap("region")
@@ -204,7 +222,7 @@ def complete(
         "method_options": {k: _jsonable(v) for k, v in options.items()},
         "seed": seed,
         "inputs": {"target": _label(target), "reference": chosen.label, "expression": _label(expression),
-                   "mask": _label(mask)},
+                   "mask": None if isinstance(mask, MaskRegion) else _label(mask)},
         "photo_size": [int(target_img.shape[1]), int(target_img.shape[0])],
         "crop_size": crop,
         "faces": {"target": _face_record(target_face), "reference": _face_record(reference_face_),
@@ -263,11 +281,9 @@ def _user_region(mask: str | Path | np.ndarray, shape: tuple[int, int]) -> np.nd
     return region
 
 
-def _found_region(image: np.ndarray, face, name: Path | None) -> tuple[np.ndarray, dict[str, Any]]:
-    """The face-mask region found on the photo, bool (H, W), and what the finder reported."""
-    from unmask.face import find_mask_region
-
-    found = find_mask_region(image, face)
+def _found_region(found: MaskRegion, name: Path | None) -> tuple[np.ndarray, dict[str, Any]]:
+    """The region `find_mask_region` found on the photo, bool (H, W), and what it reported;
+    `UnmaskError` naming the photo when it found no face mask."""
     if not found.found or not found.mask.any():
         raise UnmaskError("no face mask found on the face; if the face is not masked there is nothing to "
                           "complete, otherwise draw the region yourself and pass it with --mask", name)

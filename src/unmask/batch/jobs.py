@@ -43,7 +43,9 @@ class File:
 @dataclass(frozen=True)
 class Job:
     """One unit of work: `task` SCAN (is the photo masked?) or COMPLETE; `key` says where the
-    result goes (OUT/key); `digest` is the content hash of everything that decides the outcome."""
+    result goes (OUT/key); `digest` is the content hash of everything that decides the outcome;
+    `found`: what the album's scan found on the target (`batch.found.found_record`), so it is not
+    detected again (not hashed: the same bytes give the same face)."""
 
     task: str
     key: str
@@ -53,6 +55,7 @@ class Job:
     mask: File | None = None
     face: int | None = None
     digest: str = ""
+    found: dict[str, Any] | None = None
 
 
 def read_file(path: Path) -> File:
@@ -73,16 +76,16 @@ def scan_job(key: str, path: Path, settings: Settings) -> Job:
     return Job(SCAN, key, target, settings, digest=_digest(SCAN, settings, None, [target]))
 
 
-def complete_job(target: Target, settings: Settings) -> Job:
+def complete_job(target: Target, settings: Settings, found: dict[str, Any] | None = None) -> Job:
     """The job that completes `target` (reads its files; `UnmaskError` when one cannot be read or
-    there is no reference)."""
+    there is no reference), with what a scan `found` on it if any."""
     if not target.references:
         raise UnmaskError("no reference: every other photo of this person has a face mask or cannot be used",
                           target.path)
     files = [read_file(target.path), *(read_file(p) for p in target.references)]
     mask = None if target.mask is None else read_file(target.mask)
     digest = _digest(COMPLETE, settings, target.face, files + ([mask] if mask else []))
-    return Job(COMPLETE, target.key, files[0], settings, tuple(files[1:]), mask, target.face, digest)
+    return Job(COMPLETE, target.key, files[0], settings, tuple(files[1:]), mask, target.face, digest, found)
 
 
 def _digest(task: str, settings: Settings, face: int | None, files: list[File]) -> str:

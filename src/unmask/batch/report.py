@@ -21,7 +21,7 @@ CSV_COLUMNS = ("target", "status", "output", "reference", "identity_distance", "
                "earlier_run", "hash")
 
 
-BULKY = ("record", "traceback")
+BULKY = ("record", "traceback", "found")
 """Fields of a record file that the report rows leave out (they stay in the record file)."""
 
 
@@ -47,6 +47,14 @@ class Records:
         path = self.folder / self.name(row["task"], row["target"])
         write_text(path, json.dumps(row, indent=1, default=str) + "\n", protect=protect)
         self._keep(row, earlier=False)
+
+    def bulky(self, task: str, key: str, field: str) -> Any:
+        """One of the `BULKY` fields of a finished job, read from its record file (None when the
+        job or the field is missing)."""
+        if (task, key) not in self.rows:
+            return None
+        row = _load(self.folder / self.name(task, key))
+        return None if row is None else row.get(field)
 
     @staticmethod
     def name(task: str, key: str) -> str:

@@ -151,10 +151,11 @@ class _Batch:
 
     def _jobs(self, task: str, items: list[Photo] | list[Target], keep: Callable[[Outcome], None]) -> Iterator[Job]:
         """The jobs of `items`, each read when it is taken; an item whose files cannot be read is
-        kept as failed here and gets no job."""
+        kept as failed here and gets no job. An album target's job carries what its scan found."""
         for item in items:
+            found = self.records.bulky(SCAN, item.key, "found") if task == COMPLETE else None
             try:
-                yield _make_job(task, item, self.settings)
+                yield _make_job(task, item, self.settings, found)
             except UnmaskError as exc:
                 keep(Outcome(task, item.key, "", FAILED, {"error": str(exc)}))
 
@@ -176,8 +177,8 @@ class _Batch:
         self.records.add(row, protect)
 
 
-def _make_job(task: str, item: Photo | Target, settings: Settings) -> Job:
-    return scan_job(item.key, item.path, settings) if task == SCAN else complete_job(item, settings)
+def _make_job(task: str, item: Photo | Target, settings: Settings, found: dict[str, Any] | None = None) -> Job:
+    return scan_job(item.key, item.path, settings) if task == SCAN else complete_job(item, settings, found)
 
 
 def _inputs(item: Photo | Target) -> list[Path]:

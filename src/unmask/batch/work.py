@@ -12,13 +12,17 @@ import traceback
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from unmask.batch.found import face_and_region, found_record
 from unmask.batch.jobs import SCAN, File, Job
 from unmask.errors import UnmaskError
 from unmask.images import NamedImage, encode_image, read_image_bytes
+
+if TYPE_CHECKING:
+    from unmask.face import Face
 
 DONE = "done"
 NOT_MASKED = "not masked"
@@ -91,6 +95,8 @@ def _scan(job: Job, outcome: Outcome) -> None:
     found = find_mask_region(image, face)
     outcome.status = MASKED if found.found and found.mask.any() else NOT_MASKED
     outcome.row["mask_score"] = round(float(found.score), 4)
+    if outcome.status == MASKED:
+        outcome.row["found"] = found_record(job.target.data, face, found)
 
 
 def _complete(job: Job, outcome: Outcome) -> None:
@@ -103,7 +109,10 @@ def _complete(job: Job, outcome: Outcome) -> None:
     if job.mask is not None:
         mask = mask_from_image(read_image_bytes(job.mask.data, job.mask.path), target.pixels.shape[:2], job.mask.path)
     settings = job.settings
-    result = complete(target, [_decode(file) for file in job.references], method=settings.method, mask=mask, face=job.face,
+    face: int | Face | None = job.face
+    if mask is None and job.face is None and job.found is not None:
+        face, mask = face_and_region(job.found, job.target.data) or (None, None)  # None: the file changed
+    result = complete(target, [_decode(file) for file in job.references], method=settings.method, mask=mask, face=face,
                       seed=settings.seed, **settings.options)
     record = result.record
     face = record["faces"]["target"]["box"]

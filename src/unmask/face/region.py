@@ -19,6 +19,7 @@ import numpy as np
 
 from unmask.errors import UnmaskError
 from unmask.face.skin import each_skin_patch, skin_patches
+from unmask.face.upper import eye_centres, pulled_down, upper_face_on_eyes
 from unmask.skeleton import skeletonize
 
 _WORK_FACE_WIDTH = 160
@@ -35,6 +36,9 @@ class MaskRegion:
     coverage: fraction of the nose-tip-to-chin area the region covers, in [0, 1].
     above_eyes: fraction of the region's pixels above the lower eyelids (should be about 0).
     See `region_checks`.
+    landmarks: the (68, 2) landmarks the region was found with: the given ones, or with the upper
+    face moved onto BlazeFace's eyes when a mask pulled dlib's down (`face.upper`); use them for
+    the face from here on.
     """
 
     mask: np.ndarray
@@ -42,6 +46,7 @@ class MaskRegion:
     score: float
     coverage: float
     above_eyes: float
+    landmarks: np.ndarray
 
 
 @dataclass
@@ -83,7 +88,7 @@ def find_mask_region(image: np.ndarray, face_or_landmarks, min_score: float = 0.
 
 def _find(image: np.ndarray, landmarks: np.ndarray, min_score: float, check_eyes: bool) -> MaskRegion:
     """`find_mask_region` for checked arguments; when `check_eyes` and dlib's eye openings lie
-    on the mask's colour, once more with the eyes checked against BlazeFace's."""
+    on the mask's colour, once more with the upper face checked against BlazeFace's eyes."""
     height, width = image.shape[:2]
     frame = _face_frame(landmarks)
 
@@ -118,7 +123,8 @@ def _find(image: np.ndarray, landmarks: np.ndarray, min_score: float, check_eyes
         up = cv2.resize(segment.astype(np.float32), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
         full[y0:y1, x0:x1] = up >= 0.5
     coverage, above = region_checks(full, landmarks)
-    return MaskRegion(mask=full, found=bool(full.any()), score=float(score), coverage=coverage, above_eyes=above)
+    return MaskRegion(mask=full, found=bool(full.any()), score=float(score), coverage=coverage, above_eyes=above,
+                      landmarks=landmarks)
 
 
 def region_checks(mask: np.ndarray, landmarks: np.ndarray) -> tuple[float, float]:
@@ -176,17 +182,6 @@ def mask_from_image(image: np.ndarray, shape: tuple[int, int], path) -> np.ndarr
 _EXPECTED_CORE = np.array([[-0.55, 1.05], [0.55, 1.05], [0.45, 1.6], [0.0, 1.75], [-0.45, 1.6]])
 
 
-_EYE_OFFSET = -0.04
-"""Median height of dlib's eye centres (the mean of each eye's six points) above BlazeFace's eye
-points, in units of d (people/ photos and template cases of seeds 5 and 9; spread 0.04)."""
-_EYE_DRAG = 0.1
-"""dlib's eyes this much lower than BlazeFace's (beyond `_EYE_OFFSET`, units of d) were pulled
-down by a mask reaching the lower eyelids (measured: 0.12 to 0.28 on such masks, at most 0.06
-on the others). Beyond `_EYE_DRAG_MAX` the two disagree too much to trust either (BlazeFace
-on a drawn face) and dlib's are kept."""
-_EYE_DRAG_MAX = 0.5
-
-
 _EYES_ON_FABRIC = 0.5
 """dlib's eyes are suspect when the mask's colour model claims this share of their openings."""
 
@@ -203,32 +198,24 @@ def _eyes_on_fabric(fabric: np.ndarray, points: np.ndarray) -> bool:
 
 
 def _eyes_checked(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-    """The landmarks (68, 2) with the eyes (points 36-47) moved onto BlazeFace's eyes when a mask
-    reaching the lower eyelids pulled dlib's eyes down (see `_EYE_DRAG`); unchanged otherwise or
-    without BlazeFace. image: uint8 RGB (H, W, 3)."""
+    """The landmarks (68, 2) with the upper face moved onto BlazeFace's eyes when a mask reaching
+    the lower eyelids pulled dlib's down (`face.upper`); unchanged otherwise or without BlazeFace.
+    BlazeFace looks again on a window around the face (its eyes there are closer to the truth
+    than the detection's on masked faces: template cases of seeds 5 and 9, mean error 6.9 against
+    8.0 % of the eye distance). image: uint8 RGB (H, W, 3)."""
     from unmask.face import blazeface
 
     if not blazeface.available():
         return landmarks
     frame = _face_frame(landmarks)
+    dlib_eyes = eye_centres(landmarks)
     x0, y0 = landmarks.min(axis=0) - frame.d
     x1, y1 = landmarks.max(axis=0) + frame.d
-    dlib_eyes = np.stack([landmarks[36:42].mean(axis=0), landmarks[42:48].mean(axis=0)])
-    best = None
-    for detection in blazeface.detect_in(image, (x0, y0, x1, y1)):
-        error = float(np.abs(detection.eyes - dlib_eyes).max()) / frame.d
-        if error < 1.0 and (best is None or error < best[0]):
-            best = (error, detection.eyes)
-    if best is None:
+    near = [d.eyes for d in blazeface.detect_in(image, (x0, y0, x1, y1)) if np.abs(d.eyes - dlib_eyes).max() < frame.d]
+    eyes = min(near, key=lambda e: float(np.abs(e - dlib_eyes).max()), default=None)
+    if eyes is None or not pulled_down(landmarks, eyes):
         return landmarks
-    drop = float(np.mean((dlib_eyes - best[1]) @ frame.down)) / frame.d - _EYE_OFFSET
-    if not _EYE_DRAG < drop < _EYE_DRAG_MAX:
-        return landmarks
-    moved = landmarks.copy()
-    target = best[1] + _EYE_OFFSET * frame.d * frame.down
-    moved[36:42] += target[0] - dlib_eyes[0]
-    moved[42:48] += target[1] - dlib_eyes[1]
-    return moved
+    return upper_face_on_eyes(landmarks, eyes)
 
 
 def _face_frame(landmarks: np.ndarray) -> _Frame:
@@ -467,8 +454,9 @@ def _mask_evidence(image: np.ndarray, frame: _Frame, points: np.ndarray, fabric:
     """How unlike an unmasked lower face the photo is, in [0, 1] (0.5 = undecided).
 
     Cues, combined by a logistic model: the colour distance between the skin around the eyes
-    (`_skin_reference`: without a sample a hat or glasses cover) and the lower face; lips redder and darker than the skin around them (a mask shows neither); the
-    lower face's colour spread (plain fabric is smoother than skin, prints and textured fabric
+    (`_skin_reference`: without a sample a hat or glasses cover) and the lower face; lips
+    redder and darker than the skin around them (a mask shows neither); the lower face's
+    colour spread (plain fabric is smoother than skin, prints and textured fabric
     are rougher); a lower face less red (blue, green, white, grey fabric) or much redder (pink
     fabric) than the skin; the share of the skin samples that the cut's own mask colour model
     (`fabric`, bool (h, w)) claims (on an unmasked face it learnt skin, so it claims them).

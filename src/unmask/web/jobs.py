@@ -63,7 +63,7 @@ def preview_region(masked: str | Path, face: int | None = None, face_box: tuple[
     or `eyes`, as `face_marks` gives them; then `face` must be None). A photo that cannot be read
     raises `UnmaskError`; a face or region that is not found is reported in `message`, so the user
     can paint the region or mark the face."""
-    from unmask.face import choose_face, detect_faces, find_face
+    from unmask.face import choose_face, detect_faces, find_face, find_mask_region
     from unmask.pipeline import _found_region
 
     path = Path(masked)
@@ -72,7 +72,7 @@ def preview_region(masked: str | Path, face: int | None = None, face_box: tuple[
     try:
         chosen = (choose_face(faces, index=face, path=path) if face_box is None and eyes is None
                   else find_face(photo, face, path, face_box=face_box, eyes=eyes))
-        region, _ = _found_region(photo, chosen, path)
+        region, _ = _found_region(find_mask_region(photo, chosen), path)
     except UnmaskError as exc:
         return RegionPreview(photo, None, len(faces), user_message(exc))
     return RegionPreview(photo, region, len(faces))
