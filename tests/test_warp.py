@@ -80,24 +80,6 @@ def test_warp_method_fills_the_region_and_keeps_the_rest():
     assert result.info["mirrored_reference"] in (True, False)
 
 
-def test_foreign_neck_finds_a_collar_under_the_chin_and_keeps_skin():
-    from unmask.face.mean_shape import MEAN_SHAPE
-    from unmask.methods.warp import face_zone, foreign_neck, inside_jaw
-
-    rng = np.random.default_rng(2)
-    pts = MEAN_SHAPE * 55 + (128, 70)  # chin at y = 173: room for the neck below it
-    skin = np.clip(np.array([190.0, 140.0, 120.0]) + rng.normal(0, 5, (S, S, 3)), 0, 255).astype(np.uint8)
-    region = np.zeros((S, S), bool)
-    region[110:, :] = True
-    neck = face_zone(pts, S) & ~inside_jaw(pts, S)
-    assert neck.sum() > 100
-    assert not foreign_neck(skin, pts, region).any()  # all skin: nothing foreign
-    collared = skin.copy()
-    collared[neck] = (245, 245, 250)  # the reference's white collar under its chin
-    found = foreign_neck(collared, pts, region)
-    assert found.sum() > 0.8 * neck.sum() and not (found & ~neck).any()
-
-
 def test_auto_mirrors_a_reference_turned_the_other_way():
     rng = np.random.default_rng(3)
     image = rng.integers(0, 255, (S, S, 3), dtype=np.uint8)

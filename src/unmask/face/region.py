@@ -104,17 +104,20 @@ def _find(image: np.ndarray, landmarks: np.ndarray, min_score: float, check_eyes
     local = _Frame((frame.origin - (x0, y0)) * scale, frame.right, frame.down, frame.d * scale)
     points = (landmarks - (x0, y0)) * scale
 
-    seeds = _prior(local, points, small.shape[:2], below_nose=False)
+    seeds = _prior(local, points, small.shape[:2], below_nose=False, covered=(False, False))
     segment, fabric = _grabcut(small, seeds)
     if check_eyes and _eyes_on_fabric(fabric, points):
         moved = _eyes_checked(image, landmarks)
         if moved is not landmarks:
             return _find(image, moved, min_score, check_eyes=False)
     score = _mask_evidence(small, local, points, fabric)
-    if _skin_claimed(fabric, points) > _SKIN_CLAIMED:
-        # the mask's colour model learnt skin: the nose is not covered (a mask pulled down);
-        # cut again with the probable mask starting under the nose
-        seeds = _prior(local, points, small.shape[:2], below_nose=True)
+    below_nose = _skin_claimed(fabric, points) > _SKIN_CLAIMED
+    covered = (False, False) if below_nose else _covered_eyes(small, fabric, points)
+    if below_nose or any(covered):
+        # the mask's colour model learnt skin: the nose is not covered (a mask pulled down), so
+        # the probable mask starts under the nose; or an eye opening of dlib's is plain fabric
+        # (the mask's upper edge dragged the eye points down onto it): cut again
+        seeds = _prior(local, points, small.shape[:2], below_nose, covered)
         segment, fabric = _grabcut(small, seeds)
     segment = _clean(segment, fabric, _lines(small, local), seeds, local)
 
@@ -190,11 +193,38 @@ def _eyes_on_fabric(fabric: np.ndarray, points: np.ndarray) -> bool:
     """Whether the mask's colour model (`fabric`, bool (h, w)) claims at least `_EYES_ON_FABRIC`
     of the eye openings of the landmarks `points` (68, 2) (same pixels): the eye points were
     fitted on the mask's upper edge. Sunglasses and dark eyes under a light mask are not."""
-    eyes = np.zeros(fabric.shape, np.uint8)
-    for eye in (points[36:42], points[42:48]):
-        cv2.fillPoly(eyes, [np.round(eye).astype(np.int32)], 1)
-    eyes = eyes.astype(bool)
+    eyes = np.logical_or(*_eye_openings(points, fabric.shape))
     return bool(eyes.any() and fabric[eyes].mean() >= _EYES_ON_FABRIC)
+
+
+def _eye_openings(points: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The left and right eye openings (polygons of points 36-41, 42-47 of the landmarks `points`
+    (68, 2)) as bool masks of `shape` (h, w)."""
+    openings = []
+    for eye in (points[36:42], points[42:48]):
+        opening = np.zeros(shape, np.uint8)
+        cv2.fillPoly(opening, [np.round(eye).astype(np.int32)], 1)
+        openings.append(opening.astype(bool))
+    return openings[0], openings[1]
+
+
+_COVERED_SPREAD = 10.0
+"""Largest spread (std of CIELAB L, 0..255) of an eye opening that is plain fabric: a seen
+eye's white and iris spread it (measured on template cases of seeds 5 and 9: 14-65 for seen
+eyes, the drawn masks' plain black at most 1.4)."""
+
+
+def _covered_eyes(image: np.ndarray, fabric: np.ndarray, points: np.ndarray) -> tuple[bool, bool]:
+    """Per eye of the landmarks `points` (68, 2) (left, right in the image): whether its opening
+    lies on the mask, plain fabric: the mask's colour model (`fabric`, bool (h, w)) claims at
+    least `_EYES_ON_FABRIC` of it and its lightness spreads at most `_COVERED_SPREAD` in the
+    uint8 RGB `image` (h, w, 3)."""
+    lightness = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float64)
+    covered = []
+    for opening in _eye_openings(points, fabric.shape):
+        covered.append(bool(opening.sum() >= 3 and fabric[opening].mean() >= _EYES_ON_FABRIC
+                            and lightness[opening].std() <= _COVERED_SPREAD))
+    return covered[0], covered[1]
 
 
 def _eyes_checked(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
@@ -265,10 +295,13 @@ _LINE_WIDTH = 0.06
 _LINE_CONTRAST = 60.0
 """Least contrast (RGB distance, 0..441) of a line pixel against the closing/opening."""
 _LINE_SURROUND = 0.15
-_LINE_SALIENCE = 2.0
-"""A line pixel's contrast is at least this many times the mean contrast in the square of
-half-side `_LINE_SURROUND` d around it: a loop stands alone, hair is a field of lines (measured
-on template cases of seeds 5 and 9: 1.5 adds hair, extra median +3 points; 3 misses loops)."""
+_LINE_SALIENCE = 3.0
+"""A dark (light) line pixel's contrast is at least this many times the mean dark (light)
+contrast in the square of half-side `_LINE_SURROUND` d around it: a loop stands alone, hair is
+a field of lines. Dark and light apart, so that a black loop over dark hair is not hidden by
+the hair's highlights (measured on template cases of seeds 5 and 9, dark and light together:
+1.5 adds hair, 3 misses loops, 2 kept; apart: 2 and 2.5 add strands of hair, extra median +10
+and +5 points, 3 takes 1.13 % instead of 2.18 % of a black loop over black hair)."""
 _LOOP_LENGTH = 0.5
 _LOOP_AREA = 0.4
 """A loop's skeleton is at least `_LOOP_LENGTH` d long and its area at most `_LOOP_AREA` d
@@ -276,14 +309,22 @@ squared (a pair of loops; 0.2 and 0.4 measured alike)."""
 _LINE_GAP = 0.1
 """A loop starts at most this far (units of d) from the region."""
 
+_LOOP_REACH = 0.4
+"""Loops may reach this far (units of d) beyond the probable background (the jaw grown by
+`_WIDE`): large masks' loops run round the ears."""
+_LOOP_STEPS = 3
+"""Loop pieces are followed this many gaps of `_LINE_GAP` away from the region."""
+
 _SIDE_PIECE = 0.25
 """Largest area (units of d squared) of a piece of the cut beside the face that is kept when it
 touches the mask: a loop with the ear inside it, not a shoulder or a head of hair."""
 
 
-def _prior(frame: _Frame, points: np.ndarray, shape: tuple[int, int], below_nose: bool) -> np.ndarray:
+def _prior(frame: _Frame, points: np.ndarray, shape: tuple[int, int], below_nose: bool,
+           covered: tuple[bool, bool]) -> np.ndarray:
     """GrabCut seed labels (h, w) uint8 from the landmark geometry; the probable mask starts
-    under the eyes, or under the nose tip when `below_nose`."""
+    under the eyes, or under the nose tip when `below_nose`. The eye openings are certain
+    background, except those `covered` (left, right: on the mask) which are probable."""
     seeds = np.full(shape, cv2.GC_BGD, np.uint8)
     jaw = frame.to_frame(points[0:17])
     # the jaw the predictor fits is trusted only within bounds of a plausible face
@@ -306,8 +347,8 @@ def _prior(frame: _Frame, points: np.ndarray, shape: tuple[int, int], below_nose
     core = np.array([[-0.4, 1.25], [0.4, 1.25], [0.35, 1.55], [0.0, 1.65], [-0.35, 1.55]])
     cv2.fillPoly(seeds, [np.round(frame.to_photo(core)).astype(np.int32)], int(cv2.GC_FGD))
     # the eye openings and everything above the eyes are certain background
-    for eye in (points[36:42], points[42:48]):
-        cv2.fillPoly(seeds, [np.round(eye).astype(np.int32)], int(cv2.GC_BGD))
+    for eye, on_mask in zip((points[36:42], points[42:48]), covered):
+        cv2.fillPoly(seeds, [np.round(eye).astype(np.int32)], int(cv2.GC_PR_BGD if on_mask else cv2.GC_BGD))
     seeds[_polygon_mask(frame, _BRIDGE, shape)] = cv2.GC_BGD
     above = _polygon_mask(frame, np.concatenate([[[-3, -3], [3, -3], [3, _EAR_TOP]], top, [[-3, _EAR_TOP]]]), shape)
     seeds[above] = cv2.GC_BGD
@@ -364,7 +405,8 @@ def _clean(segment: np.ndarray, fabric: np.ndarray, lines: np.ndarray, seeds: np
     seg = cv2.morphologyEx(segment.astype(np.uint8), cv2.MORPH_OPEN, kernel)
     seg = cv2.morphologyEx(seg, cv2.MORPH_CLOSE, kernel)
     keep = _fill_holes(_touching(seg.astype(bool), seeds == cv2.GC_FGD))
-    beside = np.abs(frame.to_frame(_pixel_grid(seeds.shape))[:, 0].reshape(seeds.shape)) > _STRAP_X
+    coords = frame.to_frame(_pixel_grid(seeds.shape)).reshape(seeds.shape + (2,))
+    beside = np.abs(coords[..., 0]) > _STRAP_X
     allowed = (seeds != cv2.GC_BGD) & beside
     # thin: fabric-coloured (or cut) pixels that an opening removes, and lines
     candidates = (fabric | segment) & allowed & ~keep
@@ -372,10 +414,19 @@ def _clean(segment: np.ndarray, fabric: np.ndarray, lines: np.ndarray, seeds: np
     for piece in _attached(thin & beside, keep):
         if _strap_shaped(piece, frame.d):
             keep |= piece
-    near = cv2.dilate(keep.astype(np.uint8), _disc(frame.d * _LINE_GAP)).astype(bool)
-    for piece in _attached(lines & allowed & ~keep, near):
-        if _loop_shaped(piece, frame.d):
+    # loops may reach `_LOOP_REACH` d beyond the probable background, beside the eyes only up to
+    # the ears' top; a loop broken by a crossing (hair, ear) is followed piece by piece
+    reach = cv2.dilate((seeds != cv2.GC_BGD).astype(np.uint8), _disc(frame.d * _LOOP_REACH)).astype(bool)
+    reach &= beside & (coords[..., 1] > _EAR_TOP) & ((np.abs(coords[..., 0]) > _TEMPLE_X) | (coords[..., 1] > _TOP))
+    pieces = lines & reach & ~keep
+    for _ in range(_LOOP_STEPS):
+        near = cv2.dilate(keep.astype(np.uint8), _disc(frame.d * _LINE_GAP)).astype(bool)
+        loops = [piece for piece in _attached(pieces, near) if _loop_shaped(piece, frame.d)]
+        for piece in loops:
             keep |= piece
+            pieces &= ~piece
+        if not loops:
+            break
     for piece in _attached(segment & beside & ~keep, keep):
         if piece.sum() <= _SIDE_PIECE * frame.d**2:
             keep |= piece
@@ -398,14 +449,18 @@ def _lines(image: np.ndarray, frame: _Frame) -> np.ndarray:
     """Pixels of thin lines darker or lighter than their surroundings (ear loops, straps,
     printed outlines), bool (h, w), from a uint8 RGB image (h, w, 3): the colour distance to the
     morphological closing (dark lines) or opening (light lines) at a radius of `_LINE_WIDTH` d
-    is at least `_LINE_CONTRAST` and `_LINE_SALIENCE` times its mean around the pixel."""
+    is at least `_LINE_CONTRAST` and `_LINE_SALIENCE` times the mean of that contrast (dark or
+    light) around the pixel."""
     pixels = image.astype(np.float32)
     kernel = _disc(frame.d * _LINE_WIDTH)
     dark = cv2.morphologyEx(pixels, cv2.MORPH_CLOSE, kernel) - pixels
     light = pixels - cv2.morphologyEx(pixels, cv2.MORPH_OPEN, kernel)
-    contrast = np.maximum(np.linalg.norm(dark, axis=2), np.linalg.norm(light, axis=2))
     side = 2 * round(frame.d * _LINE_SURROUND) + 1
-    return (contrast >= _LINE_CONTRAST) & (contrast >= _LINE_SALIENCE * cv2.blur(contrast, (side, side)))
+    found = np.zeros(image.shape[:2], bool)
+    for difference in (dark, light):
+        contrast = np.linalg.norm(difference, axis=2)
+        found |= (contrast >= _LINE_CONTRAST) & (contrast >= _LINE_SALIENCE * cv2.blur(contrast, (side, side)))
+    return found
 
 
 def _loop_shaped(piece: np.ndarray, d: float) -> bool:

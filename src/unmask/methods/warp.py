@@ -13,9 +13,11 @@
    smoothing (`regularization`) lets the spline miss noisy landmarks a little rather than bend
    the reference's features to hit them exactly.
 4. Composite: Poisson cloning of the warped reference into the (grown) region, inside the face
-   and neck (`face_zone`); the rest of the region, and the neck where the warped reference shows
-   its own collar, clothing or background (`foreign_neck`), is filled from the target's
-   surroundings instead.
+   and neck (`face_zone`); the rest of the region is filled from the target's surroundings
+   instead. Below the chin one smooth line separates the neck from the clothing (`neck_layout`,
+   `unmask.methods.neck`): under it the region is filled from the target's own clothing, above
+   it the reference's neck is cloned, carried a short way over the reference's own collar where
+   the target's neck goes on lower.
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ import time
 import cv2
 import numpy as np
 
-from unmask.blend import composite_region, poisson_composite, typical_pixels
+from unmask.blend import composite_region, poisson_composite
 from unmask.face.hidden import estimate_hidden_landmarks, fit_similarity, mirror_landmarks, yaw
 from unmask.face.skin import skin_patches
 from unmask.methods.base import AlignedCase, Completion, Method, Progress
+from unmask.methods.neck import (MAX_COVER, SEEN_WEIGHT, NeckLayout, bridge_open_runs, collar_line, cover_foreign,
+                                 fill_clothing, neck_skin, open_below, seen_collar, smooth_line)
 from unmask.references import pose_mismatch
 
 _FILL_SIDE = 256  # side at which the surroundings are inpainted
@@ -77,19 +81,28 @@ class WarpMethod(Method):
         warped = warp_face(reference, ref_points, target_points, case.size, self.regularization)
         say("Poisson compositing")
         face = face_zone(target_points, case.size)
+        source = warped
         if self.surroundings:
-            face &= ~foreign_neck(warped, target_points, case.region)
+            layout = neck_layout(case.target, warped, target_points, case.region)
+            elsewhere = layout.below | layout.foreign
+            # the reference's own collar above the target's neck edge: its neck skin carried over it
+            source = cover_foreign(warped, layout.cover, layout.reference_skin & ~layout.cover & ~elsewhere)
+            face &= ~elsewhere
         outer = case.region & ~face
         # outside the face and neck the reference shows its own background: fill that from the
-        # target's surroundings instead, and let only the target's visible face set the colours
+        # target's surroundings instead (below the neck from its clothing only), and let only the
+        # target's visible face set the colours
         base = case.target
         if self.surroundings and outer.any():
             base = fill_from_surroundings(case.target, case.region)
+            base = fill_clothing(base, layout.below, case.region, layout.target_skin)
             inner = case.region & face
+            # also the clone's feathered edge shows the target's, not the reference's, clothing
+            source = np.where(elsewhere[:, :, None], base, source)
         else:
             inner = case.region
         anchor = face & ~case.region
-        image = poisson_composite(base, warped, inner, anchor=anchor if self.surroundings else None,
+        image = poisson_composite(base, source, inner, anchor=anchor if self.surroundings else None,
                                   skin=skin_patches(target_points, case.region.shape) & ~case.region)
         changed = composite_region(case.region)
         image[~changed] = case.target[~changed]
@@ -121,16 +134,45 @@ def fill_from_surroundings(image: np.ndarray, region: np.ndarray) -> np.ndarray:
     return np.where(region[:, :, None], up, image)
 
 
-def foreign_neck(warped: np.ndarray, points: np.ndarray, region: np.ndarray) -> np.ndarray:
-    """Bool (S, S): the pixels of the neck zone (`face_zone` below the jaw line) where the `warped`
-    reference (S, S, 3), slightly blurred, does not show a colour typical of its own skin inside
-    the jaw line and `region` (`blend.typical_pixels`): its collar, clothing or background, which
-    would be carried under the target's chin. `points` (68, 2) are the target's landmarks."""
-    size = warped.shape[0]
-    face = inside_jaw(points, size)
-    neck = face_zone(points, size) & ~face
-    smooth = cv2.GaussianBlur(warped, (0, 0), max(size / 256, 1.0)).astype(np.float64)
-    return neck & ~typical_pixels(smooth, face & region)
+def neck_layout(target: np.ndarray, warped: np.ndarray, points: np.ndarray, region: np.ndarray) -> NeckLayout:
+    """Where the target's neck ends under the chin (`neck.NeckLayout`), in the columns of the
+    face: the line follows the warped reference (uint8 (S, S, 3)) inside `region` and the target
+    (uint8 (S, S, 3)) outside it, continues the collar the target shows under the region on both
+    sides (`neck.bridge_open_runs`), and only under the neck zone is the region clothing.
+    `points` (68, 2) are the target's landmarks."""
+    size = target.shape[0]
+    patches = skin_patches(points, region.shape)
+    layout = NeckLayout(*(np.zeros((size, size), bool) for _ in range(3)),
+                        neck_skin(target, patches & ~region), neck_skin(warped, patches))
+    jaw, zone = inside_jaw(points, size), face_zone(points, size)
+    columns = np.nonzero(jaw.any(axis=0))[0]
+    if len(columns) < 3:
+        return layout
+    cols = slice(columns.min(), columns.max() + 1)
+    rows = np.arange(size)[:, None]
+    top = size - np.argmax(jaw[::-1, cols], axis=0)  # the first row below the jaw
+    # down to the neck zone's bottom, or the region's if that is lower (a mask over the whole neck)
+    end = size - np.argmax(region[::-1, cols], axis=0)  # the row after the region's lowest one
+    bottom = np.maximum(int(np.nonzero(zone.any(axis=1))[0].max()) + 1, end)
+    top = np.minimum(top, bottom)
+    # the reference's own neck edge, by its colours alone
+    own = smooth_line(collar_line(layout.reference_skin[:, cols], np.ones((size, len(top))), top, bottom), top, size)
+    has_neck = own - top >= MAX_COVER * size / 4  # else hair, background or clothing right under the jaw
+    # the target's: where it shows its neck under the region, the neck goes on to the region's bottom
+    open_ = open_below(region, layout.target_skin)[cols]
+    inside = region[:, cols]
+    skin = np.where(inside, layout.reference_skin[:, cols], layout.target_skin[:, cols])
+    line = collar_line(skin, np.where(inside, 1.0, SEEN_WEIGHT), np.where(open_, top, bottom), bottom)
+    under_neck = (zone & ~jaw).any(axis=0)[cols]
+    seen = under_neck & region.any(axis=0)[cols]  # where the neck can be seen under the region
+    line = bridge_open_runs(line, open_, seen_collar(region, layout.target_skin)[cols], seen)
+    # the reference's neck is carried at most a short way over its own collar (`neck.cover_foreign`)
+    line = smooth_line(np.minimum(line, own + MAX_COVER * size), top, size)
+    layout.below[:, cols] = (rows >= line[None, :]) & under_neck[None, :]
+    neck = (zone & ~jaw)[:, cols] & ~layout.below[:, cols]
+    layout.cover[:, cols] = neck & (rows >= own[None, :]) & has_neck[None, :]
+    layout.foreign[:, cols] = neck & ~layout.reference_skin[:, cols] & ~has_neck[None, :]
+    return layout
 
 
 def face_zone(points: np.ndarray, size: int) -> np.ndarray:
