@@ -18,13 +18,21 @@ the eye distance, origin between the eye centres, x towards the right eye, y dow
 def skin_patches(landmarks: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Bool (H, W) of `shape`: the `SKIN_PATCHES` of the face with 68 landmarks (68, 2) (x, y)
     pixels of the same image. Empty when the two eyes coincide."""
+    return np.logical_or.reduce(each_skin_patch(landmarks, shape))
+
+
+def each_skin_patch(landmarks: np.ndarray, shape: tuple[int, int]) -> list[np.ndarray]:
+    """`skin_patches` one by one: a bool (H, W) per polygon of `SKIN_PATCHES`, in its order
+    (nose bridge, forehead). All empty when the two eyes coincide."""
     left, right = landmarks[36:42].mean(axis=0), landmarks[42:48].mean(axis=0)
     across = right - left
     if np.hypot(*across) < 1e-6:
-        return np.zeros(shape, bool)
+        return [np.zeros(shape, bool) for _ in SKIN_PATCHES]
     down = np.array([-across[1], across[0]])  # across and down both have the eye distance's length
-    canvas = np.zeros(shape, np.uint8)
+    patches = []
     for patch in SKIN_PATCHES:
+        canvas = np.zeros(shape, np.uint8)
         corners = (left + right) / 2 + patch[:, :1] * across + patch[:, 1:] * down
         cv2.fillPoly(canvas, [np.round(corners).astype(np.int32)], 1)
-    return canvas.astype(bool)
+        patches.append(canvas.astype(bool))
+    return patches
