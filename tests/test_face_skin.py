@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from test_synthetic import template_landmarks
-from unmask.face.skin import skin_patches
+from unmask.face.skin import each_skin_patch, skin_patches, visible_skin
 
 
 def _rotate(points: np.ndarray, degrees: float, centre: np.ndarray) -> np.ndarray:
@@ -42,3 +42,21 @@ def test_patches_turn_and_scale_with_the_face():
 def test_no_patch_when_the_eyes_coincide():
     points = np.full((68, 2), 50.0)
     assert not skin_patches(points, (100, 100)).any()
+
+
+def _painted(points: np.ndarray, bridge: tuple[int, int, int], forehead: tuple[int, int, int]) -> np.ndarray:
+    image = np.full((256, 256, 3), 200, np.uint8)
+    for patch, colour in zip(each_skin_patch(points, image.shape[:2]), (bridge, forehead)):
+        image[patch] = colour
+    return image
+
+
+def test_visible_skin_drops_the_patch_a_hat_or_glasses_cover():
+    points = template_landmarks(128, 120, 60)
+    bridge, forehead = each_skin_patch(points, (256, 256))
+    skin, hat, grey = (205, 160, 135), (30, 30, 45), (235, 235, 235)
+    assert np.array_equal(visible_skin(_painted(points, skin, skin), points), bridge | forehead)
+    assert np.array_equal(visible_skin(_painted(points, skin, hat), points), bridge)  # hat brim
+    assert np.array_equal(visible_skin(_painted(points, hat, skin), points), forehead)  # dark glasses
+    # a light grey patch is lighter than skin but not skin: both patches are kept
+    assert np.array_equal(visible_skin(_painted(points, grey, hat), points), bridge | forehead)

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from unmask.errors import UnmaskError
-from unmask.face.skin import each_skin_patch, skin_patches
+from unmask.face.skin import skin_patches, visible_skin
 from unmask.face.upper import eye_centres, pulled_down, upper_face_on_eyes
 from unmask.skeleton import skeletonize
 
@@ -509,7 +509,7 @@ def _mask_evidence(image: np.ndarray, frame: _Frame, points: np.ndarray, fabric:
     """How unlike an unmasked lower face the photo is, in [0, 1] (0.5 = undecided).
 
     Cues, combined by a logistic model: the colour distance between the skin around the eyes
-    (`_skin_reference`: without a sample a hat or glasses cover) and the lower face; lips
+    (`skin.visible_skin`: without a sample a hat or glasses cover) and the lower face; lips
     redder and darker than the skin around them (a mask shows neither); the lower face's
     colour spread (plain fabric is smoother than skin, prints and textured fabric
     are rougher); a lower face less red (blue, green, white, grey fabric) or much redder (pink
@@ -525,7 +525,7 @@ def _mask_evidence(image: np.ndarray, frame: _Frame, points: np.ndarray, fabric:
     lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float64)
     lab[..., 0] *= 100 / 255
     shape = image.shape[:2]
-    skin = _skin_reference(lab, points)
+    skin = visible_skin(image, points)
     lower = _polygon_mask(frame, _EXPECTED_CORE, shape)
     lips = np.zeros(shape, np.uint8)
     cv2.fillPoly(lips, [np.round(points[48:60]).astype(np.int32)], 1)
@@ -544,28 +544,6 @@ def _mask_evidence(image: np.ndarray, frame: _Frame, points: np.ndarray, fabric:
              + 3.49 * textured + 3.86 * max(0.0, cool - 6) / 5 + 1.21 * max(0.0, -cool - 6) / 5
              - 3.52 * claimed + _PRINT_WEIGHT * printed - 2.18)
     return float(1 / (1 + np.exp(-logit)))
-
-
-_COVERED_DARKER = 25.0
-"""A skin sample (nose bridge or forehead) this much darker (CIELAB L) than the other is taken
-as covered: a hat or cap brim, a dark fringe, glasses, a mask drawn up to the bridge."""
-_SKIN_CHROMA = 8.0
-"""The other sample stands alone for the skin only with at least this chroma (a, b distance to
-grey): a white mask border or a grey cap is lighter than skin but not skin."""
-
-
-def _skin_reference(lab: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Bool (h, w): the skin samples the lower face is compared with, for the CIELAB image `lab`
-    (float (h, w, 3), OpenCV's a and b offset by 128) of the face with landmarks `points` (68, 2):
-    both `skin_patches`, or the lighter one alone when the other is covered (`_COVERED_DARKER`)."""
-    patches = each_skin_patch(points, lab.shape[:2])
-    if all(patch.any() for patch in patches):
-        medians = [np.median(lab[patch], axis=0) for patch in patches]
-        for lit, dark in ((0, 1), (1, 0)):
-            light, shade = medians[lit], medians[dark]
-            if light[0] - shade[0] > _COVERED_DARKER and np.hypot(light[1] - 128, light[2] - 128) >= _SKIN_CHROMA:
-                return patches[lit]
-    return np.logical_or.reduce(patches)
 
 
 _PRINT_AREA = np.array([[-0.8, 0.6], [0.8, 0.6], [0.75, 1.4], [0.45, 1.7], [0.0, 1.8], [-0.45, 1.7], [-0.75, 1.4]])

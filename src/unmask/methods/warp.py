@@ -29,7 +29,7 @@ import numpy as np
 
 from unmask.blend import composite_region, poisson_composite
 from unmask.face.hidden import estimate_hidden_landmarks, fit_similarity, mirror_landmarks, yaw
-from unmask.face.skin import skin_patches
+from unmask.face.skin import visible_skin
 from unmask.methods.base import AlignedCase, Completion, Method, Progress
 from unmask.methods.neck import (MAX_COVER, SEEN_WEIGHT, NeckLayout, bridge_open_runs, collar_line, cover_foreign,
                                  fill_clothing, neck_skin, open_below, seen_collar, smooth_line)
@@ -104,7 +104,7 @@ class WarpMethod(Method):
             inner = case.region
         anchor = face & ~case.region
         image = poisson_composite(base, source, inner, anchor=anchor if self.surroundings else None,
-                                  skin=skin_patches(target_points, case.region.shape) & ~case.region)
+                                  skin=visible_skin(case.target, target_points) & ~case.region)
         changed = composite_region(case.region)
         image[~changed] = case.target[~changed]
         return Completion(
@@ -142,9 +142,9 @@ def neck_layout(target: np.ndarray, warped: np.ndarray, points: np.ndarray, regi
     sides (`neck.bridge_open_runs`), and only under the neck zone is the region clothing.
     `points` (68, 2) are the target's landmarks."""
     size = target.shape[0]
-    patches = skin_patches(points, region.shape)
     layout = NeckLayout(*(np.zeros((size, size), bool) for _ in range(3)),
-                        neck_skin(target, patches & ~region), neck_skin(warped, patches))
+                        neck_skin(target, visible_skin(target, points) & ~region),
+                        neck_skin(warped, visible_skin(warped, points)))
     jaw, zone = inside_jaw(points, size), face_zone(points, size)
     columns = np.nonzero(jaw.any(axis=0))[0]
     if len(columns) < 3:
