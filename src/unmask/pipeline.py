@@ -166,6 +166,10 @@ def complete(
     say("ranking the reference photos" if len(candidates) > 1 else "checking that the reference is the same person")
     ranked = references.rank(target_img, target_face, candidates)
     tried = references.worth_trying(ranked, algorithm.tries if tries is None else tries)
+    if strict and all(entry.measures["identity"] > entry.measures["identity_limit"] for entry in tried):
+        # every reference to try looks like another person: refuse before the (maybe slow) completion
+        _check_identity(tried[0].measures["identity"], tried[0].measures["identity_limit"], strict,
+                        tried[0].candidate.path, say)
     clock.lap("identity")
 
     show = progress is not None if bars is None else bars

@@ -83,8 +83,9 @@ class WarpMethod(Method):
         say("Poisson compositing")
         face = face_zone(target_points, case.size)
         source = warped
+        skin = visible_skin(case.target, target_points) & ~case.region
         if self.surroundings:
-            layout = neck_layout(case.target, warped, target_points, case.region)
+            layout = neck_layout(case.target, warped, target_points, case.region, skin)
             elsewhere = layout.below | layout.foreign
             # the reference's own collar above the target's neck edge: its neck skin carried over it
             source = cover_foreign(warped, layout.cover, layout.reference_skin & ~layout.cover & ~elsewhere)
@@ -104,7 +105,7 @@ class WarpMethod(Method):
             inner = case.region
         anchor = face & ~case.region
         image = poisson_composite(base, source, inner, anchor=anchor if self.surroundings else None,
-                                  skin=visible_skin(case.target, target_points) & ~case.region)
+                                  skin=skin)
         changed = composite_region(case.region)
         image[~changed] = case.target[~changed]
         return Completion(
@@ -135,15 +136,17 @@ def fill_from_surroundings(image: np.ndarray, region: np.ndarray) -> np.ndarray:
     return np.where(region[:, :, None], up, image)
 
 
-def neck_layout(target: np.ndarray, warped: np.ndarray, points: np.ndarray, region: np.ndarray) -> NeckLayout:
+def neck_layout(target: np.ndarray, warped: np.ndarray, points: np.ndarray, region: np.ndarray,
+                target_skin: np.ndarray) -> NeckLayout:
     """Where the target's neck ends under the chin (`neck.NeckLayout`), in the columns of the
     face: the line follows the warped reference (uint8 (S, S, 3)) inside `region` and the target
     (uint8 (S, S, 3)) outside it, continues the collar the target shows under the region on both
     sides (`neck.bridge_open_runs`), and only under the neck zone is the region clothing.
-    `points` (68, 2) are the target's landmarks."""
+    `points` (68, 2) are the target's landmarks, `target_skin` (bool (S, S)) its visible skin
+    patches outside the region (`unmask.face.skin.visible_skin`)."""
     size = target.shape[0]
     layout = NeckLayout(*(np.zeros((size, size), bool) for _ in range(3)),
-                        neck_skin(target, visible_skin(target, points) & ~region),
+                        neck_skin(target, target_skin),
                         neck_skin(warped, visible_skin(warped, points)))
     jaw, zone = inside_jaw(points, size), face_zone(points, size)
     columns = np.nonzero(jaw.any(axis=0))[0]
