@@ -31,12 +31,6 @@ def mfr2_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def templates_dir() -> Path:
-    """`mask-templates/*.png` (RGBA) + anchors.csv: photographed and drawn mask templates."""
-    return _need("mask-templates")
-
-
-@pytest.fixture(scope="session")
 def expressions_dir() -> Path:
     """`expressions/*.jpg`: one face per expression."""
     return _need("expressions")
