@@ -36,6 +36,12 @@ def expressions_dir() -> Path:
     return _need("expressions")
 
 
+@pytest.fixture(scope="session")
+def templates_dir() -> Path:
+    """`mask-templates/*.png` (RGBA face masks) + anchors.csv (template pixel per landmark index)."""
+    return _need("mask-templates")
+
+
 @pytest.fixture(scope="module")
 def one_torch_thread():
     """Tiny networks run faster on one torch thread than on two on a shared 2-core machine (thread
