@@ -137,7 +137,11 @@ def region_checks(mask: np.ndarray, landmarks: np.ndarray) -> tuple[float, float
     Returns (coverage, above_eyes): the fraction of the nose-tip-to-chin area (under the nose
     tip, above the chin, about mouth-wide; the part inside the photo) that the region covers,
     and the fraction of the region's pixels that lie above the lower eyelids. Both in [0, 1].
+    Counted on every k-th pixel, k such that the eyes stay at least 32 px apart (a 12 MP photo's
+    region has a million pixels; the fractions do not need them all).
     """
+    step = max(1, int(_face_frame(landmarks).d // 32))
+    mask, landmarks = mask[::step, ::step], (np.asarray(landmarks, np.float64) + 0.5) / step - 0.5
     frame = _face_frame(landmarks)
     nose = float(np.clip(frame.to_frame(landmarks[33])[0, 1], 0.6, 1.2)) + 0.08
     chin = float(np.clip(frame.to_frame(landmarks[8])[0, 1], nose + 0.4, 2.2)) - 0.12
