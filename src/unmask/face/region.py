@@ -236,8 +236,9 @@ def _under_edge_in_eyes(image: np.ndarray, segment: np.ndarray, fabric: np.ndarr
                         d: float) -> np.ndarray:
     """The mask inside dlib's eye openings (which the prior keeps out of the cut) when its upper
     edge runs over the lower eyelids, bool (h, w). In each column of an opening, the run of
-    pixels that the mask's colour model claims (`fabric`, bool (h, w)) from the cut (`segment`,
-    bool (h, w)) upwards; a straight edge is fitted to the runs' tops, twice refitted to the
+    pixels that the mask's colour model claims (`fabric`, bool (h, w)) and that lie within
+    `_EDGE_COLOUR` of the cut's colour around the opening, from the cut (`segment`, bool (h, w))
+    upwards; a straight edge is fitted to the runs' tops, twice refitted to the
     tops on or under it (a run goes on up through a dark iris on a dark mask, through the white
     of the eye on a white one: the runs that stop first show the edge), and the claimed pixels
     under it are taken, with the region's margin (`_MARGIN` of the eye distance `d`, pixels).
@@ -245,6 +246,7 @@ def _under_edge_in_eyes(image: np.ndarray, segment: np.ndarray, fabric: np.ndarr
     out = np.zeros(segment.shape, bool)
     lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
     for opening in _eye_openings(points, segment.shape):
+        # the cut within 3 px of the opening (0.05 d at the working scale): the mask's edge fabric
         under = segment & ~opening & cv2.dilate(opening.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
         if not under.any():
             continue
@@ -253,7 +255,7 @@ def _under_edge_in_eyes(image: np.ndarray, segment: np.ndarray, fabric: np.ndarr
         for x in np.nonzero(opening.any(axis=0))[0]:
             rows = np.nonzero(opening[:, x])[0]
             y = rows.max() + 1
-            if y >= segment.shape[0] or not segment[min(y, segment.shape[0] - 1), x]:
+            if y >= segment.shape[0] or not segment[y, x]:
                 continue
             while y - 1 >= rows.min() and like[y - 1, x]:
                 y -= 1
