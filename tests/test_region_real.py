@@ -131,30 +131,24 @@ def test_printed_masks_of_skin_colour_found(people):
     assert len(missed) <= 1, missed
 
 
-def _template_on(image: np.ndarray, landmarks: np.ndarray, templates_dir, name: str,
-                 perspective: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def _template_on(image: np.ndarray, landmarks: np.ndarray, templates_dir, name: str) -> tuple[np.ndarray, np.ndarray]:
     """The photo with the mask template `name` (RGBA, `anchors.csv`: its pixel per landmark
-    index) put on the face by the affine map that best fits its anchors to `landmarks` (68, 2),
-    or by the homography as `make_cases.py` does (`perspective`), and the exact region (alpha
-    above 0.5)."""
+    index) put on the face as `make_cases.py` does (the homography from its anchors to
+    `landmarks` (68, 2)), and the template's region (alpha above one half), bool (H, W)."""
     rows = [r for r in csv.DictReader(open(templates_dir / "anchors.csv")) if r["template"] == name]
     source = np.array([[float(r["x"]), float(r["y"])] for r in rows], np.float32)
     target = landmarks[[int(r["landmark"]) for r in rows]].astype(np.float32)
+    homography, _ = cv2.findHomography(source, target)
     rgba = cv2.cvtColor(cv2.imread(str(templates_dir / name), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGRA2RGBA)
-    if perspective:
-        homography, _ = cv2.findHomography(source, target)
-        warped = cv2.warpPerspective(rgba, homography, image.shape[1::-1], flags=cv2.INTER_LINEAR)
-    else:
-        affine, _ = cv2.estimateAffine2D(source, target)
-        warped = cv2.warpAffine(rgba, affine, image.shape[1::-1], flags=cv2.INTER_LINEAR)
-    alpha = warped[..., 3:].astype(np.float64) / 255
+    warped = cv2.warpPerspective(rgba, homography, image.shape[1::-1], flags=cv2.INTER_LINEAR).astype(np.float64)
+    alpha = warped[..., 3:] / 255
     return np.round(alpha * warped[..., :3] + (1 - alpha) * image).astype(np.uint8), alpha[..., 0] > 0.5
 
 
 def test_white_mask_on_pale_skin_found(people_dir, templates_dir):
     """The drawn white mask on the palest face of people/: its lower face is lighter than the skin
     around the eyes, which an unmasked face's never is. Before that cue it was judged unmasked
-    (score 0.11)."""
+    (score 0.11; 0.26 with the template put on as make_cases.py does)."""
     path = people_dir / "p01" / "3.jpg"
     image = read_image(path)
     face = find_face(image, path=path)
@@ -315,6 +309,18 @@ def test_ear_loops_taken_into_the_region(people, colour, least):
     assert np.median(shares) >= least, shares
 
 
+@pytest.mark.parametrize("template, photo, most", [("drawn-white.png", 3, 0.006), ("drawn-blue.png", 4, 0.015)])
+def test_drawn_ear_loops_that_close_on_the_mask_taken(people, templates_dir, template, photo, most):
+    """Drawn ear loops that stand out less than a loop alone over the background: a white tube
+    drawn as a grey double line and a white loop running along the mask's light side. Without
+    the search for weaker lines that close a ring with the mask, 1.1 % and 2.3 % of the region
+    stayed (docs/region.md)."""
+    path, image, face = people[photo]
+    masked, truth = _template_on(image, face.landmarks, templates_dir, template)
+    found = find_mask_region(masked, _landmarks_on(masked, face.box))
+    assert (truth & ~found.mask).sum() / truth.sum() <= most
+
+
 def test_eyes_pulled_down_by_a_mask_are_moved_back(people):
     """A mask over the lower eyelids drags dlib's upper face down; BlazeFace's eyes put it back."""
     from unmask.face import blazeface
@@ -343,7 +349,7 @@ def test_mask_over_the_lower_eyelids_taken_eyes_kept(people_dir, templates_dir):
         path = people_dir / name
         image = read_image(path)
         landmarks = find_face(image, path=path).landmarks
-        masked, truth = _template_on(image, landmarks, templates_dir, "drawn-black.png", perspective=True)
+        masked, truth = _template_on(image, landmarks, templates_dir, "drawn-black.png")
         found = find_mask_region(masked, find_face(masked, path=path))
         d = float(np.linalg.norm(landmarks[42:48].mean(axis=0) - landmarks[36:42].mean(axis=0)))
         eyes = np.zeros(truth.shape, np.uint8)
