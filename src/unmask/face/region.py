@@ -124,6 +124,7 @@ def _find(image: np.ndarray, landmarks: np.ndarray, min_score: float, check_eyes
         seeds = wider
         segment, fabric = _grabcut(small, seeds)
     segment = _clean(segment, fabric, *_lines(small, local), seeds, local)
+    segment |= _under_edge_in_eyes(small, segment, fabric, points, local.d)
 
     full = np.zeros((height, width), bool)
     if score >= min_score and segment.any():
@@ -233,6 +234,62 @@ def _covered_eyes(image: np.ndarray, fabric: np.ndarray, points: np.ndarray) -> 
         covered.append(bool(opening.sum() >= 3 and fabric[opening].mean() >= _EYES_ON_FABRIC
                             and lightness[opening].std() <= _COVERED_SPREAD))
     return covered[0], covered[1]
+
+
+def _under_edge_in_eyes(image: np.ndarray, segment: np.ndarray, fabric: np.ndarray, points: np.ndarray,
+                        d: float) -> np.ndarray:
+    """The mask inside dlib's eye openings (which the prior keeps out of the cut) when its upper
+    edge runs over the lower eyelids, bool (h, w). In each column of an opening, the run of
+    pixels that the mask's colour model claims (`fabric`, bool (h, w)) and that lie within
+    `_EDGE_COLOUR` of the cut's colour around the opening, from the cut (`segment`, bool (h, w))
+    upwards; a straight edge is fitted to the runs' tops, twice refitted to the
+    tops on or under it (a run goes on up through a dark iris on a dark mask, through the white
+    of the eye on a white one: the runs that stop first show the edge), and the claimed pixels
+    under it are taken, with the region's margin (`_MARGIN` of the eye distance `d`, pixels).
+    `image`: the uint8 RGB crop (h, w, 3); `points`: the landmarks (68, 2) in its pixels."""
+    out = np.zeros(segment.shape, bool)
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    for opening in _eye_openings(points, segment.shape):
+        # the cut within 3 px of the opening (0.05 d at the working scale): the mask's edge fabric
+        under = segment & ~opening & cv2.dilate(opening.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+        if not under.any():
+            continue
+        like = fabric & (np.linalg.norm(lab - np.median(lab[under], axis=0), axis=2) <= _EDGE_COLOUR)
+        tops = []
+        for x in np.nonzero(opening.any(axis=0))[0]:
+            rows = np.nonzero(opening[:, x])[0]
+            y = rows.max() + 1
+            if y >= segment.shape[0] or not segment[y, x]:
+                continue
+            while y - 1 >= rows.min() and like[y - 1, x]:
+                y -= 1
+            if y <= rows.max():
+                tops.append((x, y))
+        if len(tops) < _EDGE_COLUMNS:
+            continue
+        xs, ys = np.array(tops, np.float64).T
+        keep = np.ones(len(xs), bool)
+        for _ in range(3):
+            slope, offset = np.polyfit(xs[keep], ys[keep], 1) if np.ptp(xs[keep]) > 0 else (0.0, ys[keep].mean())
+            keep = keep & (ys >= slope * xs + offset - 1e-6)
+        grid_y, grid_x = np.mgrid[: segment.shape[0], : segment.shape[1]]
+        edge = slope * grid_x + offset
+        taken = np.zeros(segment.shape, bool)
+        for piece in _attached(opening & like & (grid_y >= edge - 0.5), segment):
+            taken |= piece
+        # the margin the rest of the region has, up to that much over the edge (its blended rim)
+        margin = d * _MARGIN
+        grown = cv2.dilate(taken.astype(np.uint8), _disc(margin)).astype(bool)
+        out |= taken | (grown & opening & (grid_y >= edge - margin))
+    return out
+
+
+_EDGE_COLOUR = 12.0
+"""Largest CIELAB distance (L 0..255) of a taken pixel from the median colour of the cut around
+the opening: the fabric of the mask's edge, not the eye's white, iris or lid skin that the
+mask's colour model may also claim."""
+_EDGE_COLUMNS = 4
+"""Least number of an eye opening's columns where the mask reaches into it from below."""
 
 
 def _eyes_checked(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
