@@ -119,6 +119,10 @@ def _find(image: np.ndarray, landmarks: np.ndarray, min_score: float, check_eyes
         # (the mask's upper edge dragged the eye points down onto it): cut again
         seeds = _prior(local, points, small.shape[:2], below_nose, covered)
         segment, fabric = _grabcut(small, seeds)
+    wider = _widened(seeds, segment, local)
+    if wider is not None:
+        seeds = wider
+        segment, fabric = _grabcut(small, seeds)
     segment = _clean(segment, fabric, *_lines(small, local), seeds, local)
     segment |= _under_edge_in_eyes(small, segment, fabric, points, local.d)
 
@@ -425,6 +429,38 @@ def _prior(frame: _Frame, points: np.ndarray, shape: tuple[int, int], below_nose
     above = _polygon_mask(frame, np.concatenate([[[-3, -3], [3, -3], [3, _EAR_TOP]], top, [[-3, _EAR_TOP]]]), shape)
     seeds[above] = cv2.GC_BGD
     return seeds
+
+
+_WALL_FROM = 0.6
+"""Nothing above this frame y (units of d; the nose's middle) is widened: there the region meets
+the eyes and the mask's upper edge, which `_prior` bounds on purpose."""
+_WALL_BESIDE = 0.9
+"""Only a contact beside the face (|x| beyond this, units of d) counts: under the chin, a cut
+that reaches the certain background has mostly leaked onto a shirt of the mask's colour (white
+masks on white collars: widening there took more of the shirt)."""
+_WALL = 0.4
+"""Length (units of d) of the cut's contact with the certain background beside the face from
+which the certain background is taken to have stopped the mask: dlib's jaw on a turned head
+runs inside the mask, so `_WIDE` beyond it is not enough."""
+_WIDEN = 0.5
+"""How far (units of d) the probable background is pushed out from where the cut met it."""
+
+
+def _widened(seeds: np.ndarray, segment: np.ndarray, frame: _Frame) -> np.ndarray | None:
+    """GrabCut seed labels (h, w) uint8 with the certain background below `_WALL_FROM` turned
+    probable within `_WIDEN` d of where the cut (`segment`, bool (h, w)) runs along it beside
+    the face (`_WALL_BESIDE`) for at least `_WALL` d; None when the cut stays clear of it there."""
+    coords = frame.to_frame(_pixel_grid(seeds.shape)).reshape(seeds.shape + (2,))
+    beside = (coords[..., 1] > _WALL_FROM) & (np.abs(coords[..., 0]) > _WALL_BESIDE)
+    certain = seeds == cv2.GC_BGD
+    near_certain = cv2.dilate(certain.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    wall = segment & near_certain & beside
+    if wall.sum() < _WALL * frame.d:
+        return None
+    reach = cv2.dilate(wall.astype(np.uint8), _disc(frame.d * _WIDEN)).astype(bool)
+    wider = seeds.copy()
+    wider[reach & certain & (coords[..., 1] > _WALL_FROM)] = cv2.GC_PR_BGD
+    return wider
 
 
 def _skin_claimed(fabric: np.ndarray, points: np.ndarray) -> float:
