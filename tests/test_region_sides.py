@@ -7,7 +7,8 @@ import cv2
 import numpy as np
 
 from unmask.face import find_face
-from unmask.face.region import _Frame, _widened, find_mask_region
+from unmask.face.frame import FaceFrame
+from unmask.face.region import _widened, find_mask_region
 from unmask.images import read_image
 
 
@@ -21,7 +22,7 @@ def test_turned_head_region_reaches_the_far_side_of_the_mask(mfr2_dir):
 
 
 def test_widened_only_where_the_cut_meets_the_certain_background():
-    frame = _Frame(np.array([30.0, 20.0]), np.array([1.0, 0.0]), np.array([0.0, 1.0]), 40.0)
+    frame = FaceFrame(np.array([30.0, 20.0]), np.array([1.0, 0.0]), np.array([0.0, 1.0]), 40.0)
     seeds = np.full((120, 100), cv2.GC_BGD, np.uint8)
     seeds[30:100, 20:80] = cv2.GC_PR_BGD
     clear = np.zeros(seeds.shape, bool)

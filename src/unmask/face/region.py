@@ -7,7 +7,8 @@ samples above the eyes as certain background, finds the boundary from the photo'
 edges; the region may reach up to the eye openings (nose wires, white upper borders), and the
 eyes are checked against BlazeFace's when a mask pulls dlib's down. Thin fabric-coloured pieces
 and thin salient lines beside the face that start at the mask (ear loops, straps) are added, and
-a small margin. A photo is reported as unmasked when the lower face looks like skin with lips.
+a small margin. A photo is reported as unmasked when the lower face looks like skin with lips
+(`unmask.face.evidence`). Areas are placed in the face frame of `unmask.face.frame`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import cv2
 import numpy as np
 
 from unmask.errors import UnmaskError
-from unmask.face.skin import skin_patches, visible_skin
+from unmask.face.evidence import mask_evidence, skin_claimed
+from unmask.face.frame import FaceFrame, face_frame, polygon_mask
 from unmask.face.upper import eye_centres, pulled_down, upper_face_on_eyes
 from unmask.skeleton import skeletonize
 
@@ -49,27 +51,6 @@ class MaskRegion:
     landmarks: np.ndarray
 
 
-@dataclass
-class _Frame:
-    """A face frame from the reliable upper landmarks: origin between the eyes, unit vectors
-    `right` and `down`, and the inter-ocular distance `d` (photo pixels)."""
-
-    origin: np.ndarray
-    right: np.ndarray
-    down: np.ndarray
-    d: float
-
-    def to_photo(self, coords: np.ndarray) -> np.ndarray:
-        """Frame coordinates (N, 2) in units of d -> photo pixels (N, 2)."""
-        coords = np.atleast_2d(coords)
-        return self.origin + self.d * (coords[:, :1] * self.right + coords[:, 1:2] * self.down)
-
-    def to_frame(self, points: np.ndarray) -> np.ndarray:
-        """Photo pixels (N, 2) -> frame coordinates (N, 2) in units of d."""
-        rel = np.atleast_2d(points) - self.origin
-        return np.stack([rel @ self.right, rel @ self.down], axis=1) / self.d
-
-
 def find_mask_region(image: np.ndarray, face_or_landmarks, min_score: float = 0.5) -> MaskRegion:
     """Find the face-mask region of one face.
 
@@ -90,7 +71,7 @@ def _find(image: np.ndarray, landmarks: np.ndarray, min_score: float, check_eyes
     """`find_mask_region` for checked arguments; when `check_eyes` and dlib's eye openings lie
     on the mask's colour, once more with the upper face checked against BlazeFace's eyes."""
     height, width = image.shape[:2]
-    frame = _face_frame(landmarks)
+    frame = face_frame(landmarks)
 
     # work on a crop around the lower face, scaled so the face has a fixed size
     scale = min(4.0, 0.4 * _WORK_FACE_WIDTH / frame.d)
@@ -101,7 +82,7 @@ def _find(image: np.ndarray, landmarks: np.ndarray, min_score: float, check_eyes
     crop = image[y0:y1, x0:x1]
     size = (max(8, round((x1 - x0) * scale)), max(8, round((y1 - y0) * scale)))
     small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    local = _Frame((frame.origin - (x0, y0)) * scale, frame.right, frame.down, frame.d * scale)
+    local = FaceFrame((frame.origin - (x0, y0)) * scale, frame.right, frame.down, frame.d * scale)
     points = (landmarks - (x0, y0)) * scale
 
     seeds = _prior(local, points, small.shape[:2], below_nose=False, covered=(False, False))
@@ -110,8 +91,8 @@ def _find(image: np.ndarray, landmarks: np.ndarray, min_score: float, check_eyes
         moved = _eyes_checked(image, landmarks)
         if moved is not landmarks:
             return _find(image, moved, min_score, check_eyes=False)
-    score = _mask_evidence(small, local, points, fabric)
-    below_nose = _skin_claimed(fabric, points) > _SKIN_CLAIMED
+    score = mask_evidence(small, local, points, fabric)
+    below_nose = skin_claimed(fabric, points) > _SKIN_CLAIMED
     covered = (False, False) if below_nose else _covered_eyes(small, fabric, points)
     if below_nose or any(covered):
         # the mask's colour model learnt skin: the nose is not covered (a mask pulled down), so
@@ -144,12 +125,12 @@ def region_checks(mask: np.ndarray, landmarks: np.ndarray) -> tuple[float, float
     Counted on every k-th pixel, k such that the eyes stay at least 32 px apart (a 12 MP photo's
     region has a million pixels; the fractions do not need them all).
     """
-    step = max(1, int(_face_frame(landmarks).d // 32))
+    step = max(1, int(face_frame(landmarks).d // 32))
     mask, landmarks = mask[::step, ::step], (np.asarray(landmarks, np.float64) + 0.5) / step - 0.5
-    frame = _face_frame(landmarks)
+    frame = face_frame(landmarks)
     nose = float(np.clip(frame.to_frame(landmarks[33])[0, 1], 0.6, 1.2)) + 0.08
     chin = float(np.clip(frame.to_frame(landmarks[8])[0, 1], nose + 0.4, 2.2)) - 0.12
-    area = _polygon_mask(frame, np.array([[-0.45, nose], [0.45, nose], [0.25, chin], [-0.25, chin]]), mask.shape)
+    area = polygon_mask(frame, np.array([[-0.45, nose], [0.45, nose], [0.25, chin], [-0.25, chin]]), mask.shape)
     coverage = float((mask & area).sum() / max(1, area.sum()))
     eye_line = frame.to_frame(landmarks[[40, 41, 46, 47]])[:, 1].max()
     ys, xs = np.nonzero(mask)
@@ -187,11 +168,6 @@ def mask_from_image(image: np.ndarray, shape: tuple[int, int], path) -> np.ndarr
     if not mask.any():
         raise UnmaskError("mask image marks no region (white = face mask; it is all black)", path)
     return mask
-
-
-# Frame coordinates (units of inter-ocular distance; origin between the eyes, y down) of the
-# lower-face area any face mask covers: just under the nose to just above the chin.
-_EXPECTED_CORE = np.array([[-0.55, 1.05], [0.55, 1.05], [0.45, 1.6], [0.0, 1.75], [-0.45, 1.6]])
 
 
 _EYES_ON_FABRIC = 0.5
@@ -302,7 +278,7 @@ def _eyes_checked(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
 
     if not blazeface.available():
         return landmarks
-    frame = _face_frame(landmarks)
+    frame = face_frame(landmarks)
     dlib_eyes = eye_centres(landmarks)
     x0, y0 = landmarks.min(axis=0) - frame.d
     x1, y1 = landmarks.max(axis=0) + frame.d
@@ -311,25 +287,6 @@ def _eyes_checked(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     if eyes is None or not pulled_down(landmarks, eyes):
         return landmarks
     return upper_face_on_eyes(landmarks, eyes)
-
-
-def _face_frame(landmarks: np.ndarray) -> _Frame:
-    left_eye = landmarks[36:42].mean(axis=0)
-    right_eye = landmarks[42:48].mean(axis=0)
-    right = right_eye - left_eye
-    d = float(np.linalg.norm(right))
-    if d < 1e-6:
-        raise ValueError("degenerate landmarks: both eyes at the same point")
-    right = right / d
-    down = np.array([-right[1], right[0]])
-    return _Frame(0.5 * (left_eye + right_eye), right, down, d)
-
-
-def _polygon_mask(frame: _Frame, polygon: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Fill a frame-coordinate polygon (N, 2) into a bool mask of `shape`."""
-    canvas = np.zeros(shape, np.uint8)
-    cv2.fillPoly(canvas, [np.round(frame.to_photo(polygon)).astype(np.int32)], 1)
-    return canvas.astype(bool)
 
 
 _TOP = -0.3
@@ -396,7 +353,7 @@ _SIDE_PIECE = 0.25
 touches the mask: a loop with the ear inside it, not a shoulder or a head of hair."""
 
 
-def _prior(frame: _Frame, points: np.ndarray, shape: tuple[int, int], below_nose: bool,
+def _prior(frame: FaceFrame, points: np.ndarray, shape: tuple[int, int], below_nose: bool,
            covered: tuple[bool, bool]) -> np.ndarray:
     """GrabCut seed labels (h, w) uint8 from the landmark geometry; the probable mask starts
     under the eyes, or under the nose tip when `below_nose`. The eye openings are certain
@@ -425,8 +382,8 @@ def _prior(frame: _Frame, points: np.ndarray, shape: tuple[int, int], below_nose
     # the eye openings and everything above the eyes are certain background
     for eye, on_mask in zip((points[36:42], points[42:48]), covered):
         cv2.fillPoly(seeds, [np.round(eye).astype(np.int32)], int(cv2.GC_PR_BGD if on_mask else cv2.GC_BGD))
-    seeds[_polygon_mask(frame, _BRIDGE, shape)] = cv2.GC_BGD
-    above = _polygon_mask(frame, np.concatenate([[[-3, -3], [3, -3], [3, _EAR_TOP]], top, [[-3, _EAR_TOP]]]), shape)
+    seeds[polygon_mask(frame, _BRIDGE, shape)] = cv2.GC_BGD
+    above = polygon_mask(frame, np.concatenate([[[-3, -3], [3, -3], [3, _EAR_TOP]], top, [[-3, _EAR_TOP]]]), shape)
     seeds[above] = cv2.GC_BGD
     return seeds
 
@@ -446,7 +403,7 @@ _WIDEN = 0.5
 """How far (units of d) the probable background is pushed out from where the cut met it."""
 
 
-def _widened(seeds: np.ndarray, segment: np.ndarray, frame: _Frame) -> np.ndarray | None:
+def _widened(seeds: np.ndarray, segment: np.ndarray, frame: FaceFrame) -> np.ndarray | None:
     """GrabCut seed labels (h, w) uint8 with the certain background below `_WALL_FROM` turned
     probable within `_WIDEN` d of where the cut (`segment`, bool (h, w)) runs along it beside
     the face (`_WALL_BESIDE`) for at least `_WALL` d; None when the cut stays clear of it there."""
@@ -461,14 +418,6 @@ def _widened(seeds: np.ndarray, segment: np.ndarray, frame: _Frame) -> np.ndarra
     wider = seeds.copy()
     wider[reach & certain & (coords[..., 1] > _WALL_FROM)] = cv2.GC_PR_BGD
     return wider
-
-
-def _skin_claimed(fabric: np.ndarray, points: np.ndarray) -> float:
-    """Share of the skin samples (`skin_patches`: bridge, forehead) of the face with landmarks
-    `points` (68, 2) whose colour the mask's colour model (`fabric`, bool (h, w), same pixels)
-    claims, in [0, 1]: about 0 for a mask, high when it learnt skin."""
-    skin = skin_patches(points, fabric.shape)
-    return float(fabric[skin].mean()) if skin.any() else 0.0
 
 
 def _grabcut(image: np.ndarray, seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -505,7 +454,7 @@ def _gmm_log_density(model: np.ndarray, pixels: np.ndarray) -> np.ndarray:
 
 
 def _clean(segment: np.ndarray, fabric: np.ndarray, lines: np.ndarray, weak: np.ndarray, seeds: np.ndarray,
-           frame: _Frame) -> np.ndarray:
+           frame: FaceFrame) -> np.ndarray:
     """The region from the GrabCut answer (bool (h, w)): smoothed, the piece that holds the
     mouth/chin core with its holes filled, the strap-shaped fabric pieces and thin lines (`lines`,
     bool (h, w)) beside the face that start at it (ear loops), pieces of weaker lines (`weak`,
@@ -566,7 +515,7 @@ def _strap_shaped(piece: np.ndarray, d: float) -> bool:
     return length >= _STRAP_LENGTH * d and len(xs) / max(length, 1.0) <= _STRAP_WIDTH * d
 
 
-def _lines(image: np.ndarray, frame: _Frame) -> tuple[np.ndarray, np.ndarray]:
+def _lines(image: np.ndarray, frame: FaceFrame) -> tuple[np.ndarray, np.ndarray]:
     """Pixels of thin lines darker or lighter than their surroundings (ear loops, straps,
     printed outlines), from a uint8 RGB image (h, w, 3). Returns (lines, weak), bool (h, w)
     each: the colour distance to the morphological closing (dark lines) or opening (light
@@ -637,98 +586,6 @@ def _fill_holes(mask: np.ndarray) -> np.ndarray:
     flood = padded.copy()
     cv2.floodFill(flood, None, (0, 0), 1)
     return mask | (flood[1:-1, 1:-1] == 0)
-
-
-def _mask_evidence(image: np.ndarray, frame: _Frame, points: np.ndarray, fabric: np.ndarray) -> float:
-    """How unlike an unmasked lower face the photo is, in [0, 1] (0.5 = undecided).
-
-    Cues, combined by a logistic model: the colour distance between the skin around the eyes
-    (`skin.visible_skin`: without a sample a hat or glasses cover) and the lower face; lips
-    redder and darker than the skin around them (a mask shows neither); the lower face's
-    colour spread (plain fabric is smoother than skin, prints and textured fabric
-    are rougher); a lower face less red (blue, green, white, grey fabric) or much redder (pink
-    fabric) than the skin; the share of the skin samples that the cut's own mask colour model
-    (`fabric`, bool (h, w)) claims (on an unmasked face it learnt skin, so it claims them).
-    Fitted on unmasked photos (people/, mfr2/) against real (mfr2/) masks, synthetic masks and
-    template cases made with seeds 5 and 9 (the reported seed-0 cases left out), unmasked photos
-    counted double to keep false alarms rare; leaving out one person at a time it misjudges 7
-    of 362 faces (2 unmasked), against 11 for the previous cues. Then a printed-fabric cue, set
-    apart from the fit (`_colour_edges`): a lower face with many colour edges is printed
-    fabric whatever its mean colour, and this outweighs motifs that look like lips. And a lower
-    face lighter than the skin around the eyes (`_LIGHTER_WEIGHT`): white fabric on pale skin.
-    """
-    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float64)
-    lab[..., 0] *= 100 / 255
-    shape = image.shape[:2]
-    skin = visible_skin(image, points)
-    lower = _polygon_mask(frame, _EXPECTED_CORE, shape)
-    lips = np.zeros(shape, np.uint8)
-    cv2.fillPoly(lips, [np.round(points[48:60]).astype(np.int32)], 1)
-    ring = lower & ~cv2.dilate(lips, np.ones((5, 5), np.uint8), iterations=2).astype(bool)
-    lips = lips.astype(bool)
-    if not (skin.any() and lower.any() and lips.any() and ring.any()):
-        return 0.5
-    difference = float(np.linalg.norm(np.median(lab[skin], axis=0) - np.median(lab[lower], axis=0)))
-    lip_l, lip_a, _ = np.median(lab[lips], axis=0) - np.median(lab[ring], axis=0)
-    spread = float(lab[lower].std(axis=0).mean())
-    cool = float(np.median(lab[skin][:, 1]) - np.median(lab[lower][:, 1]))
-    smooth, textured = max(0.0, 5 - spread) / 5, max(0.0, spread - 11) / 5
-    claimed = _skin_claimed(fabric, points)
-    printed = max(0.0, _colour_edges(lab, _print_area(frame, points, shape)) - _PRINT_SHARE) / 0.1
-    lighter = min(1.0, max(0.0, float(np.median(lab[lower][:, 0]) - np.median(lab[skin][:, 0]))) / 5)
-    logit = (1.66 * difference / 20 - 2.26 * lip_a / 10 + 0.31 * lip_l / 10 + 6.68 * smooth
-             + 3.49 * textured + 3.86 * max(0.0, cool - 6) / 5 + 1.21 * max(0.0, -cool - 6) / 5
-             - 3.52 * claimed + _PRINT_WEIGHT * printed + _LIGHTER_WEIGHT * lighter - 2.18)
-    return float(1 / (1 + np.exp(-logit)))
-
-
-_LIGHTER_WEIGHT = 4.2
-"""Logit for a lower face at least 5 L (CIELAB) lighter than the visible skin around the eyes,
-proportionally less for less. An unmasked lower face is darker (lips, the nose's shadow, beard):
-on 96 unmasked photos (people/, expressions/, mfr2 no-mask) it is at most 1.2 L lighter, 5.3 L
-darker at the 95th percentile. Fitted as the one weight on top of the other cues on those and
-250 masked faces (mfr2, template cases of seeds 2, 5, 7, 9), leaving out one person at a time:
-0 faces misjudged (1 before: a white mask on pale skin, 6 L lighter, scored 0.15). Capped at
-5 L, so that a light beard adds no more than that."""
-
-_PRINT_AREA = np.array([[-0.8, 0.6], [0.8, 0.6], [0.75, 1.4], [0.45, 1.7], [0.0, 1.8], [-0.45, 1.7], [-0.75, 1.4]])
-"""Frame coordinates of the area searched for printed motifs: cheeks, upper lip and chin, wider
-than `_EXPECTED_CORE` so that sparse motifs fall in it (the lips and the nose are left out)."""
-_PRINT_EDGE = 5.0
-"""A pixel lies on a colour edge when its CIELAB chroma (a, b) changes by more than this per
-pixel at the working scale (d = 64 px), after a 3 px blur: the motifs' outlines on printed
-fabric. Skin, stubble and shadows stay under it."""
-_PRINT_SHARE = 0.12
-"""Share of colour-edge pixels in `_print_area` above which the print cue counts: unmasked faces
-reach at most 0.07 (people/, mfr2/ no-mask), printed procedural masks 0.15-0.56 (seeds 3 and 7,
-and prints on fabric of the person's own skin colour on every people/ photo)."""
-_PRINT_WEIGHT = 8.0
-"""Logit per 0.1 of colour-edge share above `_PRINT_SHARE` (lowest printed share: about +3;
-a motif on the lips as red as lips takes away about 4)."""
-
-
-def _print_area(frame: _Frame, points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Bool (h, w) of `shape`: `_PRINT_AREA` of the face with landmarks `points` (68, 2), without
-    the lips and the nose's tip and wings (their own colour edges), grown by 4 px."""
-    features = np.zeros(shape, np.uint8)
-    for part in (points[48:60], points[30:36]):
-        cv2.fillPoly(features, [np.round(cv2.convexHull(part.astype(np.float32))).astype(np.int32)], 1)
-    features = cv2.dilate(features, np.ones((5, 5), np.uint8), iterations=2).astype(bool)
-    return _polygon_mask(frame, _PRINT_AREA, shape) & ~features
-
-
-def _colour_edges(lab: np.ndarray, region: np.ndarray) -> float:
-    """Share of the pixels of `region` (bool (h, w)) on a colour edge of the CIELAB image `lab`
-    (float (h, w, 3), a and b in CIELAB units): chroma gradient above `_PRINT_EDGE`; in [0, 1]
-    (0 for an empty region)."""
-    if not region.any():
-        return 0.0
-    ys, xs = np.nonzero(region)
-    y0, y1, x0, x1 = max(ys.min() - 2, 0), ys.max() + 3, max(xs.min() - 2, 0), xs.max() + 3
-    chroma = cv2.GaussianBlur(np.ascontiguousarray(lab[y0:y1, x0:x1, 1:]), (3, 3), 0)
-    # Sobel's 3x3 kernel weighs a one-per-pixel ramp by 8
-    squared = (cv2.Sobel(chroma, cv2.CV_64F, 1, 0) ** 2 + cv2.Sobel(chroma, cv2.CV_64F, 0, 1) ** 2).sum(axis=2)
-    return float((np.sqrt(squared)[region[y0:y1, x0:x1]] > 8 * _PRINT_EDGE).mean())
 
 
 def overlay_region(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
