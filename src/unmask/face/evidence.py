@@ -54,14 +54,15 @@ def mask_evidence(image: np.ndarray, frame: FaceFrame, points: np.ndarray, fabri
     lips = lips.astype(bool)
     if not (skin.any() and lower.any() and lips.any() and ring.any()):
         return 0.5
-    difference = float(np.linalg.norm(np.median(lab[skin], axis=0) - np.median(lab[lower], axis=0)))
+    skin_colour, lower_colour = np.median(lab[skin], axis=0), np.median(lab[lower], axis=0)  # (L, a, b)
+    difference = float(np.linalg.norm(skin_colour - lower_colour))
     lip_l, lip_a, _ = np.median(lab[lips], axis=0) - np.median(lab[ring], axis=0)
     spread = float(lab[lower].std(axis=0).mean())
-    cool = float(np.median(lab[skin][:, 1]) - np.median(lab[lower][:, 1]))
+    cool = float(skin_colour[1] - lower_colour[1])
     smooth, textured = max(0.0, 5 - spread) / 5, max(0.0, spread - 11) / 5
     claimed = skin_claimed(fabric, points)
     printed = max(0.0, _colour_edges(lab, _print_area(frame, points, shape)) - _PRINT_SHARE) / 0.1
-    lighter = min(1.0, max(0.0, float(np.median(lab[lower][:, 0]) - np.median(lab[skin][:, 0]))) / 5)
+    lighter = min(1.0, max(0.0, float(lower_colour[0] - skin_colour[0])) / 5)
     logit = (1.66 * difference / 20 - 2.26 * lip_a / 10 + 0.31 * lip_l / 10 + 6.68 * smooth
              + 3.49 * textured + 3.86 * max(0.0, cool - 6) / 5 + 1.21 * max(0.0, -cool - 6) / 5
              - 3.52 * claimed + _PRINT_WEIGHT * printed + _LIGHTER_WEIGHT * lighter - 2.18)

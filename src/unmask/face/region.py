@@ -225,6 +225,7 @@ def _under_edge_in_eyes(image: np.ndarray, segment: np.ndarray, fabric: np.ndarr
     `image`: the uint8 RGB crop (h, w, 3); `points`: the landmarks (68, 2) in its pixels."""
     out = np.zeros(segment.shape, bool)
     lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
+    grid_y, grid_x = np.mgrid[: segment.shape[0], : segment.shape[1]]
     for opening in _eye_openings(points, segment.shape):
         # the cut within 3 px of the opening (0.05 d at the working scale): the mask's edge fabric
         under = segment & ~opening & cv2.dilate(opening.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
@@ -248,7 +249,6 @@ def _under_edge_in_eyes(image: np.ndarray, segment: np.ndarray, fabric: np.ndarr
         for _ in range(3):
             slope, offset = np.polyfit(xs[keep], ys[keep], 1) if np.ptp(xs[keep]) > 0 else (0.0, ys[keep].mean())
             keep = keep & (ys >= slope * xs + offset - 1e-6)
-        grid_y, grid_x = np.mgrid[: segment.shape[0], : segment.shape[1]]
         edge = slope * grid_x + offset
         taken = np.zeros(segment.shape, bool)
         for piece in _attached(opening & like & (grid_y >= edge - 0.5), segment):
@@ -407,7 +407,7 @@ def _widened(seeds: np.ndarray, segment: np.ndarray, frame: FaceFrame) -> np.nda
     """GrabCut seed labels (h, w) uint8 with the certain background below `_WALL_FROM` turned
     probable within `_WIDEN` d of where the cut (`segment`, bool (h, w)) runs along it beside
     the face (`_WALL_BESIDE`) for at least `_WALL` d; None when the cut stays clear of it there."""
-    coords = frame.to_frame(_pixel_grid(seeds.shape)).reshape(seeds.shape + (2,))
+    coords = _frame_coords(frame, seeds.shape)
     beside = (coords[..., 1] > _WALL_FROM) & (np.abs(coords[..., 0]) > _WALL_BESIDE)
     certain = seeds == cv2.GC_BGD
     near_certain = cv2.dilate(certain.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
@@ -465,7 +465,7 @@ def _clean(segment: np.ndarray, fabric: np.ndarray, lines: np.ndarray, weak: np.
     seg = cv2.morphologyEx(segment.astype(np.uint8), cv2.MORPH_OPEN, kernel)
     seg = cv2.morphologyEx(seg, cv2.MORPH_CLOSE, kernel)
     keep = _fill_holes(_touching(seg.astype(bool), seeds == cv2.GC_FGD))
-    coords = frame.to_frame(_pixel_grid(seeds.shape)).reshape(seeds.shape + (2,))
+    coords = _frame_coords(frame, seeds.shape)
     beside = np.abs(coords[..., 0]) > _STRAP_X
     allowed = (seeds != cv2.GC_BGD) & beside
     # thin: fabric-coloured (or cut) pixels that an opening removes, and lines
@@ -574,10 +574,11 @@ def _touching(mask: np.ndarray, seed: np.ndarray) -> np.ndarray:
     return np.isin(labels, hit[hit > 0])
 
 
-def _pixel_grid(shape: tuple[int, int]) -> np.ndarray:
-    """(h * w, 2) float (x, y) of every pixel, row by row."""
+def _frame_coords(frame: FaceFrame, shape: tuple[int, int]) -> np.ndarray:
+    """Float (h, w, 2): the frame coordinates (x, y, units of d) of every pixel of a `shape` crop."""
     ys, xs = np.mgrid[: shape[0], : shape[1]]
-    return np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)
+    pixels = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)
+    return frame.to_frame(pixels).reshape(shape + (2,))
 
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:
