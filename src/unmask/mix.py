@@ -10,7 +10,7 @@ expression face drives 16x16 (how the mouth opens), the reference drives everyth
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
