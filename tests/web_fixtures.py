@@ -45,8 +45,10 @@ def running_app(tmp: Path, *args: str) -> Iterator[str]:
     finally:
         process.send_signal(signal.SIGTERM)
         output = process.communicate(timeout=30)[0]
-    # the only traceback the server may log is Gradio's own refusal of a path that was not uploaded
-    assert output.count("Traceback") == output.count("InvalidPathError: Cannot move"), output
+    # the only tracebacks the server may log are Gradio's own: its refusal of a path that was not
+    # uploaded, and an upload cut short because the browser left the page (the next test opens it)
+    allowed = output.count("InvalidPathError: Cannot move") + output.count("starlette.requests.ClientDisconnect")
+    assert output.count("Traceback") == allowed, output
     assert not list(tmp.glob("unmask-web-*")), "the app left its temporary folder behind"
 
 
