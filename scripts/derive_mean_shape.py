@@ -13,7 +13,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
 
 from unmask.face import detect_faces
 from unmask.face.hidden import mean_shape

@@ -7,7 +7,9 @@ samples above the eyes as certain background, finds the boundary from the photo'
 edges; the region may reach up to the eye openings (nose wires, white upper borders), and the
 eyes are checked against BlazeFace's when a mask pulls dlib's down. Thin fabric-coloured pieces
 and thin salient lines beside the face that start at the mask (ear loops, straps) are added, and
-a small margin. A photo is reported as unmasked when the lower face looks like skin with lips
+a small margin; then the pixels a small segmentation network (`unmask.face.region_net`) marks
+as mask and that are connected to the region (printed shapes over the eyes, loops the lines
+missed). A photo is reported as unmasked when the lower face looks like skin with lips
 (`unmask.face.evidence`). Areas are placed in the face frame of `unmask.face.frame`.
 """
 
@@ -21,6 +23,7 @@ import numpy as np
 from unmask.errors import UnmaskError
 from unmask.face.evidence import mask_evidence, skin_claimed
 from unmask.face.frame import FaceFrame, face_frame, polygon_mask
+from unmask.face.region_net import mask_probability, resized_box_to_photo
 from unmask.face.upper import eye_centres, pulled_down, upper_face_on_eyes
 from unmask.skeleton import skeletonize
 
@@ -104,8 +107,10 @@ def _find(image: np.ndarray, landmarks: np.ndarray, min_score: float, check_eyes
     if wider is not None:
         seeds = wider
         segment, fabric = _grabcut(small, seeds)
-    segment = _clean(segment, fabric, *_lines(small, local), seeds, local)
+    lines, weak = _lines(small, local)
+    segment = _clean(segment, fabric, lines, weak, seeds, local)
     segment |= _under_edge_in_eyes(small, segment, fabric, points, local.d)
+    segment |= _network_pieces(image, landmarks, (x0, y0, x1, y1), segment, points, weak, local.d)
 
     full = np.zeros((height, width), bool)
     if score >= min_score and segment.any():
@@ -504,6 +509,59 @@ def _clean(segment: np.ndarray, fabric: np.ndarray, lines: np.ndarray, weak: np.
     # of the certain background (eyes, brows, far from the face)
     grown = cv2.dilate(keep.astype(np.uint8), _disc(frame.d * _MARGIN)).astype(bool)
     return grown & (seeds != cv2.GC_BGD) | keep
+
+
+_NETWORK = 0.5
+"""Probability from which the region network's pixels (`unmask.face.region_net`) join the region."""
+_NETWORK_PIECE = 0.5
+"""Largest piece (units of d squared) the network may add. Printed ears are up to about 0.4 (the
+red print's, joined over both eyes), loops about 0.1; a blue wall beside a blue mask (mfr2 m18/1)
+was 1.4. Nor may a piece reach above `_EAR_TOP` (the forehead and temples: no mask goes there)."""
+_EYE_REACH = 0.5
+"""Within this distance (units of d: up to the middle between the eyes) of an eye whose opening
+the network does not claim (mean probability under `_NETWORK`: tinted lenses, mfr2 m01/1, 0.32)
+it adds nothing."""
+_NETWORK_EYE = 0.8
+"""Probability from which the network's pixels join within `_EYE_REACH` of an eye it claims:
+at 0.5 it took the upper lids over a mask that covers three quarters of the opening (drawn
+black on people/ p04/2 and p02/1, lids 0.05-0.13 d from the mask)."""
+_NETWORK_LINE = 0.2
+"""Probability from which the network's pixels join where the weak line map (`_lines`) agrees:
+ear loops, one or two pixels wide on the network's grid, get probabilities of 0.2-0.5."""
+
+
+def _network_pieces(image: np.ndarray, landmarks: np.ndarray, box: tuple[int, int, int, int],
+                    segment: np.ndarray, points: np.ndarray, weak: np.ndarray, d: float) -> np.ndarray:
+    """The region network's mask pixels on the work crop (bool (h, w), the shape of `segment`,
+    which is the photo's `box` x0, y0, x1, y1 resized; `points` the landmarks on it; `weak` its
+    weak line map) in pieces connected to the region, at most `_NETWORK_PIECE` large and below
+    the forehead, near the eyes only where it is sure and claims the eye, with a margin (not
+    near the eyes): what the cut left out (ear loops, prints over the eyes)."""
+    probability, matrix = mask_probability(image, landmarks)
+    height, width = segment.shape
+    probability = cv2.warpAffine(probability, matrix @ resized_box_to_photo(box, (height, width)), (width, height),
+                                 flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+    # near an eye (eyelids and lashes are lines too) only what the network is sure of, and only
+    # if it claims the eye's opening: a print over the eye, not a mask's edge under it
+    near_eyes = np.zeros(segment.shape, bool)
+    sure = probability >= _NETWORK
+    for eye in (points[36:42], points[42:48]):
+        opening = np.zeros(segment.shape, np.uint8)
+        cv2.fillPoly(opening, [np.round(eye).astype(np.int32)], 1)
+        near = np.zeros(segment.shape, np.uint8)
+        cv2.circle(near, tuple(int(v) for v in np.round(eye.mean(axis=0))), max(1, round(_EYE_REACH * d)), 1, -1)
+        near = near.astype(bool) | opening.astype(bool)
+        claimed = opening.any() and probability[opening.astype(bool)].mean() >= _NETWORK
+        sure[near] = claimed & (probability[near] >= _NETWORK_EYE)
+        near_eyes |= near
+    network = sure | (probability >= _NETWORK_LINE) & weak & ~near_eyes
+    forehead = _frame_coords(face_frame(points), segment.shape)[..., 1] < _EAR_TOP
+    added = np.zeros(segment.shape, bool)
+    for piece in _attached(network & ~segment, segment):
+        if piece.sum() <= _NETWORK_PIECE * d**2 and not (piece & forehead).any():
+            added |= piece
+    grown = cv2.dilate(added.astype(np.uint8), _disc(d * _MARGIN)).astype(bool)
+    return grown & ~near_eyes | added
 
 
 def _strap_shaped(piece: np.ndarray, d: float) -> bool:

@@ -1,0 +1,272 @@
+"""Train the face-mask region network (`unmask.face.region_net`) on the project's own composites.
+
+Composites: procedural masks (`unmask.face.synthetic.render_mask`, every kind) and mask templates
+(`unmask.face.templates`: RGBA pictures with anchor points, photographed ones recoloured, all
+moved a little off their anchors) on unmasked photos, plus unmasked photos with an empty region;
+each seen through a jittered face-frame crop (rotation, scale, shift; mirrored in half the batches) with photometric
+changes (contrast, brightness, colour balance, grey, blur, JPEG, noise). Needs torch (training
+only: the package runs the weights with numpy).
+
+    python scripts/train_region_net.py --faces ../shared/data/people ../shared/data/expressions \\
+        ../shared/data/mfr2 --templates ../shared/data/mask-templates --out src/unmask/face/region_net.npz
+
+A folder holding a `labels.csv` (mfr2's: person, file, mask) gives only its `no-mask` photos.
+`--exclude p01 p02` leaves out every photo whose path contains one of the words (to evaluate on
+people the network never saw).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from unmask.errors import UnmaskError
+from unmask.face import find_face
+from unmask.face.frame import face_frame
+from unmask.face.region_net import SIDE, WIDTHS, coordinate_channels, crop_matrix, face_crop, layer_names
+from unmask.face.synthetic import MASK_KINDS, render_mask
+from unmask.face.templates import load_templates, put_template, recolour
+from unmask.images import read_image
+
+CANVAS_EYES = 70.0  # inter-ocular distance (px) of the stored face canvases: about twice the grid's
+CANVAS_REACH = 3.2  # canvas half-size in inter-ocular distances around the point between the eyes
+
+
+def face_photos(sources: list[Path], exclude: list[str]) -> list[Path]:
+    """Every photo under `sources` (files or folders), without excluded or masked ones."""
+    photos = []
+    for source in sources:
+        if source.is_file():
+            photos.append(source)
+            continue
+        labels = source / "labels.csv"
+        if labels.is_file():
+            with open(labels, newline="") as handle:
+                photos += [source / row["person"] / row["file"] for row in csv.DictReader(handle)
+                           if row["mask"] == "no-mask"]
+        else:
+            photos += sorted(p for p in source.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    return [p for p in photos if not any(word in str(p) for word in exclude)]
+
+
+def face_canvas(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """The photo's face, scaled to CANVAS_EYES and cut to the box CANVAS_REACH around the eyes,
+    with its landmarks (68, 2) in the canvas; None when no single face is found."""
+    try:
+        image = read_image(path)
+        landmarks = find_face(image).landmarks
+    except UnmaskError as error:
+        print(f"skipped: {error}", file=sys.stderr)
+        return None
+    frame = face_frame(landmarks)
+    scale = CANVAS_EYES / frame.d
+    half = CANVAS_REACH * frame.d
+    x0, y0 = np.maximum(np.floor(frame.origin - half).astype(int), 0)
+    x1, y1 = np.ceil(frame.origin + half).astype(int)
+    box = image[y0:y1, x0:x1]
+    size = (max(8, round(box.shape[1] * scale)), max(8, round(box.shape[0] * scale)))
+    box = cv2.resize(box, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    return box, (landmarks - (x0, y0)) * scale
+
+
+def jitter(rng: np.random.Generator) -> np.ndarray:
+    """A 3x3 grid-space map: rotation up to about 10 deg, scale by about 10 %, shift by about 4 % of the side."""
+    angle = np.deg2rad(rng.normal(0, 5))
+    scale = np.exp(rng.normal(0, 0.06))
+    centre = (SIDE - 1) / 2
+    shift = rng.normal(0, 0.04 * SIDE, 2)
+    rotation = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    out = np.eye(3)
+    out[:2, :2] = rotation
+    out[:2, 2] = centre - rotation @ [centre, centre] + shift
+    return out
+
+
+def photometric(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Camera-like changes of a uint8 RGB crop: contrast, brightness, colour balance, grey, blur,
+    noise and JPEG."""
+    out = crop.astype(np.float32)
+    out = (out - 128) * np.exp(rng.normal(0, 0.15)) + 128 + rng.normal(0, 15)
+    out *= np.exp(rng.normal(0, 0.06, 3))
+    if rng.random() < 0.08:
+        out[:] = out.mean(axis=2, keepdims=True)
+    if rng.random() < 0.25:
+        out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.3, 1.0))
+    out += rng.normal(0, rng.uniform(0, 4), out.shape)
+    out = np.clip(out, 0, 255).round().astype(np.uint8)
+    if rng.random() < 0.3:
+        ok, data = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(35, 90))])
+        out = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    return out
+
+
+def random_colour(rng: np.random.Generator) -> tuple[int, int, int]:
+    """A fabric colour: grey levels from black to white half the time, else any hue."""
+    if rng.random() < 0.5:
+        level = int(rng.integers(15, 250))
+        return level, level, level
+    hsv = np.uint8([[[rng.integers(0, 180), rng.integers(40, 255), rng.integers(40, 255)]]])
+    return tuple(int(v) for v in cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0])
+
+
+def sample(canvas: np.ndarray, landmarks: np.ndarray, templates, rng: np.random.Generator
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """One training pair: crop uint8 (SIDE, SIDE, 3) and region bool (SIDE, SIDE)."""
+    draw = rng.random()
+    if draw < 0.12:
+        masked, region = canvas, np.zeros(canvas.shape[:2], bool)
+    elif draw < 0.5:
+        masked, region = render_mask(canvas, landmarks, str(rng.choice(MASK_KINDS)), rng)
+    else:
+        template = templates[rng.integers(len(templates))]
+        if rng.random() < (0.6 if template.name.startswith("surgical") else 0.25):
+            template = type(template)(template.name, recolour(template.rgba, random_colour(rng)),
+                                      template.landmarks, template.anchors)
+        shift = rng.normal(0, 0.03, (len(template.landmarks), 2)) + rng.normal(0, [0.03, 0.07])
+        masked, region = put_template(canvas, landmarks, template, shift)
+    matrix = jitter(rng)[:2] @ np.vstack([crop_matrix(landmarks), [0, 0, 1]])
+    crop = photometric(face_crop(masked, matrix), rng)
+    return crop, cv2.warpAffine(region.astype(np.float32), matrix, (SIDE, SIDE), flags=cv2.INTER_LINEAR) >= 0.5
+
+
+class RegionNet(nn.Module):
+    """The torch twin of `unmask.face.region_net.forward` (same layer names and order)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.convs = nn.ModuleDict({name: nn.Conv2d(cin, cout, 1 if name == "head" else 3,
+                                                    padding=0 if name == "head" else 1)
+                                    for name, cin, cout in layer_names()})
+
+    def block(self, x: torch.Tensor, name: str) -> torch.Tensor:
+        return F.relu(self.convs[name + "b"](F.relu(self.convs[name + "a"](x))))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for level in range(len(WIDTHS)):
+            x = self.block(F.max_pool2d(x, 2) if level else x, f"down{level}")
+            skips.append(x)
+        for level in range(len(WIDTHS) - 2, -1, -1):
+            x = self.block(torch.cat([F.interpolate(x, scale_factor=2, mode="nearest"), skips[level]], 1),
+                           f"up{level}")
+        return self.convs["head"](x)[:, 0]
+
+    def numpy_weights(self) -> dict[str, np.ndarray]:
+        return {f"{name}.{'w' if part == 'weight' else 'b'}": value.detach().cpu().numpy().astype(np.float32)
+                for name, conv in self.convs.items() for part, value in conv.named_parameters()}
+
+
+def to_input(crops: np.ndarray) -> torch.Tensor:
+    """uint8 crops (N, SIDE, SIDE, 3) -> the network's float input (N, INPUTS, SIDE, SIDE)."""
+    rgb = torch.from_numpy(crops).permute(0, 3, 1, 2).float() / 255 - 0.5
+    coords = torch.from_numpy(coordinate_channels()).expand(len(crops), -1, -1, -1)
+    return torch.cat([rgb, coords], 1)
+
+
+def batches(crops: np.ndarray, targets: np.ndarray, size: int, rng: np.random.Generator):
+    """Endless random batches (input, target float (N, SIDE, SIDE)), half of them mirrored."""
+    while True:
+        pick = rng.integers(len(crops), size=size)
+        x, target = to_input(crops[pick]), torch.from_numpy(targets[pick]).float()
+        if rng.random() < 0.5:
+            x, target = x.flip(-1), target.flip(-1)
+            x[:, 3] = -x[:, 3]  # the frame's x channel, mirrored back to increasing
+        yield x, target
+
+
+def loss_of(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy with the mask's pixels weighted twice (fabric left costs more than skin
+    taken) plus a soft Dice term per image."""
+    weight = 1 + target
+    bce = F.binary_cross_entropy_with_logits(logits, target, weight=weight)
+    p = torch.sigmoid(logits)
+    dice = 1 - (2 * (p * target).sum((1, 2)) + 1) / (p.sum((1, 2)) + target.sum((1, 2)) + 1)
+    return bce + 0.5 * dice.mean()
+
+
+def scores(model: RegionNet, crops: np.ndarray, targets: np.ndarray) -> tuple[float, float]:
+    """(median IoU, median share of the true region missed) at probability 0.5, masked crops only."""
+    model.eval()
+    with torch.no_grad():
+        found = np.concatenate([(model(to_input(crops[i:i + 64])) > 0).numpy() for i in range(0, len(crops), 64)])
+    model.train()
+    masked = targets.any(axis=(1, 2))
+    f, t = found[masked], targets[masked]
+    iou = (f & t).sum((1, 2)) / (f | t).sum((1, 2))
+    missed = (t & ~f).sum((1, 2)) / t.sum((1, 2))
+    return float(np.median(iou)), float(np.median(missed))
+
+
+def make_set(faces, templates, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    crops = np.empty((count, SIDE, SIDE, 3), np.uint8)
+    targets = np.empty((count, SIDE, SIDE), bool)
+    for i in range(count):
+        canvas, landmarks = faces[rng.integers(len(faces))]
+        crops[i], targets[i] = sample(canvas, landmarks, templates, rng)
+    return crops, targets
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--faces", type=Path, nargs="+", required=True, help="unmasked photos or folders")
+    parser.add_argument("--templates", type=Path, required=True, help="mask templates with anchors.csv")
+    parser.add_argument("--out", type=Path, required=True, help="weights file to write (.npz)")
+    parser.add_argument("--exclude", nargs="*", default=[], help="leave out photos whose path holds a word")
+    parser.add_argument("--samples", type=int, default=12000, help="composites made before training")
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--batch", type=int, default=24)
+    parser.add_argument("--validation", type=int, default=400, help="composites of held-out faces to score")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+
+    started = time.monotonic()
+    photos = face_photos(args.faces, args.exclude)
+    faces = [c for c in map(face_canvas, photos) if c is not None]
+    templates = load_templates(args.templates)
+    # the validation set uses faces of its own: every 8th photo
+    held = faces[::8]
+    train_faces = [f for i, f in enumerate(faces) if i % 8]
+    crops, targets = make_set(train_faces, templates, args.samples, rng)
+    val_crops, val_targets = make_set(held, templates, args.validation, rng)
+    print(f"{len(faces)} faces of {len(photos)} photos, {len(templates)} templates, {args.samples} composites "
+          f"in {time.monotonic() - started:.0f} s", flush=True)
+
+    model = RegionNet()
+    optimiser = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=2e-3, total_steps=args.steps, pct_start=0.1)
+    stream = batches(crops, targets, args.batch, rng)
+    running = 0.0
+    for step in range(1, args.steps + 1):
+        x, target = next(stream)
+        loss = loss_of(model(x), target)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
+        if step % 250 == 0 or step == args.steps:
+            iou, missed = scores(model, val_crops, val_targets)
+            print(f"step {step}: loss {running:.3f}, held-out faces IoU {iou:.3f}, missed {missed:.3f} "
+                  f"({time.monotonic() - started:.0f} s)", flush=True)
+    note = (f"faces: {len(faces)} photos from {', '.join(p.name for p in args.faces)}; excluded {args.exclude}; "
+            f"{args.samples} composites, {args.steps} steps of {args.batch}, seed {args.seed}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    partial = args.out.with_name(args.out.name + ".partial.npz")
+    np.savez(partial, training=np.array(note), **model.numpy_weights())
+    partial.replace(args.out)
+    print("wrote", args.out)
+
+
+if __name__ == "__main__":
+    main()
