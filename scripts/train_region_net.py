@@ -207,6 +207,7 @@ def scores(model: RegionNet, crops: np.ndarray, targets: np.ndarray) -> tuple[fl
 
 
 def make_set(faces, templates, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """`count` composites on faces drawn at random: crops uint8 (count, SIDE, SIDE, 3), regions bool (count, SIDE, SIDE)."""
     crops = np.empty((count, SIDE, SIDE, 3), np.uint8)
     targets = np.empty((count, SIDE, SIDE), bool)
     for i in range(count):

@@ -121,6 +121,7 @@ def test_network_adds_small_attached_pieces_and_only_eyes_it_claims(monkeypatch)
     reaches the forehead and a detached one do not; near an eye whose opening it does not claim
     nothing joins, a claimed eye does; a faint line joins where the line map agrees."""
     from unmask.face import region as region_module
+    from unmask.face.frame import face_frame
 
     size, d = 200, 60.0
     segment = np.zeros((size, size), bool)
@@ -143,7 +144,8 @@ def test_network_adds_small_attached_pieces_and_only_eyes_it_claims(monkeypatch)
     weak[140:142, 20:50] = True
     probability[100:150, 10:12] = 0.1  # where the network does not see it, the line map alone adds nothing
     added = region_module._network_pieces(np.zeros((size, size, 3), np.uint8), points, (0, 0, size, size),
-                                          segment, points, weak, d)
+                                          segment, points, weak, face_frame(points))
+    assert face_frame(points).d == d
     assert added[100, 60] and not added[62, 60]  # the strip, cut 0.5 d from the unclaimed eye
     assert added[60, 130] and added[100, 130]  # the claimed eye and its strip
     assert not added[190, 100] and not added[15, 15] and not added[80, 100]

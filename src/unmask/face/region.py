@@ -110,7 +110,8 @@ def _find(image: np.ndarray, landmarks: np.ndarray, min_score: float, check_eyes
     lines, weak = _lines(small, local)
     segment = _clean(segment, fabric, lines, weak, seeds, local)
     segment |= _under_edge_in_eyes(small, segment, fabric, points, local.d)
-    segment |= _network_pieces(image, landmarks, (x0, y0, x1, y1), segment, points, weak, local.d)
+    if score >= min_score:  # the network's pieces only matter for a region that will be kept
+        segment |= _network_pieces(image, landmarks, (x0, y0, x1, y1), segment, points, weak, local)
 
     full = np.zeros((height, width), bool)
     if score >= min_score and segment.any():
@@ -531,12 +532,14 @@ ear loops, one or two pixels wide on the network's grid, get probabilities of 0.
 
 
 def _network_pieces(image: np.ndarray, landmarks: np.ndarray, box: tuple[int, int, int, int],
-                    segment: np.ndarray, points: np.ndarray, weak: np.ndarray, d: float) -> np.ndarray:
+                    segment: np.ndarray, points: np.ndarray, weak: np.ndarray, frame: FaceFrame) -> np.ndarray:
     """The region network's mask pixels on the work crop (bool (h, w), the shape of `segment`,
-    which is the photo's `box` x0, y0, x1, y1 resized; `points` the landmarks on it; `weak` its
-    weak line map) in pieces connected to the region, at most `_NETWORK_PIECE` large and below
-    the forehead, near the eyes only where it is sure and claims the eye, with a margin (not
-    near the eyes): what the cut left out (ear loops, prints over the eyes)."""
+    which is the photo's `box` x0, y0, x1, y1 resized; `points` the landmarks and `frame` the face
+    frame on it; `weak` its weak line map) in pieces connected to the region, at most
+    `_NETWORK_PIECE` large and below the forehead, near the eyes only where it is sure and claims
+    the eye, with a margin (not near the eyes): what the cut left out (ear loops, prints over the
+    eyes)."""
+    d = frame.d
     probability, matrix = mask_probability(image, landmarks)
     height, width = segment.shape
     probability = cv2.warpAffine(probability, matrix @ resized_box_to_photo(box, (height, width)), (width, height),
@@ -555,7 +558,7 @@ def _network_pieces(image: np.ndarray, landmarks: np.ndarray, box: tuple[int, in
         sure[near] = claimed & (probability[near] >= _NETWORK_EYE)
         near_eyes |= near
     network = sure | (probability >= _NETWORK_LINE) & weak & ~near_eyes
-    forehead = _frame_coords(face_frame(points), segment.shape)[..., 1] < _EAR_TOP
+    forehead = _frame_coords(frame, segment.shape)[..., 1] < _EAR_TOP
     added = np.zeros(segment.shape, bool)
     for piece in _attached(network & ~segment, segment):
         if piece.sum() <= _NETWORK_PIECE * d**2 and not (piece & forehead).any():

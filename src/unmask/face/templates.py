@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from unmask.errors import UnmaskError
+from unmask.face.frame import face_frame
 
 
 @dataclass
@@ -69,10 +70,9 @@ def put_template(image: np.ndarray, landmarks: np.ndarray, template: MaskTemplat
 
     `shift` (K, 2), in units of the inter-ocular distance, moves each anchor's destination (None:
     exactly on the landmarks). Returns (masked uint8 (H, W, 3), region bool (H, W))."""
-    eyes = landmarks[42:48].mean(axis=0) - landmarks[36:42].mean(axis=0)
     destination = landmarks[template.landmarks].astype(np.float64)
     if shift is not None:
-        destination = destination + shift * float(np.hypot(*eyes))
+        destination = destination + shift * face_frame(landmarks).d
     homography, _ = cv2.findHomography(template.anchors, destination)
     if homography is None:
         raise ValueError(f"{template.name}: its anchors give no homography onto these landmarks")
