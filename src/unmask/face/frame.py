@@ -30,6 +30,12 @@ class FaceFrame:
         rel = np.atleast_2d(points) - self.origin
         return np.stack([rel @ self.right, rel @ self.down], axis=1) / self.d
 
+    def grid(self, shape: tuple[int, int]) -> np.ndarray:
+        """Float (h, w, 2): the frame coordinates (x, y, units of d) of every pixel of a `shape` image."""
+        ys, xs = np.mgrid[: shape[0], : shape[1]]
+        pixels = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)
+        return self.to_frame(pixels).reshape(tuple(shape) + (2,))
+
 
 def face_frame(landmarks: np.ndarray) -> FaceFrame:
     """The frame of the face with 68 landmarks (68, 2): origin between the eye centres, `right`

@@ -23,9 +23,10 @@ import numpy as np
 from unmask.errors import UnmaskError
 from unmask.face.evidence import mask_evidence, skin_claimed
 from unmask.face.frame import FaceFrame, face_frame, polygon_mask
+from unmask.face.loops import line_maps, with_loops
+from unmask.face.morphology import attached, disc, fill_holes, grow, touching
 from unmask.face.region_net import mask_probability, resized_box_to_photo
 from unmask.face.upper import eye_centres, pulled_down, upper_face_on_eyes
-from unmask.skeleton import skeletonize
 
 _WORK_FACE_WIDTH = 160
 """GrabCut runs on a copy where the inter-ocular distance is scaled to about 0.4 x this (px)."""
@@ -107,7 +108,7 @@ def _find(image: np.ndarray, landmarks: np.ndarray, min_score: float, check_eyes
     if wider is not None:
         seeds = wider
         segment, fabric = _grabcut(small, seeds)
-    lines, weak = _lines(small, local)
+    lines, weak = line_maps(small, local)
     segment = _clean(segment, fabric, lines, weak, seeds, local)
     segment |= _under_edge_in_eyes(small, segment, fabric, points, local.d)
     if score >= min_score:  # the network's pieces only matter for a region that will be kept
@@ -257,11 +258,11 @@ def _under_edge_in_eyes(image: np.ndarray, segment: np.ndarray, fabric: np.ndarr
             keep = keep & (ys >= slope * xs + offset - 1e-6)
         edge = slope * grid_x + offset
         taken = np.zeros(segment.shape, bool)
-        for piece in _attached(opening & like & (grid_y >= edge - 0.5), segment):
+        for piece in attached(opening & like & (grid_y >= edge - 0.5), segment):
             taken |= piece
         # the margin the rest of the region has, up to that much over the edge (its blended rim)
         margin = d * _MARGIN
-        grown = cv2.dilate(taken.astype(np.uint8), _disc(margin)).astype(bool)
+        grown = grow(taken, margin)
         out |= taken | (grown & opening & (grid_y >= edge - margin))
     return out
 
@@ -311,52 +312,6 @@ _WIDE = 0.6
 _MARGIN = 0.03
 """Margin (units of d) added around the cut region: measured on template cases held out from
 the reported ones, it takes the median share of mask left outside from 0.6 % to 0.01 %."""
-
-_STRAP_X = 0.6
-"""Straps and ear loops are searched beside the face, beyond this |x| (units of d)."""
-
-_STRAP_LENGTH = 0.3
-_STRAP_WIDTH = 0.08
-"""A strap piece is at least this long and on average at most this wide (units of d)."""
-_LINE_WIDTH = 0.06
-"""Lines (ear loops, straps) up to about twice this wide (units of d) are looked for."""
-_LINE_CONTRAST = 60.0
-"""Least contrast (RGB distance, 0..441) of a line pixel against the closing/opening."""
-_LINE_SURROUND = 0.15
-_LINE_SALIENCE = 3.0
-"""A dark (light) line pixel's contrast is at least this many times the mean dark (light)
-contrast in the square of half-side `_LINE_SURROUND` d around it: a loop stands alone, hair is
-a field of lines. Dark and light apart, so that a black loop over dark hair is not hidden by
-the hair's highlights (measured on template cases of seeds 5 and 9, dark and light together:
-1.5 adds hair, 3 misses loops, 2 kept; apart: 2 and 2.5 add strands of hair, extra median +10
-and +5 points, 3 takes 1.13 % instead of 2.18 % of a black loop over black hair)."""
-_LOOP_LENGTH = 0.5
-_LOOP_AREA = 0.4
-"""A loop's skeleton is at least `_LOOP_LENGTH` d long and its area at most `_LOOP_AREA` d
-squared (a pair of loops; 0.2 and 0.4 measured alike)."""
-_LINE_GAP = 0.1
-"""A loop starts at most this far (units of d) from the region."""
-_WEAK_SALIENCE = 1.5
-_CLOSED_HOLE = 0.03
-"""Weaker lines (salience `_WEAK_SALIENCE` instead of `_LINE_SALIENCE`) are loops when a piece
-of them, at most `_LOOP_AREA` d squared, closes a ring with the region (bridging gaps of
-`_LINE_GAP` d) round at least `_CLOSED_HOLE` d squared: an ear loop starts and ends at the
-mask, a strand of hair or a collar line seldom does (measured on template cases of seeds 5, 9,
-2, 7: salience 2 and 1.5 alike, 1.5 takes more of the drawn-white loops; the same at twice the
-line radius also took ears' outlines beside surgical masks, extra +12 points on 3 of 82)."""
-_THIN_HOLE = 0.05
-"""Parts of the region's holes thinner than twice this (units of d: an opening removes them)
-are filled: the inside of a loop drawn as a double line (0.08 took more skin, no more loop)."""
-
-_LOOP_REACH = 0.4
-"""Loops may reach this far (units of d) beyond the probable background (the jaw grown by
-`_WIDE`): large masks' loops run round the ears."""
-_LOOP_STEPS = 3
-"""Loop pieces are followed this many gaps of `_LINE_GAP` away from the region."""
-
-_SIDE_PIECE = 0.25
-"""Largest area (units of d squared) of a piece of the cut beside the face that is kept when it
-touches the mask: a loop with the ear inside it, not a shoulder or a head of hair."""
 
 
 def _prior(frame: FaceFrame, points: np.ndarray, shape: tuple[int, int], below_nose: bool,
@@ -413,14 +368,14 @@ def _widened(seeds: np.ndarray, segment: np.ndarray, frame: FaceFrame) -> np.nda
     """GrabCut seed labels (h, w) uint8 with the certain background below `_WALL_FROM` turned
     probable within `_WIDEN` d of where the cut (`segment`, bool (h, w)) runs along it beside
     the face (`_WALL_BESIDE`) for at least `_WALL` d; None when the cut stays clear of it there."""
-    coords = _frame_coords(frame, seeds.shape)
+    coords = frame.grid(seeds.shape)
     beside = (coords[..., 1] > _WALL_FROM) & (np.abs(coords[..., 0]) > _WALL_BESIDE)
     certain = seeds == cv2.GC_BGD
     near_certain = cv2.dilate(certain.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     wall = segment & near_certain & beside
     if wall.sum() < _WALL * frame.d:
         return None
-    reach = cv2.dilate(wall.astype(np.uint8), _disc(frame.d * _WIDEN)).astype(bool)
+    reach = grow(wall, frame.d * _WIDEN)
     wider = seeds.copy()
     wider[reach & certain & (coords[..., 1] > _WALL_FROM)] = cv2.GC_PR_BGD
     return wider
@@ -462,54 +417,20 @@ def _gmm_log_density(model: np.ndarray, pixels: np.ndarray) -> np.ndarray:
 def _clean(segment: np.ndarray, fabric: np.ndarray, lines: np.ndarray, weak: np.ndarray, seeds: np.ndarray,
            frame: FaceFrame) -> np.ndarray:
     """The region from the GrabCut answer (bool (h, w)): smoothed, the piece that holds the
-    mouth/chin core with its holes filled, the strap-shaped fabric pieces and thin lines (`lines`,
-    bool (h, w)) beside the face that start at it (ear loops), pieces of weaker lines (`weak`,
-    bool (h, w)) that close a ring with it (ear loops round an ear) and the thin parts of the holes
-    this leaves, the small pieces of the cut attached to it beside the face (ear loops with the
-    ear they go round), and a margin."""
-    kernel = _disc(frame.d * 0.05)
+    mouth/chin core with its holes filled, what `unmask.face.loops.with_loops` adds beside the
+    face (straps, ear loops from the thin `lines` and `weak` lines, bool (h, w) each), and a
+    margin."""
+    kernel = disc(frame.d * 0.05)
     seg = cv2.morphologyEx(segment.astype(np.uint8), cv2.MORPH_OPEN, kernel)
     seg = cv2.morphologyEx(seg, cv2.MORPH_CLOSE, kernel)
-    keep = _fill_holes(_touching(seg.astype(bool), seeds == cv2.GC_FGD))
-    coords = _frame_coords(frame, seeds.shape)
-    beside = np.abs(coords[..., 0]) > _STRAP_X
-    allowed = (seeds != cv2.GC_BGD) & beside
-    # thin: fabric-coloured (or cut) pixels that an opening removes, and lines
-    candidates = (fabric | segment) & allowed & ~keep
-    thin = candidates & ~cv2.morphologyEx(candidates.astype(np.uint8), cv2.MORPH_OPEN, kernel).astype(bool)
-    for piece in _attached(thin & beside, keep):
-        if _strap_shaped(piece, frame.d):
-            keep |= piece
-    # loops may reach `_LOOP_REACH` d beyond the probable background, beside the eyes only up to
-    # the ears' top; a loop broken by a crossing (hair, ear) is followed piece by piece
-    reach = cv2.dilate((seeds != cv2.GC_BGD).astype(np.uint8), _disc(frame.d * _LOOP_REACH)).astype(bool)
-    reach &= beside & (coords[..., 1] > _EAR_TOP) & ((np.abs(coords[..., 0]) > _TEMPLE_X) | (coords[..., 1] > _TOP))
-    pieces = lines & reach & ~keep
-    for _ in range(_LOOP_STEPS):
-        near = cv2.dilate(keep.astype(np.uint8), _disc(frame.d * _LINE_GAP)).astype(bool)
-        loops = [piece for piece in _attached(pieces, near) if _loop_shaped(piece, frame.d)]
-        for piece in loops:
-            keep |= piece
-            pieces &= ~piece
-        if not loops:
-            break
-    # closed loops: weaker line pieces that close a ring with the region round an ear
-    body = _fill_holes(keep)
-    near = cv2.dilate(keep.astype(np.uint8), _disc(frame.d * _LINE_GAP)).astype(bool)
-    for piece in _attached(weak & reach & ~keep, near):
-        if piece.sum() <= _LOOP_AREA * frame.d**2 and _encloses(body, piece, frame.d):
-            keep |= piece
-    # what lies between a loop's two outlines (a tube drawn as a double line) or between a loop
-    # and the mask's side: the thin parts of the holes
-    holes = (_fill_holes(keep) & ~keep).astype(np.uint8)
-    keep |= holes.astype(bool) & ~cv2.morphologyEx(holes, cv2.MORPH_OPEN, _disc(frame.d * _THIN_HOLE)).astype(bool)
-    for piece in _attached(segment & beside & ~keep, keep):
-        if piece.sum() <= _SIDE_PIECE * frame.d**2:
-            keep |= piece
+    keep = fill_holes(touching(seg.astype(bool), seeds == cv2.GC_FGD))
+    # loops reach beside the eyes only up to the ears' top, between the temples not above `_TOP`
+    coords = frame.grid(seeds.shape)
+    zone = (coords[..., 1] > _EAR_TOP) & ((np.abs(coords[..., 0]) > _TEMPLE_X) | (coords[..., 1] > _TOP))
+    keep = with_loops(keep, segment, fabric, lines, weak, seeds != cv2.GC_BGD, zone, frame)
     # a margin: the cut runs on a small copy and fabric edges blend into the skin; it stays out
     # of the certain background (eyes, brows, far from the face)
-    grown = cv2.dilate(keep.astype(np.uint8), _disc(frame.d * _MARGIN)).astype(bool)
-    return grown & (seeds != cv2.GC_BGD) | keep
+    return grow(keep, frame.d * _MARGIN) & (seeds != cv2.GC_BGD) | keep
 
 
 _NETWORK = 0.5
@@ -527,7 +448,7 @@ _NETWORK_EYE = 0.8
 at 0.5 it took the upper lids over a mask that covers three quarters of the opening (drawn
 black on people/ p04/2 and p02/1, lids 0.05-0.13 d from the mask)."""
 _NETWORK_LINE = 0.2
-"""Probability from which the network's pixels join where the weak line map (`_lines`) agrees:
+"""Probability from which the network's pixels join where the weak line map (`loops.line_maps`) agrees:
 ear loops, one or two pixels wide on the network's grid, get probabilities of 0.2-0.5."""
 
 
@@ -558,96 +479,13 @@ def _network_pieces(image: np.ndarray, landmarks: np.ndarray, box: tuple[int, in
         sure[near] = claimed & (probability[near] >= _NETWORK_EYE)
         near_eyes |= near
     network = sure | (probability >= _NETWORK_LINE) & weak & ~near_eyes
-    forehead = _frame_coords(frame, segment.shape)[..., 1] < _EAR_TOP
+    forehead = frame.grid(segment.shape)[..., 1] < _EAR_TOP
     added = np.zeros(segment.shape, bool)
-    for piece in _attached(network & ~segment, segment):
+    for piece in attached(network & ~segment, segment):
         if piece.sum() <= _NETWORK_PIECE * d**2 and not (piece & forehead).any():
             added |= piece
-    grown = cv2.dilate(added.astype(np.uint8), _disc(d * _MARGIN)).astype(bool)
+    grown = grow(added, d * _MARGIN)
     return grown & ~near_eyes | added
-
-
-def _strap_shaped(piece: np.ndarray, d: float) -> bool:
-    """Whether a piece (bool (h, w)) is at least `_STRAP_LENGTH` d long and on average at most
-    `_STRAP_WIDTH` d wide."""
-    ys, xs = np.nonzero(piece)
-    spread = np.linalg.eigvalsh(np.cov(np.stack([xs, ys]).astype(np.float64))) if len(xs) > 2 else [0.0]
-    length = 4 * np.sqrt(max(spread[-1], 0.0))  # 4 std along the main axis: about its length
-    return length >= _STRAP_LENGTH * d and len(xs) / max(length, 1.0) <= _STRAP_WIDTH * d
-
-
-def _lines(image: np.ndarray, frame: FaceFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Pixels of thin lines darker or lighter than their surroundings (ear loops, straps,
-    printed outlines), from a uint8 RGB image (h, w, 3). Returns (lines, weak), bool (h, w)
-    each: the colour distance to the morphological closing (dark lines) or opening (light
-    lines) at a radius of `_LINE_WIDTH` d is at least `_LINE_CONTRAST` and `_LINE_SALIENCE`
-    (`lines`) or `_WEAK_SALIENCE` (`weak`) times the mean of that contrast (dark or light) around
-    the pixel."""
-    pixels = image.astype(np.float32)
-    kernel = _disc(frame.d * _LINE_WIDTH)
-    dark = cv2.morphologyEx(pixels, cv2.MORPH_CLOSE, kernel) - pixels
-    light = pixels - cv2.morphologyEx(pixels, cv2.MORPH_OPEN, kernel)
-    side = 2 * round(frame.d * _LINE_SURROUND) + 1
-    lines = np.zeros(image.shape[:2], bool)
-    weak = np.zeros(image.shape[:2], bool)
-    for difference in (dark, light):
-        contrast = np.linalg.norm(difference, axis=2)
-        surround = cv2.blur(contrast, (side, side))
-        lines |= (contrast >= _LINE_CONTRAST) & (contrast >= _LINE_SALIENCE * surround)
-        weak |= (contrast >= _LINE_CONTRAST) & (contrast >= _WEAK_SALIENCE * surround)
-    return lines, weak
-
-
-def _encloses(body: np.ndarray, piece: np.ndarray, d: float) -> bool:
-    """Whether a piece of line pixels (bool (h, w)), bridged over gaps of `_LINE_GAP` d, closes
-    a ring with the region `body` (bool (h, w), holes filled) round at least `_CLOSED_HOLE` d
-    squared that neither encloses alone: an ear loop starts and ends at the mask."""
-    bridged = cv2.dilate(piece.astype(np.uint8), _disc(d * _LINE_GAP)).astype(bool)
-    hole = _fill_holes(body | bridged) & ~body & ~bridged
-    return hole.sum() >= _CLOSED_HOLE * d**2
-
-
-def _loop_shaped(piece: np.ndarray, d: float) -> bool:
-    """Whether a piece of line pixels (bool (h, w)) is long enough for an ear loop (a skeleton of
-    at least `_LOOP_LENGTH` d) but no larger than a pair of loops (`_LOOP_AREA` d squared; hair
-    beside the face makes larger networks of lines)."""
-    area = piece.sum()
-    return area <= _LOOP_AREA * d**2 and skeletonize(piece).sum() >= _LOOP_LENGTH * d
-
-
-def _disc(radius: float) -> np.ndarray:
-    """An elliptic structuring element of the given radius (px, at least 1)."""
-    r = max(1, round(radius))
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-
-
-def _attached(mask: np.ndarray, body: np.ndarray) -> list[np.ndarray]:
-    """The connected pieces (8-connected, bool (h, w) each) of `mask` that touch `body`."""
-    count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
-    touch = cv2.dilate(body.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    return [labels == label for label in np.unique(labels[touch & (labels > 0)])]
-
-
-def _touching(mask: np.ndarray, seed: np.ndarray) -> np.ndarray:
-    """The connected components (8-connected) of a bool mask that overlap `seed`."""
-    count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
-    hit = np.unique(labels[seed & mask])
-    return np.isin(labels, hit[hit > 0])
-
-
-def _frame_coords(frame: FaceFrame, shape: tuple[int, int]) -> np.ndarray:
-    """Float (h, w, 2): the frame coordinates (x, y, units of d) of every pixel of a `shape` crop."""
-    ys, xs = np.mgrid[: shape[0], : shape[1]]
-    pixels = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)
-    return frame.to_frame(pixels).reshape(shape + (2,))
-
-
-def _fill_holes(mask: np.ndarray) -> np.ndarray:
-    """Fill every hole of a bool mask (pixels not reachable from the border)."""
-    padded = np.pad(mask.astype(np.uint8), 1)
-    flood = padded.copy()
-    cv2.floodFill(flood, None, (0, 0), 1)
-    return mask | (flood[1:-1, 1:-1] == 0)
 
 
 def overlay_region(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
