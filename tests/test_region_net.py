@@ -169,3 +169,25 @@ def test_training_script_writes_weights_the_package_loads(people_dir, templates_
     weights = load_weights(out)
     assert set(weights) == {f"{name}.{part}" for name, _, _ in region_net.layer_names() for part in "wb"}
     assert str(np.load(out)["training"]).startswith("faces: 2 photos")
+
+    again = tmp_path / "again.npz"  # a fine-tuning run starts from the first run's weights
+    run = subprocess.run([sys.executable, str(Path(__file__).resolve().parents[1] / "scripts" / "train_region_net.py"),
+                          "--faces", *faces, "--templates", str(templates_dir), "--out", str(again),
+                          "--samples", "16", "--steps", "1", "--batch", "2", "--validation", "4",
+                          "--init", str(out), "--lr", "1e-9"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    tuned = load_weights(again)
+    assert all(np.allclose(tuned[key], weights[key], atol=1e-4) for key in weights)
+    assert "started from net.npz (faces: 2 photos" in str(np.load(again)["training"])
+
+
+def test_thin_parts_are_what_an_opening_removes():
+    torch = pytest.importorskip("torch")
+    target = torch.zeros(1, 24, 24)
+    target[0, 6:18, 6:18] = 1  # a body 12 px wide: kept by the opening
+    target[0, 2, :] = 1  # a loop one pixel wide
+    target[0, 19:22, 10:12] = 1  # a tip 2 px wide
+    thin = _training_script().thin_parts(target)[0].numpy()
+    assert thin[2].all() and thin[19:22, 10:12].all()
+    assert thin.sum() == 24 + 6
