@@ -226,7 +226,7 @@ def complete(
         "same_person": bool(distance <= limit),
         "alignment": {"quad": alignment.quad.tolist(), "crop_size": crop},  # full precision: reusable
         "completion": completion.info,
-        "changed_photo_px": int(np.any(image != target_img, axis=2).sum()),
+        "changed_photo_px": _changed_pixels(image, target_img),
         "seconds": clock.laps,
         "versions": _versions(),
     }
@@ -385,6 +385,13 @@ def _show_region(crop: np.ndarray, region: np.ndarray) -> np.ndarray:
     out = crop.astype(np.float32)
     out[region] = 0.45 * out[region] + 0.55 * np.array([255.0, 40.0, 160.0])
     return out.astype(np.uint8)
+
+
+def _changed_pixels(image: np.ndarray, before: np.ndarray) -> int:
+    """How many pixels of two same-shaped (H, W, 3) images differ in any channel (channel by
+    channel: `np.any(..., axis=2)` takes a tenth of a second on 12 MP)."""
+    differs = image != before
+    return int(np.count_nonzero(differs[..., 0] | differs[..., 1] | differs[..., 2]))
 
 
 def _face_record(face) -> dict[str, Any]:
