@@ -207,10 +207,10 @@ def thin_parts(target: torch.Tensor) -> torch.Tensor:
     return (target - F.max_pool2d(eroded, 5, stride=1, padding=2)[:, 0]).clamp(min=0)
 
 
-def loss_of(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def loss_of(logits: torch.Tensor, target: torch.Tensor, thin_weight: float = THIN_WEIGHT) -> torch.Tensor:
     """Cross-entropy with the mask's pixels weighted twice (fabric left costs more than skin
-    taken) and its thin parts `THIN_WEIGHT` more, plus a soft Dice term per image."""
-    weight = 1 + target + THIN_WEIGHT * thin_parts(target)
+    taken) and its thin parts `thin_weight` more, plus a soft Dice term per image."""
+    weight = 1 + target + thin_weight * thin_parts(target)
     bce = F.binary_cross_entropy_with_logits(logits, target, weight=weight)
     p = torch.sigmoid(logits)
     dice = 1 - (2 * (p * target).sum((1, 2)) + 1) / (p.sum((1, 2)) + target.sum((1, 2)) + 1)
@@ -253,6 +253,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--init", type=Path, help="weights file (.npz) to start from instead of random weights")
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
+    parser.add_argument("--thin-weight", type=float, default=THIN_WEIGHT, help="extra loss weight of thin parts")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -278,7 +279,7 @@ def main() -> None:
     running = 0.0
     for step in range(1, args.steps + 1):
         x, target = next(stream)
-        loss = loss_of(model(x), target)
+        loss = loss_of(model(x), target, args.thin_weight)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
@@ -289,7 +290,8 @@ def main() -> None:
             print(f"step {step}: loss {running:.3f}, held-out faces IoU {iou:.3f}, missed {missed:.3f} "
                   f"({time.monotonic() - started:.0f} s)", flush=True)
     note = (f"faces: {len(faces)} photos from {', '.join(p.name for p in args.faces)}; excluded {args.exclude}; "
-            f"{args.samples} composites, {args.steps} steps of {args.batch} at lr {args.lr}, seed {args.seed}")
+            f"{args.samples} composites, {args.steps} steps of {args.batch} at lr {args.lr}, thin parts weighted "
+            f"{args.thin_weight} more, seed {args.seed}")
     if args.init:
         with np.load(args.init, allow_pickle=False) as data:
             before = str(data["training"]) if "training" in data.files else "unknown"
