@@ -8,12 +8,14 @@ changes (contrast, brightness, colour balance, grey, blur, JPEG, noise). Needs t
 only: the package runs the weights with numpy).
 
     python scripts/train_region_net.py --faces ../shared/data/people ../shared/data/expressions \\
-        ../shared/data/mfr2 --templates ../shared/data/mask-templates --out first.npz
-    python scripts/train_region_net.py --faces ... --templates ... --out src/unmask/face/region_net.npz \\
+        ../shared/data/mfr2 --templates ../shared/data/mask-templates --out first.npz --thin-weight 0
+    python scripts/train_region_net.py --faces ... --templates ... --out second.npz \\
         --init first.npz --steps 1500 --lr 5e-4 --seed 1
+    python scripts/train_region_net.py --faces ... --templates ... --out src/unmask/face/region_net.npz \\
+        --init second.npz --steps 1500 --lr 3e-4 --seed 2 --thin-weight 8
 
-The shipped weights are these two runs with `--exclude people/p01 ... people/p05` (docs/region.md,
-step 5). A folder holding a `labels.csv` (mfr2's: person, file, mask) gives only its `no-mask`
+The shipped weights are these three runs (about 30 + 2 x 27 minutes on 2 cores) with
+`--exclude people/p01 ... people/p05` (docs/region.md, step 5). A folder holding a `labels.csv` (mfr2's: person, file, mask) gives only its `no-mask`
 photos. `--exclude p01 p02` leaves out every photo whose path contains one of the words (to
 evaluate on people the network never saw). The region's thin parts weigh more in the loss
 (`THIN_WEIGHT`): ear loops are one or two pixels on the grid.

@@ -217,13 +217,12 @@ def test_real_masks_cover_nose_tip_to_chin(mfr2):
     # counted over all masked photos, so that detecting more hard faces (N99s) cannot fail it
     assert len(missed) + len(undetected) <= 0.05 * len(masked), (missed, undetected)
     # the region may reach between the eyes over the nose bridge (white borders, nose wires),
-    # so a little of it lies above the lower eyelids: at most 12.9 % measured (m01/1, BlazeFace
-    # landmarks, a 160 px photo: the nose bridge and, from the region network, the hinge of the
-    # sunglasses beside the tinted right lens)
+    # so a little of it lies above the lower eyelids: at most 11.5 % measured (m01/1, BlazeFace
+    # landmarks, a 160 px photo; 12.9 % with a region network that took the sunglasses' hinge)
     bad = [
         (name, round(found.coverage, 2), round(found.above_eyes, 3))
         for name, found in detected
-        if found.found and not (found.coverage >= 0.9 and found.above_eyes <= 0.14)
+        if found.found and not (found.coverage >= 0.9 and found.above_eyes <= 0.12)
     ]
     assert not bad, bad
 
