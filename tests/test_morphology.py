@@ -8,7 +8,7 @@ import numpy as np
 
 from unmask.face.frame import FaceFrame
 from unmask.face.loops import line_maps, with_loops
-from unmask.face.morphology import attached, disc, fill_holes, grow, touching
+from unmask.face.morphology import attached, disc, fill_holes, grow, opened, touching
 
 
 def test_disc_and_grow():
@@ -17,6 +17,14 @@ def test_disc_and_grow():
     dot[5, 5] = True
     grown = grow(dot, 3)
     assert grown[5, 2] and grown[2, 5] and not grown[2, 2] and grown.sum() == disc(3).sum()
+
+
+def test_opened_drops_thin_parts():
+    mask = np.zeros((20, 20), bool)
+    mask[4:14, 4:14] = True  # 10 px wide: kept (but its corners, rounded by the disc)
+    mask[16, 2:18] = True  # a line 1 px wide: removed
+    out = opened(mask, 2)
+    assert out[5:13, 5:13].all() and out[4, 9] and not out[4, 4] and not out[16].any()
 
 
 def test_attached_and_touching_pieces():

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from unmask.face.frame import FaceFrame
-from unmask.face.morphology import attached, disc, fill_holes, grow
+from unmask.face.morphology import attached, disc, fill_holes, grow, opened
 from unmask.skeleton import skeletonize
 
 _THIN = 0.05
@@ -75,7 +75,7 @@ def with_loops(keep: np.ndarray, segment: np.ndarray, fabric: np.ndarray, lines:
     coords = frame.grid(keep.shape)
     beside = np.abs(coords[..., 0]) > _STRAP_X
     candidates = (fabric | segment) & probable & beside & ~keep
-    thin = candidates & ~cv2.morphologyEx(candidates.astype(np.uint8), cv2.MORPH_OPEN, disc(frame.d * _THIN)).astype(bool)
+    thin = candidates & ~opened(candidates, frame.d * _THIN)
     keep = keep.copy()
     for piece in attached(thin, keep):
         if _strap_shaped(piece, frame.d):
@@ -97,8 +97,8 @@ def with_loops(keep: np.ndarray, segment: np.ndarray, fabric: np.ndarray, lines:
             keep |= piece
     # what lies between a loop's two outlines (a tube drawn as a double line) or between a loop
     # and the mask's side: the thin parts of the holes
-    holes = (fill_holes(keep) & ~keep).astype(np.uint8)
-    keep |= holes.astype(bool) & ~cv2.morphologyEx(holes, cv2.MORPH_OPEN, disc(frame.d * _THIN_HOLE)).astype(bool)
+    holes = fill_holes(keep) & ~keep
+    keep |= holes & ~opened(holes, frame.d * _THIN_HOLE)
     for piece in attached(segment & beside & ~keep, keep):
         if piece.sum() <= _SIDE_PIECE * frame.d**2:
             keep |= piece

@@ -18,6 +18,11 @@ def grow(mask: np.ndarray, radius: float) -> np.ndarray:
     return cv2.dilate(mask.astype(np.uint8), disc(radius)).astype(bool)
 
 
+def opened(mask: np.ndarray, radius: float) -> np.ndarray:
+    """A bool mask opened by a disc of `radius` px: without its parts thinner than the disc."""
+    return cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, disc(radius)).astype(bool)
+
+
 def attached(mask: np.ndarray, body: np.ndarray) -> list[np.ndarray]:
     """The connected pieces (8-connected, bool (h, w) each) of `mask` that touch `body`."""
     count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)

@@ -469,13 +469,11 @@ def _network_pieces(image: np.ndarray, landmarks: np.ndarray, box: tuple[int, in
     # if it claims the eye's opening: a print over the eye, not a mask's edge under it
     near_eyes = np.zeros(segment.shape, bool)
     sure = probability >= _NETWORK
-    for eye in (points[36:42], points[42:48]):
-        opening = np.zeros(segment.shape, np.uint8)
-        cv2.fillPoly(opening, [np.round(eye).astype(np.int32)], 1)
+    for eye, opening in zip((points[36:42], points[42:48]), _eye_openings(points, segment.shape)):
         near = np.zeros(segment.shape, np.uint8)
         cv2.circle(near, tuple(int(v) for v in np.round(eye.mean(axis=0))), max(1, round(_EYE_REACH * d)), 1, -1)
-        near = near.astype(bool) | opening.astype(bool)
-        claimed = opening.any() and probability[opening.astype(bool)].mean() >= _NETWORK
+        near = near.astype(bool) | opening
+        claimed = opening.any() and probability[opening].mean() >= _NETWORK
         sure[near] = claimed & (probability[near] >= _NETWORK_EYE)
         near_eyes |= near
     network = sure | (probability >= _NETWORK_LINE) & weak & ~near_eyes
