@@ -33,7 +33,8 @@ PEOPLE = ROOT.parent / "shared" / "data" / "people"
 
 def make_cases(folder: Path) -> list[tuple[Path, list[Path]]]:
     """(masked photo written into `folder`, its references) for every person with >= 2 photos."""
-    from unmask.face import find_face, render_mask
+    from unmask.face import find_face
+    from unmask.region import render_mask
     from unmask.images import read_image, write_image
 
     cases = []

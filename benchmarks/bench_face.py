@@ -38,7 +38,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from unmask.face import MASK_KINDS, MIN_FACE_SIZE, align_face, detect_faces, ffhq_quad, render_mask
+from unmask.face import MIN_FACE_SIZE, align_face, detect_faces, ffhq_quad
+from unmask.region import MASK_KINDS, render_mask
 from unmask.face.hidden import estimate_hidden_landmarks, mean_shape
 from unmask.images import read_image
 

@@ -38,7 +38,7 @@ import numpy as np
 from unmask.errors import UnmaskError
 from unmask.face import SAME_PERSON, Face, face_descriptor, find_face, identity_distance
 from unmask.face.identity import MASKED_SAME_PERSON, SHARP_SAME_PERSON, UpperFace, same_person_limit, upper_face
-from unmask.face.synthetic import render_mask
+from unmask.region.synthetic import render_mask
 from unmask.images import read_image
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -27,8 +27,8 @@ import numpy as np
 
 from unmask.errors import FaceError
 from unmask.face import find_face
-from unmask.face.region import find_mask_region, overlay_region
-from unmask.face.synthetic import MASK_KINDS, render_mask
+from unmask.region.finder import find_mask_region, overlay_region
+from unmask.region.synthetic import MASK_KINDS, render_mask
 from unmask.images import read_image, write_image
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -33,7 +33,7 @@ MEGAPIXELS = 12.0
 def make_inputs(folder: Path) -> tuple[Path, Path, Path]:
     """(masked 12 MP target, its mask image, reference) written into `folder`."""
     from unmask.face import find_face
-    from unmask.face.synthetic import render_mask
+    from unmask.region.synthetic import render_mask
     from unmask.images import read_image, write_image
 
     photo = read_image(PEOPLE / "p02" / "1.jpg")

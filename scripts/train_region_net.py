@@ -1,7 +1,7 @@
-"""Train the face-mask region network (`unmask.face.region_net`) on the project's own composites.
+"""Train the face-mask region network (`unmask.region.net`) on the project's own composites.
 
-Composites: procedural masks (`unmask.face.synthetic.render_mask`, every kind) and mask templates
-(`unmask.face.templates`: RGBA pictures with anchor points, photographed ones recoloured, all
+Composites: procedural masks (`unmask.region.synthetic.render_mask`, every kind) and mask templates
+(`unmask.region.templates`: RGBA pictures with anchor points, photographed ones recoloured, all
 moved a little off their anchors) on unmasked photos, plus unmasked photos with an empty region;
 each seen through a jittered face-frame crop (rotation, scale, shift; mirrored in half the batches) with photometric
 changes (contrast, brightness, colour balance, grey, blur, JPEG, noise). Needs torch (training
@@ -11,7 +11,7 @@ only: the package runs the weights with numpy).
         ../shared/data/mfr2 --templates ../shared/data/mask-templates --out first.npz --thin-weight 0
     python scripts/train_region_net.py --faces ... --templates ... --out second.npz \\
         --init first.npz --steps 1500 --lr 5e-4 --seed 1
-    python scripts/train_region_net.py --faces ... --templates ... --out src/unmask/face/region_net.npz \\
+    python scripts/train_region_net.py --faces ... --templates ... --out src/unmask/region/net.npz \\
         --init second.npz --steps 1500 --lr 3e-4 --seed 2 --thin-weight 8
 
 The shipped weights are these three runs (about 30 + 2 x 27 minutes on 2 cores) with
@@ -37,11 +37,11 @@ from torch.nn import functional as F
 
 from unmask.errors import UnmaskError
 from unmask.face import find_face
-from unmask.face.frame import face_frame
-from unmask.face.region_net import (SIDE, WIDTHS, coordinate_channels, crop_matrix, face_crop, layer_names,
+from unmask.region.frame import face_frame
+from unmask.region.net import (SIDE, WIDTHS, coordinate_channels, crop_matrix, face_crop, layer_names,
                                     load_weights)
-from unmask.face.synthetic import MASK_KINDS, render_mask
-from unmask.face.templates import load_templates, put_template, recolour
+from unmask.region.synthetic import MASK_KINDS, render_mask
+from unmask.region.templates import load_templates, put_template, recolour
 from unmask.images import read_image
 
 CANVAS_EYES = 70.0  # inter-ocular distance (px) of the stored face canvases: about twice the grid's
@@ -146,7 +146,7 @@ def sample(canvas: np.ndarray, landmarks: np.ndarray, templates, rng: np.random.
 
 
 class RegionNet(nn.Module):
-    """The torch twin of `unmask.face.region_net.forward` (same layer names and order)."""
+    """The torch twin of `unmask.region.net.forward` (same layer names and order)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -168,7 +168,7 @@ class RegionNet(nn.Module):
         return self.convs["head"](x)[:, 0]
 
     def load_numpy_weights(self, weights: dict[str, np.ndarray]) -> None:
-        """Take the weights of `unmask.face.region_net.load_weights`."""
+        """Take the weights of `unmask.region.net.load_weights`."""
         with torch.no_grad():
             for name, conv in self.convs.items():
                 conv.weight.copy_(torch.from_numpy(weights[f"{name}.w"]))

@@ -17,7 +17,8 @@ from PIL import Image
 from unmask.batch import InProcess, ProcessPool, Settings, run_batch
 from unmask.cli import main
 from unmask.errors import FaceError, ImageError
-from unmask.face import find_face, render_mask
+from unmask.face import find_face
+from unmask.region import render_mask
 from unmask.images import read_image, write_image
 
 SIDE = 320  # small photos keep the suite fast

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest
 def cases_csv(people_dir, tmp_path_factory) -> Path:
     """cases.csv in make_cases.py's format: a procedural surgical mask on p10/1.jpg, and a grey
     photo without a face (the pipeline refuses it); references relative to the csv."""
-    from unmask.face import find_face, render_mask
+    from unmask.face import find_face
+    from unmask.region import render_mask
 
     folder = tmp_path_factory.mktemp("cases")
     truth = read_image(people_dir / "p10" / "1.jpg")
@@ -76,7 +77,8 @@ def test_a_refused_case_is_scored_as_the_masked_photo(run):
 
 
 def test_score_case_of_the_masked_photo(cases_csv):
-    from unmask.face import find_face, load_user_mask
+    from unmask.face import find_face
+    from unmask.region import load_user_mask
 
     [case, _] = read_cases(cases_csv)
     masked, truth = read_image(case.target), read_image(case.truth)
@@ -107,7 +109,7 @@ def test_bad_cases_files_are_clear_errors(cases_csv, tmp_path):
 def test_procedural_cases_are_written_for_eval_cases(people_dir, tmp_path):
     """`unmask cases` writes the synthetic mode's first case as files that `read_cases` accepts."""
     from unmask.evaluate import synthetic_cases
-    from unmask.face import load_user_mask
+    from unmask.region import load_user_mask
 
     people = tmp_path / "people"
     people.mkdir()

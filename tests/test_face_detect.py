@@ -12,7 +12,7 @@ from unmask.errors import FaceError, UnmaskError
 from unmask.face import blazeface, detect, detect_faces, find_face
 from unmask.face.detect import box_from_eyes
 from unmask.face.hints import parse_numbers
-from unmask.face.synthetic import render_mask
+from unmask.region.synthetic import render_mask
 from unmask.images import read_image
 
 needs_blazeface = pytest.mark.skipif(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from unmask.face.mean_shape import MEAN_SHAPE
-from unmask.face.upper import EYE_DRAG, EYE_OFFSET, UPPER_FACE, eye_centres, pulled_down, upper_face_on_eyes
+from unmask.region.upper import EYE_DRAG, EYE_OFFSET, UPPER_FACE, eye_centres, pulled_down, upper_face_on_eyes
 
 
 def _face() -> np.ndarray:

@@ -53,7 +53,7 @@ def test_descriptor_ignores_the_lower_face(mfr2_dir):
 def test_procedural_mask_same_person_and_other_person(people_dir):
     """A synthetic surgical mask on a sharp photo: the person's other photo stays under the
     (sharp) limit, a photo of someone else lies above it."""
-    from unmask.face.synthetic import render_mask
+    from unmask.region.synthetic import render_mask
 
     image = read_image(people_dir / "p05/2.jpg")
     masked, _ = render_mask(image, find_face(image).landmarks, "surgical", 0)

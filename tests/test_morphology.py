@@ -1,14 +1,14 @@
-"""Bool-mask operations (`unmask.face.morphology`), the face frame's pixel grid and the loop search
-(`unmask.face.loops`) on drawn pictures whose answer is known."""
+"""Bool-mask operations (`unmask.region.morphology`), the face frame's pixel grid and the loop search
+(`unmask.region.loops`) on drawn pictures whose answer is known."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from unmask.face.frame import FaceFrame
-from unmask.face.loops import line_maps, with_loops
-from unmask.face.morphology import attached, disc, fill_holes, grow, opened, touching
+from unmask.region.frame import FaceFrame
+from unmask.region.loops import line_maps, with_loops
+from unmask.region.morphology import attached, disc, fill_holes, grow, opened, touching
 
 
 def test_disc_and_grow():

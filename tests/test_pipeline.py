@@ -11,7 +11,8 @@ import pytest
 import unmask
 from unmask.blend import GROW, composite_region, grow_region, paste_into_photo
 from unmask.errors import UnmaskError
-from unmask.face import Alignment, MaskRegion, align_face, find_face
+from unmask.face import Alignment, align_face, find_face
+from unmask.region import MaskRegion
 from unmask.face.identity import MASKED_SAME_PERSON, SHARP_SAME_PERSON
 from unmask.images import read_image
 

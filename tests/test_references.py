@@ -11,7 +11,7 @@ import pytest
 import unmask
 from unmask.errors import ImageError, UnmaskError
 from unmask.face import find_face
-from unmask.face.synthetic import render_mask
+from unmask.region.synthetic import render_mask
 from unmask.images import read_image, write_image
 from unmask.references import closest_result, gather, mouth_opening, pose_mismatch, rank, sources
 

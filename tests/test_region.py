@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from unmask.errors import UnmaskError
-from unmask.face.region import find_mask_region, load_user_mask, region_checks
-from unmask.face.synthetic import MASK_KINDS, render_mask
+from unmask.region.finder import find_mask_region, load_user_mask, region_checks
+from unmask.region.synthetic import MASK_KINDS, render_mask
 
 from test_synthetic import LANDMARKS, face_photo
 
@@ -69,7 +69,7 @@ def test_plain_fabric_eye_openings_are_left_to_the_colours():
     are plain fabric and end up in the region; seen eyes (white and iris) never count as covered."""
     import cv2
 
-    from unmask.face.region import _covered_eyes
+    from unmask.region.finder import _covered_eyes
 
     masked, truth = render_mask(face_photo(), LANDMARKS, "cloth", 4, color=(15, 15, 15))
     top = round(LANDMARKS[36:48, 1].min()) - 3

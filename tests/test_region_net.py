@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from unmask.errors import UnmaskError
-from unmask.face import region_net
-from unmask.face.region_net import CROP, SIDE, crop_matrix, face_crop, forward, load_weights, network_input
+from unmask.region import net as region_net
+from unmask.region.net import CROP, SIDE, crop_matrix, face_crop, forward, load_weights, network_input
 from test_synthetic import LANDMARKS, face_photo
 
 
@@ -81,7 +81,7 @@ def test_input_holds_the_frame_coordinates():
 
 def test_shipped_network_finds_template_masks(people_dir, templates_dir):
     from unmask.face import find_face
-    from unmask.face.templates import load_templates, put_template
+    from unmask.region.templates import load_templates, put_template
     from unmask.images import read_image
 
     ious = []
@@ -100,9 +100,10 @@ def test_shipped_network_finds_template_masks(people_dir, templates_dir):
 def test_region_takes_printed_shapes_over_the_eyes(people_dir, templates_dir, monkeypatch):
     """The drawn red print's cat ears lie on the eyes, where the cut never goes: only the network
     takes them."""
-    from unmask.face import find_face, find_mask_region
-    from unmask.face import region as region_module
-    from unmask.face.templates import load_templates, put_template
+    from unmask.face import find_face
+    from unmask.region import find_mask_region
+    from unmask.region import finder as region_module
+    from unmask.region.templates import load_templates, put_template
     from unmask.images import read_image
 
     (template,) = [t for t in load_templates(templates_dir) if t.name == "drawn-red-print.png"]
@@ -120,8 +121,8 @@ def test_network_adds_small_attached_pieces_and_only_eyes_it_claims(monkeypatch)
     attached pieces up to 0.5 d^2 join; a larger one (a wall of the mask's colour), one that
     reaches the forehead and a detached one do not; near an eye whose opening it does not claim
     nothing joins, a claimed eye does; a faint line joins where the line map agrees."""
-    from unmask.face import region as region_module
-    from unmask.face.frame import face_frame
+    from unmask.region import finder as region_module
+    from unmask.region.frame import face_frame
 
     size, d = 200, 60.0
     segment = np.zeros((size, size), bool)

@@ -12,9 +12,9 @@ import pytest
 from unmask.errors import FaceError
 from unmask.face import find_face
 from unmask.face.models import landmark_predictor
-from unmask.face.region import find_mask_region
+from unmask.region.finder import find_mask_region
 from unmask.face.skin import skin_patches
-from unmask.face.synthetic import MASK_KINDS, render_mask
+from unmask.region.synthetic import MASK_KINDS, render_mask
 from unmask.images import read_image
 
 PEOPLE_STEP = 8  # every 8th photo of people/ (5 of 40) keeps this within the test budget;
@@ -325,7 +325,7 @@ def test_drawn_ear_loops_that_close_on_the_mask_taken(people, templates_dir, tem
 def test_eyes_pulled_down_by_a_mask_are_moved_back(people):
     """A mask over the lower eyelids drags dlib's upper face down; BlazeFace's eyes put it back."""
     from unmask.face import blazeface
-    from unmask.face.region import _eyes_checked
+    from unmask.region.finder import _eyes_checked
 
     if not blazeface.available():
         pytest.skip("BlazeFace's models are not installed")

@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 
 from unmask.face import find_face
-from unmask.face.frame import FaceFrame
-from unmask.face.region import _widened, find_mask_region
+from unmask.region.frame import FaceFrame
+from unmask.region.finder import _widened, find_mask_region
 from unmask.images import read_image
 
 

@@ -57,7 +57,7 @@ def test_empty_and_border_touching_masks():
 
 def test_the_run_path_imports_no_skimage_nor_scipy_spatial_interpolate_ndimage():
     code = (
-        "import sys, unmask.pipeline, unmask.references, unmask.methods.warp, unmask.face.region, unmask.blend, unmask.cli;"
+        "import sys, unmask.pipeline, unmask.references, unmask.methods.warp, unmask.region.finder, unmask.blend, unmask.cli;"
         "print(sorted(m for m in sys.modules if m.startswith(('skimage', 'scipy.spatial', 'scipy.interpolate', 'scipy.ndimage'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

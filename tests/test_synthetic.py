@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from unmask.face.synthetic import MASK_KINDS, render_mask
+from unmask.region.synthetic import MASK_KINDS, render_mask
 
 
 def template_landmarks(cx: float, cy: float, d: float) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from unmask.errors import UnmaskError
-from unmask.face.templates import MaskTemplate, load_templates, put_template, recolour
+from unmask.region.templates import MaskTemplate, load_templates, put_template, recolour
 from test_synthetic import LANDMARKS, face_photo
 
 

@@ -91,7 +91,7 @@ def masked_photo(people_dir: Path, folder: Path) -> dict[str, Path | np.ndarray]
     """A people/ photo with a synthetic surgical mask (written as PNG into `folder`), the painted
     region, and another photo of the same person as the reference."""
     from unmask.face import find_face
-    from unmask.face.synthetic import render_mask
+    from unmask.region.synthetic import render_mask
     from unmask.images import read_image, write_image
 
     photo = read_image(people_dir / "p05" / "1.jpg")

@@ -37,7 +37,7 @@ def make_inputs(seed: int = 0) -> DemoInputs:
     from skimage import data
 
     from unmask.face import find_face
-    from unmask.face.synthetic import render_mask
+    from unmask.region.synthetic import render_mask
 
     reference = np.ascontiguousarray(data.astronaut())
     truth = _other_view(reference)

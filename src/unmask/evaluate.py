@@ -1,7 +1,7 @@
 """The evaluation harness: completion methods scored on real photos with known ground truth.
 
 Synthetic mode (`people/<person>/<photo>`): every photo of a person with at least two photos is
-a target once. A procedural face mask (`unmask.face.render_mask`, kinds cycling with the case index
+a target once. A procedural face mask (`unmask.region.render_mask`, kinds cycling with the case index
 and the seed) is painted on it; the unmasked photo is the ground truth and the painted region the
 true region. The reference is another photo of the same person, chosen by the seed. The face and
 its landmarks are then found on the *masked* photo, as for a real one, the hidden landmarks are
@@ -82,7 +82,7 @@ class Report:
 def synthetic_cases(folder: str | Path, seed: int = 0, limit: int | None = None) -> list[Case]:
     """Cases of a `<person>/<photo>` folder: each photo of a person with >= 2 photos is a target
     once, with a reference and a mask kind chosen from the seed. Round-robin over persons."""
-    from unmask.face.synthetic import MASK_KINDS
+    from unmask.region.synthetic import MASK_KINDS
 
     persons = {name: photos for name, photos in person_photos(Path(folder)).items() if len(photos) >= 2}
     if not persons:
@@ -185,7 +185,7 @@ def paint_case(case: Case, seed: int, photos: _Photos | None = None) -> tuple[np
     """A synthetic case's photo painted with its procedural mask: (original uint8 (H, W, 3), its
     face, masked uint8 (H, W, 3), painted region bool (H, W)); reproducible from `seed` and the
     case's index. Raises `UnmaskError` when the photo has no face."""
-    from unmask.face.synthetic import render_mask
+    from unmask.region.synthetic import render_mask
 
     original, face = (photos or _Photos()).get(case.target)
     masked, region = render_mask(original, face.landmarks, case.kind, np.random.default_rng([seed, case.index, 1]))
@@ -264,7 +264,7 @@ def _aligned_case(target, region, target_points, reference, reference_points, se
 
 
 def _detected_region(image: np.ndarray, face, path: Path) -> np.ndarray:
-    from unmask.face import find_mask_region
+    from unmask.region import find_mask_region
 
     found = find_mask_region(image, face)
     if not found.found or not found.mask.any():

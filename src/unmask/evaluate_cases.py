@@ -175,7 +175,8 @@ def run_jobs(jobs: Iterable[Job], progress: Callable[..., Iterable] | None = Non
 def run_job(job: Job) -> CaseResult:
     """Complete one case with one method on the full photo and score it (a refused case is scored
     as the masked photo). Raises `UnmaskError` only when the case's own files cannot be read."""
-    from unmask.face import find_face, load_user_mask
+    from unmask.face import find_face
+    from unmask.region import load_user_mask
     from unmask.images import read_image
     from unmask.pipeline import complete
 

@@ -22,7 +22,8 @@ from unmask.errors import UnmaskError
 from unmask.images import NamedImage, read_image, write_image, write_text
 
 if TYPE_CHECKING:
-    from unmask.face import Face, MaskRegion
+    from unmask.face import Face
+    from unmask.region import MaskRegion
 
 Progress = Callable[[str], None]
 
@@ -121,7 +122,8 @@ def complete(
     """
     from unmask import references
     from unmask.blend import paste_into_photo
-    from unmask.face import Face, MaskRegion, find_face, find_mask_region
+    from unmask.face import Face, find_face
+    from unmask.region import MaskRegion, find_mask_region
     from unmask.methods import make_method
 
     say = progress or (lambda message: None)
@@ -316,7 +318,7 @@ def _make_method(make_method, name: str, options: dict[str, Any]):
 def _user_region(mask: str | Path | np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """The user's region to fill, bool (H, W): a mask image (white = fill) or an array."""
     if isinstance(mask, (str, Path)):
-        from unmask.face import load_user_mask
+        from unmask.region import load_user_mask
 
         region = load_user_mask(mask, shape)
     else:

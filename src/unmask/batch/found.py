@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from unmask.face import Face, MaskRegion
+    from unmask.face import Face
+    from unmask.region import MaskRegion
 
 
 def file_hash(data: bytes) -> str:
@@ -42,7 +43,8 @@ def found_record(data: bytes, face: Face, region: MaskRegion) -> dict[str, Any]:
 def face_and_region(record: dict[str, Any], data: bytes) -> tuple[Face, MaskRegion] | None:
     """The `Face` and `MaskRegion` of a `found_record`, or None when it was made from other bytes
     than `data` (the file changed since the scan)."""
-    from unmask.face import Face, MaskRegion
+    from unmask.face import Face
+    from unmask.region import MaskRegion
 
     if record.get("target") != file_hash(data):
         return None

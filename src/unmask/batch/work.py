@@ -87,7 +87,8 @@ def thumbnail(image: np.ndarray, size: int, box: tuple[float, float, float, floa
 
 
 def _scan(job: Job, outcome: Outcome) -> None:
-    from unmask.face import find_face, find_mask_region
+    from unmask.face import find_face
+    from unmask.region import find_mask_region
 
     image = read_image_bytes(job.target.data, job.target.path)
     outcome.before = thumbnail(image, job.settings.thumb_size)
@@ -100,7 +101,7 @@ def _scan(job: Job, outcome: Outcome) -> None:
 
 
 def _complete(job: Job, outcome: Outcome) -> None:
-    from unmask.face import mask_from_image
+    from unmask.region import mask_from_image
     from unmask.pipeline import complete
 
     target = _decode(job.target)

@@ -39,7 +39,7 @@ def project(photo: Path, weights: str, output: Path, space: str, optimizer: str,
     from unmask.gan import load_generator
     from unmask.images import read_image, to_uint8, write_image
     from unmask.pipeline import check_outputs
-    from unmask.face.region import load_user_mask
+    from unmask.region.finder import load_user_mask
     from unmask.project import ProjectSettings, project as run_projection
 
     inputs = [p for p in (photo, mask) if p is not None]

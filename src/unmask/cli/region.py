@@ -34,7 +34,7 @@ def region(photo: Path, output: Path, face_index: int | None, overlay: Path | No
 
     from unmask.errors import UnmaskError
     from unmask.face import find_face
-    from unmask.face.region import find_mask_region, overlay_region
+    from unmask.region.finder import find_mask_region, overlay_region
     from unmask.images import read_image, write_image
 
     if overlay is not None and overlay.resolve() == output.resolve():

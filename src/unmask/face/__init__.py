@@ -6,24 +6,16 @@ from unmask.face.detect import MIN_FACE_SIZE, Face, choose_face, detect_faces, f
 from unmask.face.identity import SAME_PERSON, face_descriptor, identity_distance
 
 __all__ = [
-    "MASK_KINDS",
     "MIN_FACE_SIZE",
     "SAME_PERSON",
     "Alignment",
     "Face",
-    "MaskRegion",
     "align_face",
     "choose_face",
     "detect_faces",
     "face_descriptor",
     "ffhq_quad",
     "find_face",
-    "find_mask_region",
     "identity_distance",
-    "load_user_mask",
-    "mask_from_image",
     "paste_back",
-    "render_mask",
 ]
-from unmask.face.region import MaskRegion, find_mask_region, load_user_mask, mask_from_image  # noqa: E402
-from unmask.face.synthetic import MASK_KINDS, render_mask  # noqa: E402

@@ -63,7 +63,8 @@ def preview_region(masked: str | Path, face: int | None = None, face_box: tuple[
     or `eyes`, as `face_marks` gives them; then `face` must be None). A photo that cannot be read
     raises `UnmaskError`; a face or region that is not found is reported in `message`, so the user
     can paint the region or mark the face."""
-    from unmask.face import choose_face, detect_faces, find_face, find_mask_region
+    from unmask.face import choose_face, detect_faces, find_face
+    from unmask.region import find_mask_region
     from unmask.pipeline import _found_region
 
     path = Path(masked)

@@ -10,7 +10,7 @@ BlazeFace's eyes are noisier than dlib's (median 6 to 7 % against 2 % of the eye
 the template cases of seeds 5 and 9), and on real mfr2 crops they often sit a little higher than
 the true eyes (11 of 134 faces more than 0.06 eye distances above dlib's, dlib's on the eyes): the
 move is only for faces where the mask's colour covers dlib's eye openings, which the region
-finder decides (`face/region.py`, which then hands the moved landmarks on in `MaskRegion`).
+finder decides (`region/finder.py`, which then hands the moved landmarks on in `MaskRegion`).
 """
 
 from __future__ import annotations

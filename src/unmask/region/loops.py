@@ -2,15 +2,15 @@
 region. Lines are pixels darker or lighter than their surroundings and salient against them (a
 loop stands alone, hair is a field of lines); a loop piece is long and small, or closes a ring
 with the region round an ear. Sizes are in units of the inter-ocular distance d of
-`unmask.face.frame`."""
+`unmask.region.frame`."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from unmask.face.frame import FaceFrame
-from unmask.face.morphology import attached, disc, fill_holes, grow, opened
+from unmask.region.frame import FaceFrame
+from unmask.region.morphology import attached, disc, fill_holes, grow, opened
 from unmask.skeleton import skeletonize
 
 _THIN = 0.05

@@ -1,6 +1,6 @@
 """A small segmentation network for the face-mask region, run with numpy (no torch at run time).
 
-The network sees a face-frame crop (`unmask.face.frame`): x from -1.8 to 1.8 and y from -1.0 to
+The network sees a face-frame crop (`unmask.region.frame`): x from -1.8 to 1.8 and y from -1.0 to
 2.6 inter-ocular distances around the point between the eyes, resampled to `SIDE` x `SIDE`, as
 RGB in [-0.5, 0.5] plus the two frame coordinates / 2. It is a four-level U-Net (3x3 convolutions
 and ReLU, 2x2 max pooling, nearest upsampling, skip connections by concatenation) that gives one
@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from unmask.errors import UnmaskError
-from unmask.face.frame import face_frame
+from unmask.region.frame import face_frame
 
 SIDE = 128
 """The network's input and output side (px)."""
@@ -28,7 +28,7 @@ WIDTHS = (16, 32, 48, 64)
 """Channels per U-Net level, finest first; the last level is the bottleneck."""
 INPUTS = 5
 """RGB and the two frame coordinates."""
-WEIGHTS = Path(__file__).with_name("region_net.npz")
+WEIGHTS = Path(__file__).with_name("net.npz")
 
 
 def crop_matrix(landmarks: np.ndarray, side: int = SIDE) -> np.ndarray:

@@ -7,10 +7,10 @@ samples above the eyes as certain background, finds the boundary from the photo'
 edges; the region may reach up to the eye openings (nose wires, white upper borders), and the
 eyes are checked against BlazeFace's when a mask pulls dlib's down. Thin fabric-coloured pieces
 and thin salient lines beside the face that start at the mask (ear loops, straps) are added, and
-a small margin; then the pixels a small segmentation network (`unmask.face.region_net`) marks
+a small margin; then the pixels a small segmentation network (`unmask.region.net`) marks
 as mask and that are connected to the region (printed shapes over the eyes, loops the lines
 missed). A photo is reported as unmasked when the lower face looks like skin with lips
-(`unmask.face.evidence`). Areas are placed in the face frame of `unmask.face.frame`.
+(`unmask.region.evidence`). Areas are placed in the face frame of `unmask.region.frame`.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ import cv2
 import numpy as np
 
 from unmask.errors import UnmaskError
-from unmask.face.evidence import mask_evidence, skin_claimed
-from unmask.face.frame import FaceFrame, face_frame, polygon_mask
-from unmask.face.loops import line_maps, with_loops
-from unmask.face.morphology import attached, disc, fill_holes, grow, touching
-from unmask.face.region_net import mask_probability, resized_box_to_photo
-from unmask.face.upper import eye_centres, pulled_down, upper_face_on_eyes
+from unmask.region.evidence import mask_evidence, skin_claimed
+from unmask.region.frame import FaceFrame, face_frame, polygon_mask
+from unmask.region.loops import line_maps, with_loops
+from unmask.region.morphology import attached, disc, fill_holes, grow, touching
+from unmask.region.net import mask_probability, resized_box_to_photo
+from unmask.region.upper import eye_centres, pulled_down, upper_face_on_eyes
 
 _WORK_FACE_WIDTH = 160
 """GrabCut runs on a copy where the inter-ocular distance is scaled to about 0.4 x this (px)."""
@@ -417,7 +417,7 @@ def _gmm_log_density(model: np.ndarray, pixels: np.ndarray) -> np.ndarray:
 def _clean(segment: np.ndarray, fabric: np.ndarray, lines: np.ndarray, weak: np.ndarray, seeds: np.ndarray,
            frame: FaceFrame) -> np.ndarray:
     """The region from the GrabCut answer (bool (h, w)): smoothed, the piece that holds the
-    mouth/chin core with its holes filled, what `unmask.face.loops.with_loops` adds beside the
+    mouth/chin core with its holes filled, what `unmask.region.loops.with_loops` adds beside the
     face (straps, ear loops from the thin `lines` and `weak` lines, bool (h, w) each), and a
     margin."""
     kernel = disc(frame.d * 0.05)
@@ -434,7 +434,7 @@ def _clean(segment: np.ndarray, fabric: np.ndarray, lines: np.ndarray, weak: np.
 
 
 _NETWORK = 0.5
-"""Probability from which the region network's pixels (`unmask.face.region_net`) join the region."""
+"""Probability from which the region network's pixels (`unmask.region.net`) join the region."""
 _NETWORK_PIECE = 0.5
 """Largest piece (units of d squared) the network may add. Printed ears are up to about 0.4 (the
 red print's, joined over both eyes), loops about 0.1; a blue wall beside a blue mask (mfr2 m18/1)

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from unmask.errors import UnmaskError
-from unmask.face.frame import face_frame
+from unmask.region.frame import face_frame
 
 
 @dataclass

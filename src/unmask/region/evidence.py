@@ -1,6 +1,6 @@
 """Is there a face mask? How unlike an unmasked lower face a photo's lower face is.
 
-Colour cues measured in the face frame (`unmask.face.frame`), combined by a logistic model fitted
+Colour cues measured in the face frame (`unmask.region.frame`), combined by a logistic model fitted
 on unmasked and masked faces; see `mask_evidence` and docs/region.md ("Mask or no mask?").
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from unmask.face.frame import FaceFrame, polygon_mask
+from unmask.region.frame import FaceFrame, polygon_mask
 from unmask.face.skin import skin_patches, visible_skin
 
 # Frame coordinates (units of inter-ocular distance; origin between the eyes, y down) of the
