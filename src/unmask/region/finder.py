@@ -283,8 +283,6 @@ def _eyes_checked(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     8.0 % of the eye distance). image: uint8 RGB (H, W, 3)."""
     from unmask.face import blazeface
 
-    if not blazeface.available():
-        return landmarks
     frame = face_frame(landmarks)
     dlib_eyes = eye_centres(landmarks)
     x0, y0 = landmarks.min(axis=0) - frame.d
