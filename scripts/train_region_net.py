@@ -19,8 +19,8 @@ and it keeps the training note (the command's settings, and those of the run it 
 The shipped network is these three runs (about 30 + 2 x 27 minutes on 2 cores) with
 `--exclude people/p01 ... people/p05` (docs/region.md, step 5), made when the package ran the
 network with numpy from an .npz of its weights; that file was written as the ONNX file unchanged
-with `--export-from net.npz --out src/unmask/region/net.onnx` (largest probability difference
-on 25 real faces 1e-5). A folder holding a `labels.csv` (mfr2's: person, file, mask) gives only its `no-mask`
+with `--export-from net.npz --out src/unmask/region/net.onnx` (probabilities within 1e-5 of the
+numpy run's on 25 real faces: docs/region.md, "The network's runtime"). A folder holding a `labels.csv` (mfr2's: person, file, mask) gives only its `no-mask`
 photos. `--exclude p01 p02` leaves out every photo whose path contains one of the words (to
 evaluate on people the network never saw). The region's thin parts weigh more in the loss
 (`THIN_WEIGHT`): ear loops are one or two pixels on the grid.
