@@ -71,8 +71,9 @@ def test_the_shipped_file_is_the_torch_network():
 
 
 def test_a_run_imports_no_torch():
+    """A warp run's modules and the network's pass (only training and export need torch)."""
     code = ("import sys; sys.path.insert(0, sys.argv[1]); from test_synthetic import LANDMARKS, face_photo;"
-            "from unmask.region import find_mask_region; from unmask.region.net import mask_probability;"
+            "import unmask.pipeline, unmask.methods.warp, unmask.cli; from unmask.region import find_mask_region; from unmask.region.net import mask_probability;"
             "probability, _ = mask_probability(face_photo(192), LANDMARKS); find_mask_region(face_photo(192), LANDMARKS);"
             "print(probability.shape, sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'onnx')"
             " or m == 'unmask.region.net_model'))")
