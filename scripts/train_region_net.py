@@ -1,21 +1,26 @@
-"""Train the face-mask region network (`unmask.region.net`) on the project's own composites.
+"""Train the face-mask region network (`unmask.region.net_model.RegionNet`) on the project's own composites.
 
 Composites: procedural masks (`unmask.region.synthetic.render_mask`, every kind) and mask templates
 (`unmask.region.templates`: RGBA pictures with anchor points, photographed ones recoloured, all
 moved a little off their anchors) on unmasked photos, plus unmasked photos with an empty region;
 each seen through a jittered face-frame crop (rotation, scale, shift; mirrored in half the batches) with photometric
-changes (contrast, brightness, colour balance, grey, blur, JPEG, noise). Needs torch (training
-only: the package runs the weights with numpy).
+changes (contrast, brightness, colour balance, grey, blur, JPEG, noise). Needs torch and onnx
+(the dev extra); the package runs the written ONNX file with OpenCV's DNN module
+(`unmask.region.net`). That file is also the checkpoint a fine-tuning run starts from (`--init`),
+and it keeps the training note (the command's settings, and those of the run it started from).
 
     python scripts/train_region_net.py --faces ../shared/data/people ../shared/data/expressions \\
-        ../shared/data/mfr2 --templates ../shared/data/mask-templates --out first.npz --thin-weight 0
-    python scripts/train_region_net.py --faces ... --templates ... --out second.npz \\
-        --init first.npz --steps 1500 --lr 5e-4 --seed 1
-    python scripts/train_region_net.py --faces ... --templates ... --out src/unmask/region/net.npz \\
-        --init second.npz --steps 1500 --lr 3e-4 --seed 2 --thin-weight 8
+        ../shared/data/mfr2 --templates ../shared/data/mask-templates --out first.onnx --thin-weight 0
+    python scripts/train_region_net.py --faces ... --templates ... --out second.onnx \\
+        --init first.onnx --steps 1500 --lr 5e-4 --seed 1
+    python scripts/train_region_net.py --faces ... --templates ... --out src/unmask/region/net.onnx \\
+        --init second.onnx --steps 1500 --lr 3e-4 --seed 2 --thin-weight 8
 
-The shipped weights are these three runs (about 30 + 2 x 27 minutes on 2 cores) with
-`--exclude people/p01 ... people/p05` (docs/region.md, step 5). A folder holding a `labels.csv` (mfr2's: person, file, mask) gives only its `no-mask`
+The shipped network is these three runs (about 30 + 2 x 27 minutes on 2 cores) with
+`--exclude people/p01 ... people/p05` (docs/region.md, step 5), made when the package ran the
+network with numpy from an .npz of its weights; that file was written as the ONNX file unchanged
+with `--export-from net.npz --out src/unmask/region/net.onnx` (probabilities within 1e-5 of the
+numpy run's on 25 real faces: docs/region.md, "The network's runtime"). A folder holding a `labels.csv` (mfr2's: person, file, mask) gives only its `no-mask`
 photos. `--exclude p01 p02` leaves out every photo whose path contains one of the words (to
 evaluate on people the network never saw). The region's thin parts weigh more in the loss
 (`THIN_WEIGHT`): ear loops are one or two pixels on the grid.
@@ -32,14 +37,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from torch import nn
 from torch.nn import functional as F
 
 from unmask.errors import UnmaskError
 from unmask.face import find_face
 from unmask.region.frame import face_frame
-from unmask.region.net import (SIDE, WIDTHS, coordinate_channels, crop_matrix, face_crop, layer_names,
-                                    load_weights)
+from unmask.region.net import SIDE, crop_matrix, face_crop, network_input
+from unmask.region.net_model import RegionNet, layer_names, read_onnx, write_onnx
 from unmask.region.synthetic import MASK_KINDS, render_mask
 from unmask.region.templates import load_templates, put_template, recolour
 from unmask.images import read_image
@@ -145,45 +149,9 @@ def sample(canvas: np.ndarray, landmarks: np.ndarray, templates, rng: np.random.
     return crop, cv2.warpAffine(region.astype(np.float32), matrix, (SIDE, SIDE), flags=cv2.INTER_LINEAR) >= 0.5
 
 
-class RegionNet(nn.Module):
-    """The torch twin of `unmask.region.net.forward` (same layer names and order)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.convs = nn.ModuleDict({name: nn.Conv2d(cin, cout, 1 if name == "head" else 3,
-                                                    padding=0 if name == "head" else 1)
-                                    for name, cin, cout in layer_names()})
-
-    def block(self, x: torch.Tensor, name: str) -> torch.Tensor:
-        return F.relu(self.convs[name + "b"](F.relu(self.convs[name + "a"](x))))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        skips = []
-        for level in range(len(WIDTHS)):
-            x = self.block(F.max_pool2d(x, 2) if level else x, f"down{level}")
-            skips.append(x)
-        for level in range(len(WIDTHS) - 2, -1, -1):
-            x = self.block(torch.cat([F.interpolate(x, scale_factor=2, mode="nearest"), skips[level]], 1),
-                           f"up{level}")
-        return self.convs["head"](x)[:, 0]
-
-    def load_numpy_weights(self, weights: dict[str, np.ndarray]) -> None:
-        """Take the weights of `unmask.region.net.load_weights`."""
-        with torch.no_grad():
-            for name, conv in self.convs.items():
-                conv.weight.copy_(torch.from_numpy(weights[f"{name}.w"]))
-                conv.bias.copy_(torch.from_numpy(weights[f"{name}.b"]))
-
-    def numpy_weights(self) -> dict[str, np.ndarray]:
-        return {f"{name}.{'w' if part == 'weight' else 'b'}": value.detach().cpu().numpy().astype(np.float32)
-                for name, conv in self.convs.items() for part, value in conv.named_parameters()}
-
-
 def to_input(crops: np.ndarray) -> torch.Tensor:
     """uint8 crops (N, SIDE, SIDE, 3) -> the network's float input (N, INPUTS, SIDE, SIDE)."""
-    rgb = torch.from_numpy(crops).permute(0, 3, 1, 2).float() / 255 - 0.5
-    coords = torch.from_numpy(coordinate_channels()).expand(len(crops), -1, -1, -1)
-    return torch.cat([rgb, coords], 1)
+    return torch.from_numpy(np.stack([network_input(crop) for crop in crops]))
 
 
 def batches(crops: np.ndarray, targets: np.ndarray, size: int, rng: np.random.Generator):
@@ -223,7 +191,7 @@ def scores(model: RegionNet, crops: np.ndarray, targets: np.ndarray) -> tuple[fl
     """(median IoU, median share of the true region missed) at probability 0.5, masked crops only."""
     model.eval()
     with torch.no_grad():
-        found = np.concatenate([(model(to_input(crops[i:i + 64])) > 0).numpy() for i in range(0, len(crops), 64)])
+        found = np.concatenate([(model(to_input(crops[i:i + 64]))[:, 0] > 0).numpy() for i in range(0, len(crops), 64)])
     model.train()
     masked = targets.any(axis=(1, 2))
     f, t = found[masked], targets[masked]
@@ -242,23 +210,56 @@ def make_set(faces, templates, count: int, rng: np.random.Generator) -> tuple[np
     return crops, targets
 
 
+def from_npz(path: Path) -> tuple[RegionNet, str]:
+    """The network and training note of a weights file of the numpy-run versions of the package
+    (before 2026-12: float arrays `NAME.w`, `NAME.b` of `layer_names` and a `training` string in
+    an .npz, read without pickles)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            state = {f"convs.{name}.{'weight' if part == 'w' else 'bias'}": torch.from_numpy(
+                data[f"{name}.{part}"].astype(np.float32)) for name, _, _ in layer_names() for part in "wb"}
+            note = str(data["training"]) if "training" in data.files else "unknown"
+        model = RegionNet()
+        model.load_state_dict(state)
+    except (OSError, ValueError, KeyError, RuntimeError) as error:
+        raise UnmaskError(f"{path}: not a numpy-era region network weights file ({error})") from None
+    return model, note
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--faces", type=Path, nargs="+", required=True, help="unmasked photos or folders")
-    parser.add_argument("--templates", type=Path, required=True, help="mask templates with anchors.csv")
-    parser.add_argument("--out", type=Path, required=True, help="weights file to write (.npz)")
+    parser.add_argument("--faces", type=Path, nargs="+", help="unmasked photos or folders")
+    parser.add_argument("--templates", type=Path, help="mask templates with anchors.csv")
+    parser.add_argument("--out", type=Path, required=True, help="network file to write (.onnx)")
     parser.add_argument("--exclude", nargs="*", default=[], help="leave out photos whose path holds a word")
     parser.add_argument("--samples", type=int, default=12000, help="composites made before training")
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--batch", type=int, default=24)
     parser.add_argument("--validation", type=int, default=400, help="composites of held-out faces to score")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--init", type=Path, help="weights file (.npz) to start from instead of random weights")
+    parser.add_argument("--init", type=Path, help="network file (.onnx) to start from instead of random weights")
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
     parser.add_argument("--thin-weight", type=float, default=THIN_WEIGHT, help="extra loss weight of thin parts")
+    parser.add_argument("--export-from", type=Path, metavar="NPZ",
+                        help="no training: write the weights of a numpy-era .npz file as the network file")
     args = parser.parse_args()
+    if not args.export_from and not (args.faces and args.templates):
+        parser.error("--faces and --templates are needed to train")
+    try:
+        if args.export_from:
+            model, note = from_npz(args.export_from)
+            print("wrote", write_onnx(model, args.out, f"{note}; written as ONNX from {args.export_from.name}"))
+        else:
+            train(args)
+    except UnmaskError as error:
+        sys.exit(str(error))
+
+
+def train(args: argparse.Namespace) -> None:
+    """Train as the command line says and write the network file."""
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
+    model, before = read_onnx(args.init) if args.init else (RegionNet(), "")
 
     started = time.monotonic()
     photos = face_photos(args.faces, args.exclude)
@@ -272,16 +273,13 @@ def main() -> None:
     print(f"{len(faces)} faces of {len(photos)} photos, {len(templates)} templates, {args.samples} composites "
           f"in {time.monotonic() - started:.0f} s", flush=True)
 
-    model = RegionNet()
-    if args.init:
-        model.load_numpy_weights(load_weights(args.init))
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=args.lr, total_steps=args.steps, pct_start=0.1)
     stream = batches(crops, targets, args.batch, rng)
     running = 0.0
     for step in range(1, args.steps + 1):
         x, target = next(stream)
-        loss = loss_of(model(x), target, args.thin_weight)
+        loss = loss_of(model(x)[:, 0], target, args.thin_weight)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
@@ -295,14 +293,8 @@ def main() -> None:
             f"{args.samples} composites, {args.steps} steps of {args.batch} at lr {args.lr}, thin parts weighted "
             f"{args.thin_weight} more, seed {args.seed}")
     if args.init:
-        with np.load(args.init, allow_pickle=False) as data:
-            before = str(data["training"]) if "training" in data.files else "unknown"
         note += f"; started from {args.init.name} ({before})"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    partial = args.out.with_name(args.out.name + ".partial.npz")
-    np.savez(partial, training=np.array(note), **model.numpy_weights())
-    partial.replace(args.out)
-    print("wrote", args.out)
+    print("wrote", write_onnx(model, args.out, note))
 
 
 if __name__ == "__main__":

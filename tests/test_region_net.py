@@ -1,13 +1,14 @@
-"""The region network: numpy forward equal to the torch twin the training script trains, the
-crop's geometry, area-averaged crops of large faces, weights files checked (no pickles, right
-shapes), and the shipped weights on real template composites of people it was trained on and
-of a held-out mask placement."""
+"""The region network: OpenCV's run of the ONNX file equal to the torch network it was written
+from, a run that imports no torch, the crop's geometry, area-averaged crops of large faces,
+network files checked (missing, corrupt, wrong shapes), and the shipped network on real template
+composites of people it was trained on and of a held-out mask placement."""
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-import pickle
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -15,26 +16,70 @@ import pytest
 
 from unmask.errors import UnmaskError
 from unmask.region import net as region_net
-from unmask.region.net import CROP, SIDE, crop_matrix, face_crop, forward, load_weights, network_input
+from unmask.region.net import CROP, INPUTS, SIDE, crop_matrix, face_crop, load_network, network_input
 from test_synthetic import LANDMARKS, face_photo
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train_region_net.py"
 
 
 def _training_script():
-    path = Path(__file__).resolve().parents[1] / "scripts" / "train_region_net.py"
-    spec = importlib.util.spec_from_file_location("train_region_net", path)
+    spec = importlib.util.spec_from_file_location("train_region_net", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def test_numpy_forward_equals_the_torch_twin():
-    torch = pytest.importorskip("torch")
+def _logits(path: Path, x: np.ndarray) -> np.ndarray:
+    network = load_network(path)
+    network.setInput(x[None])
+    return network.forward()[0, 0]
+
+
+def test_opencv_runs_the_torch_network(tmp_path):
+    import torch
+    from unmask.region.net_model import RegionNet, read_onnx, write_onnx
+
     torch.manual_seed(0)
-    model = _training_script().RegionNet()
-    x = np.random.default_rng(0).normal(size=(5, 32, 48)).astype(np.float32)
+    model = RegionNet()
+    with torch.no_grad():  # a larger bias: more of the network's units active than at initialisation
+        for conv in model.convs.values():
+            conv.bias.normal_(0, 0.2)
+    write_onnx(model, tmp_path / "net.onnx", "a test")
+    x = np.random.default_rng(0).normal(size=(INPUTS, SIDE, SIDE)).astype(np.float32)
     with torch.no_grad():
-        expected = model(torch.from_numpy(x)[None])[0].numpy()
-    assert np.allclose(forward(x, model.numpy_weights()), expected, atol=1e-5)
+        expected = model(torch.from_numpy(x)[None])[0, 0].numpy()
+    assert np.abs(expected).max() > 0.1
+    assert np.allclose(_logits(tmp_path / "net.onnx", x), expected, atol=1e-4)
+    again, note = read_onnx(tmp_path / "net.onnx")  # training's --init takes the same weights back
+    assert note == "a test"
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+
+
+def test_the_shipped_file_is_the_torch_network():
+    """Every weight of `RegionNet` in the shipped file, with its shape (the first layer's
+    INPUTS channels too, which OpenCV 5 does not check), and OpenCV's logits equal torch's on a
+    face crop."""
+    import torch
+    from unmask.region.net_model import read_onnx
+
+    model, note = read_onnx(region_net.NETWORK)
+    assert note.startswith("faces: 68 photos from people, expressions, mfr2")
+    x = network_input(face_crop(face_photo(192), crop_matrix(LANDMARKS)))
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x)[None])[0, 0].numpy()
+    assert np.allclose(_logits(region_net.NETWORK, x), expected, atol=1e-4)
+
+
+def test_a_run_imports_no_torch():
+    """A warp run's modules and the network's pass (only training and export need torch)."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from test_synthetic import LANDMARKS, face_photo;"
+            "import unmask.pipeline, unmask.methods.warp, unmask.cli; from unmask.region import find_mask_region; from unmask.region.net import mask_probability;"
+            "probability, _ = mask_probability(face_photo(192), LANDMARKS); find_mask_region(face_photo(192), LANDMARKS);"
+            "print(probability.shape, sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'onnx')"
+            " or m == 'unmask.region.net_model'))")
+    out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent)], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == f"({SIDE}, {SIDE}) []"
 
 
 def test_crop_puts_the_eyes_where_the_frame_says():
@@ -58,19 +103,54 @@ def test_a_large_face_is_averaged_like_a_small_one():
     assert np.abs(a - b).mean() < 6
 
 
-def test_weights_files_are_checked(tmp_path):
-    shipped = load_weights()
-    bad = dict(shipped)
-    bad["down0a.w"] = bad["down0a.w"][:, :3]
-    np.savez(tmp_path / "shapes.npz", **bad)
-    with pytest.raises(UnmaskError, match="down0a"):
-        load_weights(tmp_path / "shapes.npz")
-    np.savez(tmp_path / "objects.npz", **{**shipped, "head.b": np.array([object()], dtype=object)})
-    with pytest.raises(UnmaskError, match="objects.npz"):  # a pickled array is refused, not loaded
-        load_weights(tmp_path / "objects.npz")
-    (tmp_path / "pickle.npz").write_bytes(pickle.dumps({"head.w": 1}))
-    with pytest.raises(UnmaskError, match="pickle.npz"):
-        load_weights(tmp_path / "pickle.npz")
+def _export(module, path: Path, channels: int = INPUTS) -> Path:
+    """`module` written as an ONNX file for an input (1, channels, SIDE, SIDE)."""
+    import torch
+
+    torch.onnx.export(module, (torch.zeros(1, channels, SIDE, SIDE),), str(path), dynamo=False, opset_version=13)
+    return path
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch's TorchScript ONNX exporter
+def test_network_files_are_checked(tmp_path):
+    from torch import nn
+
+    with pytest.raises(UnmaskError, match="missing"):
+        load_network(tmp_path / "absent.onnx")
+    (tmp_path / "text.onnx").write_text("not a network")
+    with pytest.raises(UnmaskError, match="text.onnx: not a region network file"):
+        load_network(tmp_path / "text.onnx")
+    shipped = region_net.NETWORK.read_bytes()
+    (tmp_path / "cut.onnx").write_bytes(shipped[: len(shipped) // 2])
+    with pytest.raises(UnmaskError, match="cut.onnx: not a region network file"):
+        load_network(tmp_path / "cut.onnx")
+    # readable networks of the wrong shapes: RGB input only, two outputs, half the side
+    wrong = [(nn.Conv2d(3, 1, 3, padding=1), 3), (nn.Conv2d(INPUTS, 2, 3, padding=1), INPUTS),
+             (nn.Conv2d(INPUTS, 1, 3, stride=2, padding=1), INPUTS)]
+    for i, (module, channels) in enumerate(wrong):
+        path = _export(module, tmp_path / f"wrong{i}.onnx", channels)
+        with pytest.raises(UnmaskError, match=f"wrong{i}.onnx: not a region network file"):
+            load_network(path)
+    assert load_network().getLayerNames()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_training_checkpoints_are_checked(tmp_path):
+    import onnx
+    from torch import nn
+    from unmask.region.net_model import RegionNet, read_onnx, write_onnx
+
+    (tmp_path / "text.onnx").write_text("not a network")
+    with pytest.raises(UnmaskError, match="text.onnx: not a region network file"):
+        read_onnx(tmp_path / "text.onnx")
+    with pytest.raises(UnmaskError, match="convs.down0a.weight is missing"):
+        read_onnx(_export(nn.Conv2d(INPUTS, 1, 1), tmp_path / "other.onnx"))
+    write_onnx(RegionNet(), tmp_path / "net.onnx", "a test")
+    proto = onnx.load(str(tmp_path / "net.onnx"))
+    onnx.save_model(proto, str(tmp_path / "outside.onnx"), save_as_external_data=True, location="weights.bin",
+                    size_threshold=0)
+    with pytest.raises(UnmaskError, match="stored outside the file"):
+        read_onnx(tmp_path / "outside.onnx")
 
 
 def test_input_holds_the_frame_coordinates():
@@ -154,33 +234,63 @@ def test_network_adds_small_attached_pieces_and_only_eyes_it_claims(monkeypatch)
 
 
 @pytest.mark.slow
-def test_training_script_writes_weights_the_package_loads(people_dir, templates_dir, tmp_path):
-    """A tiny run of scripts/train_region_net.py (two photos, a few steps) end to end."""
-    import subprocess
-    import sys
+def test_training_script_writes_a_network_the_package_runs(people_dir, templates_dir, tmp_path):
+    """A tiny run of scripts/train_region_net.py (two photos, a few steps) end to end, then a
+    fine-tuning run from its file, and one from a file that is not a network."""
+    from unmask.region.net_model import read_onnx
 
-    out = tmp_path / "net.npz"
+    out = tmp_path / "net.onnx"
     faces = [str(people_dir / "p03" / "1.jpg"), str(people_dir / "p08" / "1.jpg")]
-    run = subprocess.run([sys.executable, str(Path(__file__).resolve().parents[1] / "scripts" / "train_region_net.py"),
-                          "--faces", *faces, "--templates", str(templates_dir), "--out", str(out),
-                          "--samples", "16", "--steps", "2", "--batch", "2", "--validation", "4"],
+    common = ["--faces", *faces, "--templates", str(templates_dir), "--samples", "16", "--batch", "2",
+              "--validation", "4"]
+    run = subprocess.run([sys.executable, str(SCRIPT), *common, "--out", str(out), "--steps", "2"],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "held-out faces IoU" in run.stdout and out.is_file()
-    weights = load_weights(out)
-    assert set(weights) == {f"{name}.{part}" for name, _, _ in region_net.layer_names() for part in "wb"}
-    assert str(np.load(out)["training"]).startswith("faces: 2 photos")
+    probability, _ = region_net.mask_probability(face_photo(192), LANDMARKS, out)
+    assert probability.shape == (SIDE, SIDE) and 0 <= probability.min() <= probability.max() <= 1
+    model, note = read_onnx(out)
+    assert note.startswith("faces: 2 photos")
 
-    again = tmp_path / "again.npz"  # a fine-tuning run starts from the first run's weights
-    run = subprocess.run([sys.executable, str(Path(__file__).resolve().parents[1] / "scripts" / "train_region_net.py"),
-                          "--faces", *faces, "--templates", str(templates_dir), "--out", str(again),
-                          "--samples", "16", "--steps", "1", "--batch", "2", "--validation", "4",
-                          "--init", str(out), "--lr", "1e-9"],
-                         capture_output=True, text=True, timeout=300)
+    again = tmp_path / "again.onnx"  # a fine-tuning run starts from the first run's network
+    run = subprocess.run([sys.executable, str(SCRIPT), *common, "--out", str(again), "--steps", "1",
+                          "--init", str(out), "--lr", "1e-9"], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
-    tuned = load_weights(again)
-    assert all(np.allclose(tuned[key], weights[key], atol=1e-4) for key in weights)
-    assert "started from net.npz (faces: 2 photos" in str(np.load(again)["training"])
+    tuned, note = read_onnx(again)
+    assert all(np.allclose(a.numpy(), b.numpy(), atol=1e-4)
+               for a, b in zip(tuned.state_dict().values(), model.state_dict().values()))
+    assert "started from net.onnx (faces: 2 photos" in note
+
+    (tmp_path / "bad.onnx").write_bytes(b"\x00" * 64)
+    run = subprocess.run([sys.executable, str(SCRIPT), *common, "--out", str(tmp_path / "x.onnx"), "--steps", "1",
+                          "--init", str(tmp_path / "bad.onnx")], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1 and "bad.onnx: not a region network file" in run.stderr
+    assert "Traceback" not in run.stderr and not (tmp_path / "x.onnx").exists()
+
+
+def test_weights_of_the_numpy_era_are_written_unchanged(tmp_path):
+    """`--export-from` (how the shipped file was made from the numpy-run `net.npz`): the same
+    weights, the training note kept."""
+    import torch
+    from unmask.region.net_model import RegionNet, layer_names, read_onnx
+
+    torch.manual_seed(1)
+    model = RegionNet()
+    weights = {f"{name}.{part[0]}": value.numpy() for name, conv in model.convs.items()
+               for part, value in conv.state_dict().items()}
+    assert sorted(weights) == sorted(f"{name}.{part}" for name, _, _ in layer_names() for part in "wb")
+    np.savez(tmp_path / "old.npz", training=np.array("faces: 68 photos"), **weights)
+    run = subprocess.run([sys.executable, str(SCRIPT), "--export-from", str(tmp_path / "old.npz"),
+                          "--out", str(tmp_path / "net.onnx")], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    again, note = read_onnx(tmp_path / "net.onnx")
+    assert note == "faces: 68 photos; written as ONNX from old.npz"
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+    del weights["head.b"]
+    np.savez(tmp_path / "short.npz", **weights)
+    run = subprocess.run([sys.executable, str(SCRIPT), "--export-from", str(tmp_path / "short.npz"),
+                          "--out", str(tmp_path / "short.onnx")], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1 and "short.npz: not a numpy-era region network weights file" in run.stderr
 
 
 def test_thin_parts_are_what_an_opening_removes():

@@ -1,16 +1,17 @@
-"""A small segmentation network for the face-mask region, run with numpy (no torch at run time).
+"""A small segmentation network for the face-mask region, run with OpenCV's DNN module (no torch).
 
 The network sees a face-frame crop (`unmask.region.frame`): x from -1.8 to 1.8 and y from -1.0 to
 2.6 inter-ocular distances around the point between the eyes, resampled to `SIDE` x `SIDE`, as
-RGB in [-0.5, 0.5] plus the two frame coordinates / 2. It is a four-level U-Net (3x3 convolutions
-and ReLU, 2x2 max pooling, nearest upsampling, skip connections by concatenation) that gives one
-logit per pixel. `scripts/train_region_net.py` trains it on the project's own composites
-(procedural masks and mask templates on unmasked photos) and writes the weights file this module
-loads: a `.npz` of float arrays, read with `allow_pickle=False` so that loading runs no code.
+RGB in [-0.5, 0.5] plus the two frame coordinates / 2, and gives one logit per pixel. It is
+defined once, in torch (`unmask.region.net_model.RegionNet`, a four-level U-Net), trained by
+`scripts/train_region_net.py` on the project's own composites (procedural masks and mask
+templates on unmasked photos) and written as the ONNX file `net.onnx` that this module runs.
+Reading an ONNX file runs no code from it: it is a graph of standard operators and its weights.
 """
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,11 +25,10 @@ SIDE = 128
 """The network's input and output side (px)."""
 CROP = (-1.8, 1.8, -1.0, 2.6)
 """x0, x1, y0, y1 of the crop in face-frame units (inter-ocular distances, y down)."""
-WIDTHS = (16, 32, 48, 64)
-"""Channels per U-Net level, finest first; the last level is the bottleneck."""
 INPUTS = 5
 """RGB and the two frame coordinates."""
-WEIGHTS = Path(__file__).with_name("net.npz")
+NETWORK = Path(__file__).with_name("net.onnx")
+"""The network, written by `scripts/train_region_net.py` (`unmask.region.net_model`)."""
 
 
 def crop_matrix(landmarks: np.ndarray, side: int = SIDE) -> np.ndarray:
@@ -57,71 +57,45 @@ def network_input(crop: np.ndarray) -> np.ndarray:
     return np.concatenate([rgb, coordinate_channels(crop.shape[0])])
 
 
-def layer_names() -> list[tuple[str, int, int]]:
-    """(name, in channels, out channels) of every 3x3 convolution in order, then the 1x1 head."""
-    names, channels = [], INPUTS
-    for level, width in enumerate(WIDTHS):
-        names += [(f"down{level}a", channels, width), (f"down{level}b", width, width)]
-        channels = width
-    for level in range(len(WIDTHS) - 2, -1, -1):
-        width = WIDTHS[level]
-        names += [(f"up{level}a", channels + width, width), (f"up{level}b", width, width)]
-        channels = width
-    return names + [("head", channels, 1)]
-
-
 @lru_cache(maxsize=4)
-def load_weights(path: str | Path = WEIGHTS) -> dict[str, np.ndarray]:
-    """The weights file as float32 arrays `NAME.w` (out, in, k, k) and `NAME.b` (out,); checked
-    against `layer_names`. `UnmaskError` for a missing or wrong file."""
+def load_network(path: str | Path = NETWORK) -> cv2.dnn.Net:
+    """The ONNX network file read by OpenCV's DNN module, checked on two probes: it must take an
+    input float32 (1, INPUTS, SIDE, SIDE), read its last channel and give logits (1, 1, SIDE,
+    SIDE). `UnmaskError` for a missing, unreadable or wrong file."""
+    if not Path(path).is_file():
+        raise UnmaskError(f"{path}: the region network file is missing")
+    probe = np.zeros((INPUTS, SIDE, SIDE), np.float32)
     try:
-        with np.load(path, allow_pickle=False) as data:
-            weights = {key: data[key].astype(np.float32) for key in data.files if key.endswith((".w", ".b"))}
-    except (OSError, ValueError) as error:
-        raise UnmaskError(f"{path}: not a region network weights file ({error})") from None
-    for name, cin, cout in layer_names():
-        k = 1 if name == "head" else 3
-        if weights.get(f"{name}.w", np.empty(0)).shape != (cout, cin, k, k) or \
-                weights.get(f"{name}.b", np.empty(0)).shape != (cout,):
-            raise UnmaskError(f"{path}: not a region network weights file (layer {name} is missing or "
-                              f"has the wrong shape)")
-    return weights
+        network = cv2.dnn.readNetFromONNX(str(path))
+        zero = _run(network, probe)
+        probe[-1] = 1.0
+        last = _run(network, probe)
+    except cv2.error as error:
+        raise UnmaskError(f"{path}: not a region network file (OpenCV: {_message(error)})") from None
+    if zero.shape != (1, 1, SIDE, SIDE):
+        raise UnmaskError(f"{path}: not a region network file (output {zero.shape}, "
+                          f"expected {(1, 1, SIDE, SIDE)})")
+    if np.array_equal(zero, last):  # OpenCV 5 reads the first channels of a wider input without a word
+        raise UnmaskError(f"{path}: not a region network file (it does not read {INPUTS} input channels)")
+    return network
 
 
-def _conv(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """'Same' convolution of x (C, H, W) with weight (O, C, k, k), k odd -> (O, H, W)."""
-    k = weight.shape[2]
-    channels, height, width = x.shape
-    pad = k // 2
-    padded = np.pad(x, ((0, 0), (pad, pad), (pad, pad)))
-    out = np.broadcast_to(bias[:, None], (len(bias), height * width)).copy()
-    for i in range(k):
-        for j in range(k):
-            shifted = np.ascontiguousarray(padded[:, i:i + height, j:j + width]).reshape(channels, -1)
-            out += weight[:, :, i, j] @ shifted
-    return out.reshape(-1, height, width)
+_LOCK = threading.Lock()
+"""One forward pass at a time: a `cv2.dnn.Net` holds its input and buffers (the web server runs
+requests in threads)."""
 
 
-def _block(x: np.ndarray, weights: dict[str, np.ndarray], name: str) -> np.ndarray:
-    for part in "ab":
-        x = np.maximum(_conv(x, weights[f"{name}{part}.w"], weights[f"{name}{part}.b"]), 0)
-    return x
+def _run(network: cv2.dnn.Net, x: np.ndarray) -> np.ndarray:
+    """The network's output for one input x float32 (INPUTS, SIDE, SIDE)."""
+    with _LOCK:
+        network.setInput(x[None])
+        return network.forward()
 
 
-def forward(x: np.ndarray, weights: dict[str, np.ndarray]) -> np.ndarray:
-    """Logits float32 (H, W) for the input x (INPUTS, H, W); H and W divisible by 8."""
-    assert x.shape[0] == INPUTS and x.shape[1] % 8 == 0 and x.shape[2] % 8 == 0, x.shape
-    skips = []
-    for level in range(len(WIDTHS)):
-        if level:
-            c, h, w = x.shape
-            x = x.reshape(c, h // 2, 2, w // 2, 2).max(axis=(2, 4))
-        x = _block(x, weights, f"down{level}")
-        skips.append(x)
-    for level in range(len(WIDTHS) - 2, -1, -1):
-        x = np.concatenate([x.repeat(2, axis=1).repeat(2, axis=2), skips[level]])
-        x = _block(x, weights, f"up{level}")
-    return _conv(x, weights["head.w"], weights["head.b"])[0]
+def _message(error: Exception) -> str:
+    """An OpenCV error's message: the last non-empty line of its text."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__
 
 
 def face_crop(image: np.ndarray, matrix: np.ndarray, side: int = SIDE) -> np.ndarray:
@@ -151,11 +125,11 @@ def resized_box_to_photo(box: tuple[int, int, int, int], shape: tuple[int, int])
 
 
 def mask_probability(image: np.ndarray, landmarks: np.ndarray,
-                     weights_path: str | Path = WEIGHTS) -> tuple[np.ndarray, np.ndarray]:
+                     network_path: str | Path = NETWORK) -> tuple[np.ndarray, np.ndarray]:
     """The network's face-mask probability on its grid, float32 (SIDE, SIDE) in [0, 1], and the
     2x3 map from photo pixels to that grid (`cv2.warpAffine(..., WARP_INVERSE_MAP)` puts it on
     the photo). image: uint8 RGB (H, W, 3); landmarks: (68, 2) photo pixels."""
-    weights = load_weights(weights_path)
+    network = load_network(network_path)
     matrix = crop_matrix(landmarks)
-    logits = forward(network_input(face_crop(image, matrix)), weights)
+    logits = _run(network, network_input(face_crop(image, matrix)))[0, 0]
     return (1 / (1 + np.exp(-logits))).astype(np.float32), matrix
