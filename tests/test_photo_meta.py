@@ -145,6 +145,8 @@ def test_heic_in_jpeg_and_heic_out(scene):
     assert masked.shape == scene["masked"].shape
     result = complete(target, scene["reference"], mask=scene["region"], tries=1)
     assert result.photo is not None and result.photo.format == "HEIF"
+    assert result.record["photo_file"] == {"format": "HEIF", "exif": True, "xmp": True, "icc_profile": True,
+                                           "jpeg_quality": None, "jpeg_subsampling": None}
     for name in ("out.jpg", "out.heic"):
         result.save(folder / name)
         out = read_image(folder / name)
@@ -183,3 +185,17 @@ def test_batch_keeps_metadata_and_strips_location(scene, tmp_path):
         _assert_kept(out, icc, gps=False)
         written_quality, written_sampling = _quality(out)
         assert abs(written_quality - quality) <= 5 and written_sampling == subsampling
+
+
+def test_a_block_too_large_for_a_jpeg_is_left_out_with_a_warning(tmp_path):
+    """A PNG's or HEIC's XMP may be larger than a JPEG segment holds: the JPEG is written without
+    it (and says so), a PNG keeps it."""
+    from unmask.photo_meta import PhotoInfo
+
+    large = XMP.replace(b"unmask test", b"x" * 70_000)
+    info = PhotoInfo(format="PNG", xmp=large, icc_profile=srgb_profile())
+    pixels = np.full((32, 48, 3), 128, np.uint8)
+    with pytest.warns(UserWarning, match="XMP .* does not fit a JPEG"):
+        out = write_image(tmp_path / "out.jpg", pixels, info=info)
+    assert read_photo(out).info.xmp is None and read_photo(out).info.icc_profile == info.icc_profile
+    assert read_photo(write_image(tmp_path / "out.png", pixels, info=info)).info.xmp == large

@@ -10,6 +10,7 @@ photo itself).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ _LUMA = (16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13,
          49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99)
 _CHROMA = (17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99, 24, 26, 56, 99, 99, 99, 99, 99,
            47, 66, 99, 99, 99, 99, 99, 99, *(99,) * 32)
+
+_JPEG_EXIF_ROOM, _JPEG_XMP_ROOM = 65533, 65504  # the most one JPEG segment holds (Pillow refuses more)
 
 # what each output format can carry; the rest is left out of that format's file
 _CARRIES = {"JPEG": {"exif", "xmp", "icc_profile"}, "PNG": {"exif", "xmp", "icc_profile"},
@@ -117,6 +120,11 @@ def save_options(info: PhotoInfo | None, fmt: str, strip_location: bool = False)
             options["xmp"] = info.xmp
     if "icc_profile" in carries and info.icc_profile is not None:
         options["icc_profile"] = info.icc_profile
+    if fmt == "JPEG":
+        for key, room in (("exif", _JPEG_EXIF_ROOM), ("xmp", _JPEG_XMP_ROOM)):
+            if len(options.get(key, b"")) > room:  # a HEIC's or PNG's block may not fit a JPEG segment
+                warnings.warn(f"the photo's {key.upper()} ({len(options.pop(key))} bytes) does not fit "
+                              f"a JPEG file ({room} bytes at most): left out of the result")
     if fmt == "JPEG" and info.format == "JPEG" and info.quality is not None:
         options["quality"] = info.quality
         if info.subsampling is not None:

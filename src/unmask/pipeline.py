@@ -141,6 +141,7 @@ def complete(
     say("reading photos")
     target_photo = read_photo(target) if isinstance(target, (str, Path)) else target
     target_img, target_name = _read(target_photo, "target")
+    target_info = target_photo.info if isinstance(target_photo, NamedImage) else None
     expression_img, expression_name = (None, None) if expression is None else _read(expression, "expression")
     options = dict(method_options)
     if size is not None:
@@ -224,7 +225,7 @@ def complete(
         "inputs": {"target": _label(target), "reference": chosen.label, "expression": _label(expression),
                    "mask": None if isinstance(mask, MaskRegion) else _label(mask)},
         "photo_size": [int(target_img.shape[1]), int(target_img.shape[0])],
-        "photo_file": target_photo.info.record() if isinstance(target_photo, NamedImage) and target_photo.info else None,
+        "photo_file": None if target_info is None else target_info.record(),
         "crop_size": crop,
         "faces": {"target": _face_record(target_face), "reference": _face_record(chosen.face),
                   **({"expression": _face_record(expression_face)} if expression_face is not None else {})},
@@ -243,7 +244,7 @@ def complete(
     }
     say(f"done in {clock.total():.1f} s")
     return Result(image=image, aligned=completion.image, steps=steps, record=record, inputs=inputs,
-                  photo=target_photo.info if isinstance(target_photo, NamedImage) else None)
+                  photo=target_info)
 
 
 @dataclass
