@@ -18,12 +18,13 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from unmask.errors import ImageError
+from unmask.photo_meta import HEIF_SUFFIXES, PhotoInfo, is_heif, photo_info, register_heif, save_options
 
 MAX_PIXELS = 100_000_000
 """Largest photo accepted (width x height), about 100 megapixels; larger ones are refused as
 possible decompression bombs before any pixel is decoded."""
 
-PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", *HEIF_SUFFIXES)
 """File name endings taken for photos when a folder is read (references, evaluation sets)."""
 
 _JPEG_QUALITY = 95
@@ -32,20 +33,30 @@ _JPEG_QUALITY = 95
 @dataclass(frozen=True)
 class NamedImage:
     """A decoded photo, uint8 RGB (H, W, 3), and the file it came from, so that messages about it
-    name that file (e.g. a photo whose bytes were read on another machine). `unmask.complete`
-    accepts one wherever it accepts a path or an array."""
+    name that file (e.g. a photo whose bytes were read on another machine); `info`: what the file
+    carried besides the pixels (EXIF, XMP, ICC profile, JPEG quality; None when unknown), which
+    `unmask.complete` writes back with the result. `unmask.complete` accepts one wherever it
+    accepts a path or an array."""
 
     path: Path
     pixels: np.ndarray
+    info: PhotoInfo | None = None
 
 
 def read_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Read a photo as a uint8 RGB array of shape (H, W, 3), upright as the camera meant it.
 
-    Handles JPEG, PNG, WebP, BMP, TIFF; grayscale, palette, RGBA/LA (composited over white),
-    16-bit and CMYK images; EXIF orientation. Raises `ImageError` naming the file for a missing,
-    empty, corrupt, truncated, non-image or oversized file.
+    Handles JPEG, PNG, WebP, BMP, TIFF, HEIC/HEIF (pillow-heif); grayscale, palette, RGBA/LA
+    (composited over white), 16-bit and CMYK images; EXIF orientation. The pixels stay in the
+    photo's own colour space (no ICC conversion). Raises `ImageError` naming the file for a
+    missing, empty, corrupt, truncated, non-image or oversized file.
     """
+    return read_photo(path, max_pixels).pixels
+
+
+def read_photo(path: str | Path, max_pixels: int = MAX_PIXELS) -> NamedImage:
+    """`read_image`, keeping the file's name and what it carries besides the pixels (`PhotoInfo`:
+    EXIF, XMP, ICC profile, JPEG quality and subsampling)."""
     path = Path(path)
     if not path.exists():
         raise ImageError("file not found", path)
@@ -53,18 +64,27 @@ def read_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         raise ImageError("is a folder, not an image file", path)
     if path.stat().st_size == 0:
         raise ImageError("file is empty", path)
-    return _decode(path, path, max_pixels)
+    with path.open("rb") as handle:
+        head = handle.read(12)
+    return _decode(path, path, head, max_pixels)
 
 
 def read_image_bytes(data: bytes, path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """`read_image` for the bytes of a photo file read elsewhere; `path` names that file in the
     errors. Returns uint8 RGB (H, W, 3), upright (EXIF orientation applied)."""
+    return read_photo_bytes(data, path, max_pixels).pixels
+
+
+def read_photo_bytes(data: bytes, path: str | Path, max_pixels: int = MAX_PIXELS) -> NamedImage:
+    """`read_photo` for the bytes of a photo file read elsewhere (`path` names it)."""
     if not data:
         raise ImageError("file is empty", path)
-    return _decode(io.BytesIO(data), Path(path), max_pixels)
+    return _decode(io.BytesIO(data), Path(path), data[:12], max_pixels)
 
 
-def _decode(source: Path | io.BytesIO, path: Path, max_pixels: int) -> np.ndarray:
+def _decode(source: Path | io.BytesIO, path: Path, head: bytes, max_pixels: int) -> NamedImage:
+    if is_heif(head, path):
+        register_heif(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -78,8 +98,8 @@ def _decode(source: Path | io.BytesIO, path: Path, max_pixels: int) -> np.ndarra
                         path,
                     )
                 img.load()
-                img = ImageOps.exif_transpose(img)
-                return _to_rgb(img)
+                upright = ImageOps.exif_transpose(img)
+                return NamedImage(path, _to_rgb(upright), photo_info(img, upright))
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -115,27 +135,35 @@ def write_image(
     path: str | Path,
     image: np.ndarray | Image.Image,
     protect: Iterable[str | Path] = (),
+    info: PhotoInfo | None = None,
+    strip_location: bool = False,
 ) -> Path:
     """Write an image atomically (a temporary file in the same folder, then a rename).
 
     `image` is a uint8 array (H, W, 3) RGB or (H, W) gray, or a PIL image. The format follows the
-    suffix (.png, .jpg/.jpeg, .webp, .bmp, .tif). `protect` lists input files that must never be
-    overwritten: writing onto one of them raises `ImageError` and leaves it untouched.
+    suffix (.png, .jpg/.jpeg, .webp, .bmp, .tif, .heic/.heif). `info`: what the photo the image was
+    made from carried, written back as the format allows (`unmask.photo_meta.save_options`;
+    `strip_location` leaves the EXIF's GPS block out). `protect` lists input files that must never
+    be overwritten: writing onto one of them raises `ImageError` and leaves it untouched.
     """
     path = Path(path)
-    data = encode_image(image, path)
+    data = encode_image(image, path, info, strip_location)
     return write_atomic(path, lambda handle: handle.write(data), protect=protect)
 
 
-def encode_image(image: np.ndarray | Image.Image, path: str | Path) -> bytes:
+def encode_image(image: np.ndarray | Image.Image, path: str | Path, info: PhotoInfo | None = None,
+                 strip_location: bool = False) -> bytes:
     """The bytes of the image file `write_image` would write at `path` (format from its suffix;
-    the same pixels always give the same bytes)."""
+    the same pixels and `info` always give the same bytes)."""
     path = Path(path)
     pil = image if isinstance(image, Image.Image) else Image.fromarray(_check_uint8(image))
+    if path.suffix.lower() in HEIF_SUFFIXES:
+        register_heif(path)
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:
-        raise ImageError(f"unknown image format '{path.suffix}': use .png, .jpg, .webp, .bmp or .tif", path)
+        raise ImageError(f"unknown image format '{path.suffix}': use .png, .jpg, .webp, .bmp, .tif or .heic", path)
     options = {"quality": _JPEG_QUALITY} if fmt in ("JPEG", "WEBP") else {}
+    options.update(save_options(info, fmt, strip_location))
     if fmt == "JPEG" and pil.mode not in ("RGB", "L"):
         pil = pil.convert("RGB")
     buffer = io.BytesIO()

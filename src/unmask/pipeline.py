@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from unmask.errors import UnmaskError
-from unmask.images import NamedImage, read_image, write_image, write_text
+from unmask.images import NamedImage, read_image, read_photo, write_image, write_text
+from unmask.photo_meta import PhotoInfo
 
 if TYPE_CHECKING:
     from unmask.face import Face
@@ -44,14 +45,20 @@ class Result:
     steps: dict[str, np.ndarray]
     record: dict[str, Any]
     inputs: list[Path] = field(default_factory=list)
+    photo: PhotoInfo | None = None
+    """What the target photo carried besides its pixels (EXIF, XMP, ICC profile, JPEG quality),
+    written back by `save`; None for a target given as a bare array."""
 
-    def save(self, path: str | Path, panel: str | Path | None = None, json: str | Path | None = None) -> list[Path]:
-        """Write the completed photo to `path`, and optionally the before/after panel and the JSON
-        record, each atomically and never over an input. Returns the paths written."""
+    def save(self, path: str | Path, panel: str | Path | None = None, json: str | Path | None = None,
+             strip_location: bool = False) -> list[Path]:
+        """Write the completed photo to `path` with the target photo's EXIF (orientation upright;
+        without its GPS location when `strip_location`), XMP and ICC profile, a JPEG at the target
+        JPEG's quality and subsampling; and optionally the before/after panel and the JSON record;
+        each atomically and never over an input. Returns the paths written."""
         from unmask.panel import make_panel
 
         check_outputs([path, panel, json], self.inputs)
-        written = [write_image(path, self.image, protect=self.inputs)]
+        written = [write_image(path, self.image, protect=self.inputs, info=self.photo, strip_location=strip_location)]
         if panel is not None:
             written.append(write_image(panel, make_panel(self.steps), protect=self.inputs))
         if json is not None:
@@ -132,7 +139,9 @@ def complete(
     inputs = [Path(p) for p in (target, *reference_items, expression, mask) if isinstance(p, (str, Path))]
 
     say("reading photos")
-    target_img, target_name = _read(target, "target")
+    target_photo = read_photo(target) if isinstance(target, (str, Path)) else target
+    target_img, target_name = _read(target_photo, "target")
+    target_info = target_photo.info if isinstance(target_photo, NamedImage) else None
     expression_img, expression_name = (None, None) if expression is None else _read(expression, "expression")
     options = dict(method_options)
     if size is not None:
@@ -216,6 +225,7 @@ def complete(
         "inputs": {"target": _label(target), "reference": chosen.label, "expression": _label(expression),
                    "mask": None if isinstance(mask, MaskRegion) else _label(mask)},
         "photo_size": [int(target_img.shape[1]), int(target_img.shape[0])],
+        "photo_file": None if target_info is None else target_info.record(),
         "crop_size": crop,
         "faces": {"target": _face_record(target_face), "reference": _face_record(chosen.face),
                   **({"expression": _face_record(expression_face)} if expression_face is not None else {})},
@@ -233,7 +243,8 @@ def complete(
         "versions": _versions(),
     }
     say(f"done in {clock.total():.1f} s")
-    return Result(image=image, aligned=completion.image, steps=steps, record=record, inputs=inputs)
+    return Result(image=image, aligned=completion.image, steps=steps, record=record, inputs=inputs,
+                  photo=target_info)
 
 
 @dataclass

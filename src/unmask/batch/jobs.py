@@ -18,18 +18,20 @@ COMPLETE = "complete"
 
 @dataclass(frozen=True)
 class Settings:
-    """What decides a result besides the input files: the method, its options, the seed, and the
-    thumbnails' longest side in pixels."""
+    """What decides a result besides the input files: the method, its options, the seed, the
+    thumbnails' longest side in pixels, and whether the results' EXIF leaves out the GPS location."""
 
     method: str = "warp"
     options: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     thumb_size: int = 160
+    strip_location: bool = False
 
     def to_json(self) -> str:
         """The settings as canonical JSON (sorted keys), as hashed and reported."""
         return json.dumps({"method": self.method, "options": self.options, "seed": self.seed,
-                           "thumb_size": self.thumb_size}, sort_keys=True, default=str)
+                           "thumb_size": self.thumb_size, "strip_location": self.strip_location},
+                          sort_keys=True, default=str)
 
 
 @dataclass(frozen=True)

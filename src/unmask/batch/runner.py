@@ -61,7 +61,8 @@ def run_batch(source: str | Path, out: str | Path, settings: Settings, executor:
         raise UnmaskError("the output folder must not be the input's folder or lie inside an album; "
                           "choose another -o", out)
     header = {"unmask_version": __version__, "input": str(source), "settings": {
-        "method": settings.method, "options": settings.options, "seed": settings.seed}}
+        "method": settings.method, "options": settings.options, "seed": settings.seed,
+        "strip_location": settings.strip_location}}
     items: list[Photo] | list[Target] = album_photos(source) if album else read_manifest(source)
     batch = _Batch(out, settings, executor, Records(out), bars, report_every, header)
     batch.keys = [item.key for item in items]

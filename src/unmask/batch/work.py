@@ -11,7 +11,6 @@ import time
 import traceback
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,7 +18,7 @@ import numpy as np
 from unmask.batch.found import face_and_region, found_record
 from unmask.batch.jobs import SCAN, File, Job
 from unmask.errors import UnmaskError
-from unmask.images import NamedImage, encode_image, read_image_bytes
+from unmask.images import NamedImage, encode_image, read_image_bytes, read_photo_bytes
 
 if TYPE_CHECKING:
     from unmask.face import Face
@@ -117,7 +116,7 @@ def _complete(job: Job, outcome: Outcome) -> None:
                       seed=settings.seed, **settings.options)
     record = result.record
     face = record["faces"]["target"]["box"]
-    outcome.image = encode_image(result.image, job.key)
+    outcome.image = encode_image(result.image, job.key, result.photo, settings.strip_location)
     outcome.before = thumbnail(target.pixels, settings.thumb_size, face)
     outcome.after = thumbnail(result.image, settings.thumb_size, face)
     outcome.row.update(reference=record["inputs"]["reference"], identity_distance=record["identity_distance"],
@@ -126,4 +125,4 @@ def _complete(job: Job, outcome: Outcome) -> None:
 
 
 def _decode(file: File) -> NamedImage:
-    return NamedImage(Path(file.path), read_image_bytes(file.data, file.path))
+    return read_photo_bytes(file.data, file.path)

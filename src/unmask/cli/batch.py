@@ -23,9 +23,11 @@ from unmask.methods import METHODS
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (stylegan).")
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Any method option, repeatable (e.g. --option mirror=never).")
+@click.option("--strip-location", is_flag=True,
+              help="Leave the GPS location out of the results' EXIF (the rest of it is kept).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def batch(source: Path, output: Path, method: str, workers: int | None, cluster: str | None, seed: int,
-          options: tuple[str, ...], quiet: bool) -> None:
+          options: tuple[str, ...], strip_location: bool, quiet: bool) -> None:
     """Complete every target of INPUT into the folder --output, with a report.
 
     INPUT is an album, ALBUM/<person>/<photo> (each photo with a face mask found is a target, the
@@ -44,7 +46,7 @@ def batch(source: Path, output: Path, method: str, workers: int | None, cluster:
 
     if workers is not None and cluster is not None:
         raise click.UsageError("give --workers or --cluster, not both (a cluster's workers are its own)")
-    settings = Settings(method=method, options=parse_options(options), seed=seed)
+    settings = Settings(method=method, options=parse_options(options), seed=seed, strip_location=strip_location)
     with make_executor(workers, cluster) as executor:
         summary = run_batch(source, output, settings, executor, bars=not quiet)
     counts = ", ".join(f"{n} {status}" for status, n in sorted(summary.counts.items()))

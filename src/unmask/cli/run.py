@@ -25,7 +25,8 @@ from unmask.references import TRIES
               help=f"How many of the best-ranked references to complete the face with, keeping the result "
                    f"most like the person  [default: {TRIES} for warp, 1 (the best ranked) for the others].")
 @click.option("--output", "-o", required=True, type=click.Path(path_type=Path),
-              help="Where to write the completed photo (.jpg, .png, ...), at the target's size.")
+              help="Where to write the completed photo (.jpg, .png, .heic, ...), at the target's size, "
+                   "with the target's EXIF, XMP and colour profile.")
 @click.option("--expression", type=click.Path(path_type=Path), help="A face whose expression to use (stylegan).")
 @click.option("--method", "-m", type=click.Choice(list(METHODS)), default="warp", show_default=True,
               help="Completion method; 'warp' needs no model download.")
@@ -41,11 +42,14 @@ from unmask.references import TRIES
               help="Any other method option, repeatable (e.g. --option mirror=never).")
 @click.option("--panel", type=click.Path(path_type=Path), help="Also write a before/after panel of the steps.")
 @click.option("--json", "record", type=click.Path(path_type=Path), help="Also write a JSON record of the run.")
+@click.option("--strip-location", is_flag=True,
+              help="Leave the GPS location out of the result's EXIF (date, camera and the rest are kept).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only warnings, errors and the paths written.")
 def run(target: Path, references: tuple[Path, ...], tries: int | None, output: Path, expression: Path | None,
         method: str, mask: Path | None, face: int | None, reference_face: int | None,
         face_box: tuple[float, ...] | None, eyes: tuple[float, ...] | None, strict: bool, seed: int, weights: str | None,
-        options: tuple[str, ...], panel: Path | None, record: Path | None, quiet: bool) -> None:
+        options: tuple[str, ...], panel: Path | None, record: Path | None, strip_location: bool,
+        quiet: bool) -> None:
     """Complete the masked face in TARGET using --reference, unmasked photos of the same person.
 
     \b
@@ -73,7 +77,7 @@ def run(target: Path, references: tuple[Path, ...], tries: int | None, output: P
         result = complete(target, reference, expression=expression, method=method, mask=mask, face=face,
                           reference_face=reference_face, face_box=face_box, eyes=eyes, strict=strict, tries=tries,
                           seed=seed, progress=progress, bars=not quiet, **method_options)
-    for path in result.save(output, panel=panel, json=record):
+    for path in result.save(output, panel=panel, json=record, strip_location=strip_location):
         click.echo(str(path))
 
 
