@@ -13,6 +13,7 @@ from unmask.cli import cli
 from unmask.errors import UnmaskError
 from unmask.evaluate_cases import read_cases, score_case
 from unmask.images import read_image, write_image
+from unmask.sheets import SHEET_HEIGHT, SORTS
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest
 
@@ -54,9 +55,14 @@ def run(cases_csv, tmp_path_factory):
 
 def test_writes_the_report_and_prints_the_summary(run):
     out, output = run
-    assert {p.name for p in out.iterdir()} == {"cases.csv", "cases.json", "summary.json", "sheet.png"}
+    assert {p.name for p in out.iterdir()} == {"cases.csv", "cases.json", "summary.json", "sheet.png", "sheets"}
     assert "remnant" in output and "chroma90" in output and "1 / 2" in output  # done / cases
+    assert "light90 > 20" in output and "collateral > 5%" in output and "seam_texture" in output
     assert read_image(out / "sheet.png").shape[1] > 3 * 200  # masked | result | truth | remnant map
+    # one full-size sheet per metric (two cases: one sheet each), rows of faces at least 600 px tall
+    assert {p.name for p in (out / "sheets").iterdir()} == {f"opencv-telea-{m}-1.png" for m in SORTS}
+    sheet = read_image(out / "sheets" / "opencv-telea-light90-1.png")
+    assert sheet.shape[0] > 2 * SHEET_HEIGHT and sheet.shape[1] > 3 * SHEET_HEIGHT * 0.5
 
 
 def test_a_refused_case_is_scored_as_the_masked_photo(run):
@@ -68,10 +74,15 @@ def test_a_refused_case_is_scored_as_the_masked_photo(run):
     assert failed["status"] == "failed" and "no face" in failed["message"] and "\n" not in failed["message"]
     assert failed["remnant"] == 1.0 and failed["chroma90"] == 0.0  # the grey photo is its own truth
     assert failed["identity"] is None  # no face in the truth: identity not scored (NaN -> null)
+    assert 0 < done["light90"] < 60 and 0 <= done["collateral"] < 0.2 and done["seam"] > 0 and done["seam_texture"] > 0
+    assert failed["light90"] == failed["collateral"] == failed["seam"] == 0.0  # the grey photo is its own truth
     summary = json.loads((run[0] / "summary.json").read_text())
     entry = summary["methods"]["opencv-telea"]
     assert (entry["cases"], entry["done"], entry["failed"], entry["remnant_over_1pct"]) == (2, 1, 1, 1)
     assert entry["metrics"]["remnant"]["n"] == 2 and entry["metrics"]["identity"]["n"] == 1
+    assert entry["light90_over_20"] == (done["light90"] > 20) and entry["collateral_over_5pct"] == 0
+    light = entry["metrics"]["light90"]
+    assert light["max"] == done["light90"] and light["median"] <= light["p90"] <= light["max"]
     assert entry["failures"] == [f"b: {failed['message']}"]
     assert set(summary["by_mask_kind"]) == {"surgical", "none"} and summary["region"] == "truth"
 
@@ -86,7 +97,11 @@ def test_score_case_of_the_masked_photo(cases_csv):
     scores = score_case(masked, masked, truth, region, find_face(truth).landmarks)
     assert scores["remnant"] == 1.0 and scores["chroma90"] > 5  # the mask's colour
     assert scores["identity"] == scores["identity_masked"] > 0.1
-    assert score_case(truth, masked, truth, region, None)["chroma90"] == 0.0
+    assert scores["light90"] > 5 and scores["seam"] > 5  # the flat mask against the face
+    assert scores["collateral"] == 0.0  # nothing outside the region changed
+    perfect = score_case(truth, masked, truth, region, None)
+    assert perfect["chroma90"] == perfect["light90"] == perfect["seam"] == perfect["seam_texture"] == 0.0
+    assert perfect["collateral"] == 0.0
 
 
 def test_bad_cases_files_are_clear_errors(cases_csv, tmp_path):

@@ -170,3 +170,114 @@ def test_chroma90_on_a_box_equals_blurring_the_whole_photo(photo, noise):
               for x in (big_result, big_photo)]
         whole = np.percentile(np.linalg.norm(ab[0] - ab[1], axis=2)[region], 90)
         assert metrics.chroma90(big_result, big_photo, region) == pytest.approx(whole, rel=1e-4)
+
+
+def _grey_lightness(value: int) -> float:
+    """CIELAB L* of the sRGB grey (value, value, value), from the sRGB and CIELAB formulas."""
+    c = value / 255.0
+    y = c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+    return 116.0 * y ** (1 / 3) - 16.0 if y > (6 / 29) ** 3 else y * (29 / 3) ** 3
+
+
+@pytest.fixture(scope="module")
+def square_region() -> np.ndarray:
+    region = np.zeros((200, 200), bool)
+    region[40:160, 40:160] = True  # height 120: sigma 9.6, 12 % of the region lies 4 sigma inside
+    return region
+
+
+def test_light90_of_a_region_shifted_by_a_constant_lightness_is_the_shift(square_region):
+    truth = np.full((200, 200, 3), 100, np.uint8)
+    result = truth.copy()
+    result[square_region] = 140
+    shift = _grey_lightness(140) - _grey_lightness(100)
+    assert 14 < shift < 16
+    assert metrics.light90(result, truth, square_region) == pytest.approx(shift, rel=1e-4)
+    assert metrics.light90(truth, result, square_region) == pytest.approx(shift, rel=1e-4)
+    assert metrics.light90(truth, truth, square_region) == 0.0
+    brighter = np.full_like(truth, 140)  # the whole photo: no edge to blur
+    assert metrics.light90(brighter, truth, square_region) == pytest.approx(shift, rel=1e-4)
+
+
+def test_light90_sees_patches_not_small_specks(photo):
+    region = np.zeros((96, 96), bool)
+    region[30:90, 20:80] = True
+    specks = photo.copy()
+    specks[30:90:12, 20:80:12] = 255  # bright single pixels (teeth, highlights)
+    assert metrics.light90(specks, photo, region) < 2
+    patch = photo.copy()
+    patch[50:90, 20:80] = np.clip(photo[50:90, 20:80].astype(int) + 60, 0, 255)  # two thirds of the region
+    assert metrics.light90(patch, photo, region) > 15
+
+
+def test_collateral_counts_the_damaged_share_of_the_ring(square_region):
+    from scipy.ndimage import distance_transform_edt
+
+    masked = np.full((400, 400, 3), 100, np.uint8)
+    region = np.zeros((400, 400), bool)
+    region[140:260, 140:260] = square_region[40:160, 40:160]  # height 120, the ring reaches 120 px
+    masked[region] = (40, 60, 200)  # a blue mask
+    distance = distance_transform_edt(~region)
+    ring = (distance > 2) & (distance <= 120)
+    grey = 160
+    assert 20 < _grey_lightness(grey) - _grey_lightness(100) < 30  # the blurred step crosses dE 12 at its edge
+
+    filled = masked.copy()
+    filled[region] = (200, 170, 150)  # skin, a large change inside the region only
+    assert metrics.collateral(filled, masked, region) == 0.0
+    assert metrics.collateral(masked, masked, region) == 0.0
+
+    collar = filled.copy()
+    collar[300:] = grey  # everything below row 300, inside and beyond the ring
+    assert metrics.collateral(collar, masked, region) == pytest.approx(ring[300:].sum() / ring.sum())
+    assert metrics.collateral(collar, masked, region) > 0.1
+
+    everything = filled.copy()
+    everything[~region] = grey
+    assert metrics.collateral(everything, masked, region) == 1.0
+    faint = filled.copy()
+    faint[~region] = 108  # dE about 3: not visible damage
+    assert metrics.collateral(faint, masked, region) == 0.0
+
+
+def _with_lightness(image: np.ndarray, shift: float) -> np.ndarray:
+    from skimage.color import lab2rgb, rgb2lab
+
+    lab = rgb2lab(image / 255.0)
+    lab[..., 0] += shift
+    return np.clip(np.round(lab2rgb(lab) * 255), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def big_photo() -> np.ndarray:
+    """scikit-image's camera man, 256x256 in grey levels 40-190, so that a copy 15 L* brighter does not clip."""
+    grey = cv2.resize(data.camera(), (256, 256), interpolation=cv2.INTER_AREA).astype(np.float64)
+    return np.repeat(np.round(40 + grey * 150 / 255).astype(np.uint8)[..., None], 3, axis=2)
+
+
+def test_seam_of_a_pasted_brighter_patch_is_its_step_and_the_truth_scores_zero(big_photo):
+    region = np.zeros((256, 256), bool)
+    region[120:200, 60:200] = True
+    masked = big_photo.copy()
+    masked[region] = (120, 160, 210)
+    assert metrics.seam(big_photo, big_photo, masked, region) == 0.0
+    assert metrics.seam_texture(big_photo, big_photo, masked, region) == 0.0
+
+    patch = big_photo.copy()  # the fill reaches 10 px past the region, 15 L* brighter
+    patch[110:210, 50:210] = _with_lightness(big_photo[110:210, 50:210], 15)
+    assert metrics.seam(patch, big_photo, masked, region) == pytest.approx(15, abs=1.0)
+    assert metrics.seam_texture(patch, big_photo, masked, region) < 0.5
+    border = np.zeros((256, 256), bool)
+    border[110:210, 50:210] = True
+    assert np.array_equal(metrics.fill_area(patch, masked, region), border)
+
+    smooth = big_photo.copy()  # the same fill, its texture blurred away: a sharpness seam
+    smooth[110:210, 50:210] = cv2.GaussianBlur(big_photo, (0, 0), 3)[110:210, 50:210]
+    assert metrics.seam_texture(smooth, big_photo, masked, region) > 1.5
+    assert metrics.seam(smooth, big_photo, masked, region) < 5
+
+    bright = _with_lightness(big_photo, 15)  # the bright patch blended in over some 40 px: no line
+    ramp = np.clip(cv2.GaussianBlur(border.astype(np.float64), (0, 0), 15) * 1.6, 0, 1)[..., None]
+    soft = np.round(big_photo * (1 - ramp) + bright * ramp).astype(np.uint8)
+    assert metrics.fill_area(soft, masked, region).sum() > 1.3 * border.sum()
+    assert metrics.seam(soft, big_photo, masked, region) < 5

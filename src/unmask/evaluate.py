@@ -68,12 +68,14 @@ class Case:
 
 @dataclass
 class Report:
-    """Everything `evaluate` measured: one row per (case, method), the summary, the contact sheet."""
+    """Everything `evaluate` measured: one row per (case, method), the summary, the contact sheet;
+    `sheets`: more sheets, file name -> a function drawing it (written under `sheets/`)."""
 
     rows: list[dict[str, Any]]
     summary: dict[str, Any]
     sheet: np.ndarray | None
     inputs: list[Path] = field(default_factory=list)
+    sheets: dict[str, Callable[[], np.ndarray]] = field(default_factory=dict)
 
 
 # ----------------------------------------------------------------------------------- cases
@@ -450,8 +452,9 @@ def _sheet(shown: list[tuple[Case, _Prepared, dict[str, np.ndarray]]], mode: str
 
 
 def write_report(report: Report, outdir: str | Path) -> list[Path]:
-    """Write cases.csv, cases.json, summary.json and sheet.png (when a case was scored) into
-    `outdir`, atomically, never over an input photo. Returns the paths written."""
+    """Write cases.csv, cases.json, summary.json, sheet.png (when a case was scored) and the
+    report's other `sheets` (under `sheets/`) into `outdir`, atomically, never over an input photo.
+    Returns the paths written."""
     from unmask.images import write_image, write_text
 
     outdir = Path(outdir)
@@ -465,6 +468,8 @@ def write_report(report: Report, outdir: str | Path) -> list[Path]:
     ]
     if report.sheet is not None:
         written.append(write_image(outdir / "sheet.png", report.sheet, protect=protect))
+    for name, draw in report.sheets.items():
+        written.append(write_image(outdir / "sheets" / name, draw(), protect=protect))
     return written
 
 

@@ -9,6 +9,10 @@ given (`"truth"`), and scored in the original photo against the truth:
 
 - `remnant`: share of the true region left unchanged (`unmask.metrics.remnant`),
 - `chroma90`: 90th percentile of the chroma error in the true region (`unmask.metrics.chroma90`),
+- `light90`: 90th percentile of the lightness error of areas in the true region (`unmask.metrics.light90`),
+- `collateral`: share of the ring around the true region changed visibly (`unmask.metrics.collateral`),
+- `seam`, `seam_texture`: step in lightness / sharpness across the fill's border that the truth
+  does not have (`unmask.metrics.seam`, `unmask.metrics.seam_texture`),
 - `identity`: dlib distance of the result to the truth, both described at the truth's landmarks
   (`identity_masked`: the same for the masked photo),
 - `psnr_region`, `ssim_region`, `perceptual_region` inside the true region's box grown by 10 %.
@@ -40,12 +44,17 @@ from unmask.batch.executors import Executor
 from unmask.errors import UnmaskError
 from unmask.evaluate import Report, checked_method
 from unmask.metrics import CHROMA_SIGMA, UNCHANGED
+from unmask.sheets import SHEET_ROWS, SORTS, sheet_set
 
 COLUMNS = ("case", "person", "mask", "target", "region", "truth", "references")
-CASE_METRICS = ("remnant", "chroma90", "identity", "identity_masked", "psnr_region", "ssim_region",
-                "perceptual_region", "seconds")
+CASE_METRICS = ("remnant", "chroma90", "light90", "collateral", "seam", "seam_texture", "identity",
+                "identity_masked", "psnr_region", "ssim_region", "perceptual_region", "seconds")
 REMNANT_LIMIT = 0.01
 """A case whose remnant exceeds this share shows mask fabric: the summary counts them."""
+LIGHT_LIMIT = 20.0
+"""A case whose light90 exceeds this shows a pale or dark patch: the summary counts them."""
+COLLATERAL_LIMIT = 0.05
+"""A case whose collateral exceeds this share visibly damaged the photo: the summary counts them."""
 SHEET_WORST = 6
 """Cases shown per method and per metric in the contact sheet (the worst ones)."""
 TILE = 200
@@ -82,11 +91,13 @@ class Job:
 
 @dataclass
 class CaseResult:
-    """What one job measured: the row for cases.csv and the contact-sheet tiles (masked, result,
-    truth, remnant map: uint8 crops around the true region)."""
+    """What one job measured: the row for cases.csv, the contact-sheet tiles (masked, result,
+    truth, remnant map: uint8 crops around the true region) and the full-size sheets' crops
+    (masked, result, truth: `unmask.sheets.face_crops`)."""
 
     row: dict[str, Any]
     tiles: dict[str, np.ndarray]
+    crops: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def read_cases(path: str | Path) -> list[PhotoCase]:
@@ -179,6 +190,7 @@ def run_job(job: Job) -> CaseResult:
     from unmask.region import load_user_mask
     from unmask.images import read_image
     from unmask.pipeline import complete
+    from unmask.sheets import face_crops
 
     case = job.case
     masked, truth = read_image(case.target), read_image(case.truth)
@@ -206,7 +218,8 @@ def run_job(job: Job) -> CaseResult:
     except UnmaskError:
         truth_landmarks = None  # identity is then not scored (NaN)
     row.update(score_case(result, masked, truth, region, truth_landmarks, job.net))
-    return CaseResult(row, case_tiles(result, masked, truth, region))
+    crops = face_crops({"masked": masked, "result": result, "truth": truth}, region)
+    return CaseResult(row, case_tiles(result, masked, truth, region), crops)
 
 
 def score_case(
@@ -216,11 +229,14 @@ def score_case(
     """Every per-case score of `result` (uint8 (H, W, 3), the completed photo) against `truth`,
     given the `masked` photo and the true `region` (H, W) bool; `truth_landmarks` (68, 2) where the
     identity descriptors are taken (None: identity scores are NaN). Keys: remnant, chroma90,
-    identity, identity_masked, psnr_region, ssim_region, perceptual_region."""
+    light90, collateral, seam, seam_texture, identity, identity_masked, psnr_region, ssim_region,
+    perceptual_region."""
     from unmask.face import identity_distance
-    from unmask.metrics import box_scores, chroma90, descriptor, remnant
+    from unmask.metrics import box_scores, chroma90, collateral, descriptor, light90, remnant, seam, seam_texture
 
-    scores = {"remnant": remnant(result, masked, region), "chroma90": chroma90(result, truth, region)}
+    scores = {"remnant": remnant(result, masked, region), "chroma90": chroma90(result, truth, region),
+              "light90": light90(result, truth, region), "collateral": collateral(result, masked, region),
+              "seam": seam(result, truth, masked, region), "seam_texture": seam_texture(result, truth, masked, region)}
     if truth_landmarks is None:
         scores.update(identity=float("nan"), identity_masked=float("nan"))
     else:
@@ -264,9 +280,10 @@ def jobs_for(cases: list[PhotoCase], methods: list[str], region: str = "detected
 
 
 def summarize_cases(rows: list[dict[str, Any]], methods: list[str]) -> dict[str, Any]:
-    """Per method: cases, done, failed (with their messages), the count of cases with remnant above
-    `REMNANT_LIMIT`, and median / mean / n of every metric over all cases (failures included,
-    scored as the masked photo; NaN left out); the same per mask kind under "by_mask_kind"."""
+    """Per method: cases, done, failed (with their messages), the counts of cases with remnant above
+    `REMNANT_LIMIT`, light90 above `LIGHT_LIMIT` and collateral above `COLLATERAL_LIMIT`, and median
+    / 90th percentile / mean / max / n of every metric over all cases (failures included, scored as
+    the masked photo; NaN left out); the same per mask kind under "by_mask_kind"."""
     out = _summary(rows, methods)
     out["by_mask_kind"] = {kind: _summary([r for r in rows if r["mask"] == kind], methods)
                            for kind in sorted({r["mask"] for r in rows})}
@@ -282,29 +299,34 @@ def _summary(rows: list[dict[str, Any]], methods: list[str]) -> dict[str, Any]:
             values = np.array([r[metric] for r in mine], dtype=np.float64)
             values = values[np.isfinite(values)]
             if values.size:
-                metrics[metric] = {"median": float(np.median(values)), "mean": float(values.mean()),
-                                   "n": int(values.size)}
+                metrics[metric] = {"median": float(np.median(values)), "p90": float(np.percentile(values, 90)),
+                                   "mean": float(values.mean()), "max": float(values.max()), "n": int(values.size)}
         failed = [r for r in mine if r["status"] != "done"]
         out["methods"][name] = {
             "cases": len(mine), "done": len(mine) - len(failed), "failed": len(failed),
             "remnant_over_1pct": sum(r["remnant"] > REMNANT_LIMIT for r in mine),
+            "light90_over_20": sum(r["light90"] > LIGHT_LIMIT for r in mine),
+            "collateral_over_5pct": sum(r["collateral"] > COLLATERAL_LIMIT for r in mine),
             "metrics": metrics, "failures": sorted({f"{r['case']}: {r['message']}" for r in failed}),
         }
     return out
 
 
 def format_case_summary(summary: dict[str, Any]) -> str:
-    """The summary as a text table: done, remnant > 1 %, then median / mean of every metric per method."""
+    """The summary as a text table: done, the counts of cases over the limits (remnant > 1 %,
+    light90 > 20, collateral > 5 %), then median / 90th percentile / mean of every metric per method."""
     methods = list(summary["methods"])
-    width = max(19, *(len(name) + 3 for name in methods))
+    width = max(28, *(len(name) + 3 for name in methods))
     entries = [summary["methods"][name] for name in methods]
-    lines = [f"{'median / mean':<20}" + "".join(f"{name:>{width}}" for name in methods),
-             f"{'done / cases':<20}" + "".join(f"{e['done']} / {e['cases']}".rjust(width) for e in entries),
-             f"{'remnant > 1%':<20}" + "".join(f"{e['remnant_over_1pct']}".rjust(width) for e in entries)]
+    counts = (("done / cases", lambda e: f"{e['done']} / {e['cases']}"),
+              ("remnant > 1%", lambda e: e["remnant_over_1pct"]), ("light90 > 20", lambda e: e["light90_over_20"]),
+              ("collateral > 5%", lambda e: e["collateral_over_5pct"]))
+    lines = [f"{'median / p90 / mean':<20}" + "".join(f"{name:>{width}}" for name in methods)]
+    lines += [f"{label:<20}" + "".join(f"{cell(e)}".rjust(width) for e in entries) for label, cell in counts]
     for metric in CASE_METRICS:
         cells = [e["metrics"].get(metric) for e in entries]
         lines.append(f"{metric:<20}" + "".join(
-            (f"{c['median']:.4f} / {c['mean']:.4f}" if c else "-").rjust(width) for c in cells))
+            (f"{c['median']:.4f} / {c['p90']:.4f} / {c['mean']:.4f}" if c else "-").rjust(width) for c in cells))
     return "\n".join(lines)
 
 
@@ -313,6 +335,7 @@ def worst_sheet(results: list[CaseResult], methods: list[str], count: int = SHEE
     completed ones the `count` worst by remnant and the `count` worst by chroma90, one row each:
     masked | result | truth | remnant map (unchanged true-region pixels in magenta), labelled."""
     from unmask.panel import make_panel
+    from unmask.sheets import worst_first
 
     tiles: list[tuple[str, np.ndarray]] = []
     for method in methods:
@@ -323,8 +346,8 @@ def worst_sheet(results: list[CaseResult], methods: list[str], count: int = SHEE
         tiles += [("", np.full((TILE, TILE, 3), 255, np.uint8))] * (-len(tiles) % 4)  # worst cases: own rows
         done = [r for r in mine if r.row["status"] == "done"]
         for metric in ("remnant", "chroma90"):
-            ranked = sorted(done, key=lambda r: -np.nan_to_num(r.row[metric], nan=-np.inf))[:count]
-            for rank, result in enumerate(ranked, start=1):
+            order = worst_first([r.row for r in done], metric)[:count]
+            for rank, result in enumerate((done[i] for i in order), start=1):
                 row = result.row
                 tiles += [(f"{method} worst {metric} #{rank}: {row['case']} {row['mask']}", result.tiles["masked"]),
                           (f"remnant {row['remnant']:.1%}, chroma90 {row['chroma90']:.1f}", result.tiles["result"]),
@@ -342,18 +365,25 @@ def evaluate_cases(
     progress: Callable[..., Iterable] | None = None,
     executor: Executor | None = None,
     all_references: bool = False,
+    sorts: Iterable[str] = SORTS,
+    sheet_rows: int = SHEET_ROWS,
 ) -> Report:
     """Score `methods` on the cases of the cases.csv at `path` (see the module text): `region`
     "detected" or "truth"; `options` method name -> its options; `net` the perceptual network;
     `limit` the first N cases only; `executor` runs the jobs (`run_jobs`); `all_references` lets
-    the pipeline rank all of a case's references (else the first is used). Returns a `Report`
-    (rows, summary, worst-cases sheet)."""
+    the pipeline rank all of a case's references (else the first is used); `sorts` the metrics
+    (`unmask.sheets.SORTS`) by which the `sheet_rows` worst cases of each method get full-size
+    sheets. Returns a `Report` (rows, summary, worst-cases sheet, full-size sheets)."""
     from unmask.perceptual import NETS
 
     if net not in NETS:
         raise UnmaskError(f"unknown perceptual network '{net}'; choose one of: {', '.join(NETS)}")
     if not methods:
         raise UnmaskError("name at least one method to evaluate")
+    sorts = list(dict.fromkeys(sorts))
+    unknown = [name for name in sorts if name not in SORTS]
+    if unknown:
+        raise UnmaskError(f"unknown sheet order '{unknown[0]}'; choose among: {', '.join(SORTS)}")
     methods = list(dict.fromkeys(methods))
     for name in methods:  # an unknown method or option is the user's error, not a failed case
         checked_method(name, (options or {}).get(name, {}))
@@ -363,6 +393,12 @@ def evaluate_cases(
     summary = summarize_cases(rows, methods)
     summary.update({"cases_file": str(path), "region": region, "all_references": all_references,
                     "perceptual_net": net, "cases": len(cases),
-                    "remnant_limit": REMNANT_LIMIT, "unchanged_rgb_sum": UNCHANGED, "chroma_sigma": CHROMA_SIGMA})
+                    "remnant_limit": REMNANT_LIMIT, "unchanged_rgb_sum": UNCHANGED, "chroma_sigma": CHROMA_SIGMA,
+                    "light90_limit": LIGHT_LIMIT, "collateral_limit": COLLATERAL_LIMIT})
     inputs = sorted({p for c in cases for p in (c.target, c.region, c.truth, *c.references)})
-    return Report(rows, summary, worst_sheet(results, methods), inputs)
+    sheets = {}
+    for method in methods:
+        mine = [r for r in results if r.row["method"] == method]
+        for metric in sorts:
+            sheets.update(sheet_set([r.row for r in mine], [r.crops for r in mine], metric, sheet_rows, method))
+    return Report(rows, summary, worst_sheet(results, methods), inputs, sheets)

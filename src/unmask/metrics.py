@@ -5,8 +5,10 @@ restricts a metric to a region (1 = counts). `region_box` gives the other restri
 evaluation: the bounding box of the mask region grown by a margin, which keeps some context around
 the filled pixels so a smooth but wrong patch and a sharp but misplaced one both show.
 
-Two metrics see the faults a person notices first and the box scores average away: `remnant`
-(mask fabric left unchanged in the true region) and `chroma90` (a colour cast in the fill).
+Five metrics see the faults a person notices first and the box scores average away: `remnant`
+(mask fabric left unchanged in the true region), `chroma90` (a colour cast in the fill), `light90`
+(a pale or dark patch in the fill), `collateral` (what the photo showed beside the mask, changed)
+and `seam` / `seam_texture` (a step in lightness or in sharpness along the fill's border).
 """
 
 from __future__ import annotations
@@ -139,13 +141,177 @@ def chroma90(result: np.ndarray, truth: np.ndarray, region: np.ndarray) -> float
     region = _region(region, result)
     # the blur reaches 4 sigma (OpenCV's kernel for float images): a box this much larger than the
     # region gives the same values inside the region as blurring the whole photo
-    y0, y1, x0, x1 = region_box(region, margin=0.0)
-    pad = int(np.ceil(4 * CHROMA_SIGMA)) + 1
-    box = (max(0, y0 - pad), y1 + pad, max(0, x0 - pad), x1 + pad)
+    box = _padded_box(region, int(np.ceil(4 * CHROMA_SIGMA)) + 1)
     ab = [rgb2lab(cv2.GaussianBlur(crop(image, box).astype(np.float32) / 255.0, (0, 0), CHROMA_SIGMA))[..., 1:]
           for image in (result, truth)]
     error = np.linalg.norm(ab[0] - ab[1], axis=2)
     return float(np.percentile(error[crop(region, box)], 90))
+
+
+LIGHT_SIGMA = 0.08
+"""light90 blurs L* with a Gaussian of this share of the region's height: patches, not pores or teeth."""
+
+
+def lightness(image: np.ndarray) -> np.ndarray:
+    """CIELAB L* (D65) of a uint8 sRGB image (H, W, 3): float (H, W) in [0, 100]."""
+    from skimage.color import rgb2lab
+
+    return rgb2lab(image.astype(np.float32) / 255.0)[..., 0]
+
+
+def light90(result: np.ndarray, truth: np.ndarray, region: np.ndarray) -> float:
+    """90th percentile, over the true mask `region` (H, W) bool, of |L* result - L* truth| (CIELAB
+    lightness of the uint8 sRGB images (H, W, 3)), each L* image blurred with a Gaussian of sigma
+    `LIGHT_SIGMA` x the height of the region's bounding box: a fill paler or darker than the truth
+    over a tenth of the region shows. 0 for identical images; a region shifted by a constant L* of
+    s scores s when a tenth of it lies 4 sigma inside its border. About 5 is hard to see, above 20 a
+    plain patch."""
+    import cv2
+
+    _check_pair(result, truth, None)
+    region = _region(region, result)
+    sigma = LIGHT_SIGMA * _height(region)
+    box = _padded_box(region, int(np.ceil(4 * sigma)) + 1)
+    light = [cv2.GaussianBlur(lightness(crop(image, box)), (0, 0), sigma) for image in (result, truth)]
+    return float(np.percentile(np.abs(light[0] - light[1])[crop(region, box)], 90))
+
+
+COLLATERAL_SIGMA = 2.0
+"""collateral blurs the CIELAB images with a Gaussian of this sigma (px) before comparing them."""
+COLLATERAL_DE = 12.0
+"""A pixel beside the mask is changed when its CIE76 colour difference exceeds this."""
+COLLATERAL_GAP = 2.0
+"""collateral ignores pixels this close (px) to the true region: its edge blurs into them."""
+
+
+def collateral(result: np.ndarray, masked: np.ndarray, region: np.ndarray) -> float:
+    """Share in [0, 1] of the ring around the true mask `region` (H, W) bool whose colour `result`
+    changed visibly from the `masked` photo (both uint8 sRGB (H, W, 3)): damage to what the photo
+    showed. The ring holds the pixels outside the region, more than `COLLATERAL_GAP` = 2 px and at
+    most one region height (of its bounding box) from it (Euclidean distance); a pixel is changed
+    when the CIE76 difference (Euclidean distance in CIELAB, D65) of the two images, each blurred
+    with a Gaussian of sigma `COLLATERAL_SIGMA` = 2 px in CIELAB, exceeds `COLLATERAL_DE` = 12.
+    0 when the result keeps every pixel outside the region."""
+    import cv2
+    from scipy.ndimage import distance_transform_edt
+
+    _check_pair(result, masked, None)
+    region = _region(region, result)
+    reach = _height(region)
+    box = _padded_box(region, int(np.ceil(reach + 4 * COLLATERAL_SIGMA)) + 1)
+    inside = crop(region, box)
+    distance = distance_transform_edt(~inside)
+    ring = (distance > COLLATERAL_GAP) & (distance <= reach)
+    lab = [cv2.GaussianBlur(_lab(crop(image, box)), (0, 0), COLLATERAL_SIGMA) for image in (result, masked)]
+    changed = np.linalg.norm(lab[0] - lab[1], axis=2) > COLLATERAL_DE
+    return float(changed[ring].mean()) if ring.any() else 0.0
+
+
+SEAM_BAND = 0.03
+"""The seam's bands on each side of the fill's border are this share of the region's height wide
+(at least 3 px); the same length, as a Gaussian's sigma, is how far along the border they reach."""
+
+
+def fill_area(result: np.ndarray, masked: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """Bool (H, W): the pixels the fill covers, as far as the images tell: the true `region` and
+    every pixel `result` changed from `masked` (see `unchanged`) within one region height of it,
+    holes filled, only the part connected to the region."""
+    from scipy.ndimage import binary_fill_holes, distance_transform_edt, label
+
+    region = _region(region, result)
+    near = distance_transform_edt(~region) <= _height(region)
+    area = binary_fill_holes(region | (~unchanged(result, masked) & near))
+    labels, _ = label(area)
+    return np.isin(labels, np.unique(labels[region]))
+
+
+def seam(result: np.ndarray, truth: np.ndarray, masked: np.ndarray, region: np.ndarray) -> float:
+    """Step in lightness, in L*, along the fill's border that the truth does not have. The fill is
+    `fill_area(result, masked, region)`; its border the fill's pixels next to a pixel outside it.
+    Two bands each `SEAM_BAND` x region height wide (>= 3 px) run along the border, one inside the
+    fill and one outside. At every border pixel the step is the Gaussian-weighted mean L* of the
+    inside band minus that of the outside band (weights: a Gaussian of sigma one band width around
+    the pixel), for `result` and for `truth`; the seam is the 90th percentile over the border of
+    |step result - step truth|. 0 for the truth itself, s for a patch pasted s brighter; a border
+    pixel without band pixels on both sides (the photo's edge) does not count. All uint8 sRGB
+    (H, W, 3), `region` (H, W) bool."""
+    steps = _border_steps(result, truth, masked, region, texture=False)
+    return float(np.percentile(steps, 90)) if steps.size else 0.0
+
+
+TEXTURE_SIGMA = 1.5
+"""seam_texture's high-pass: L* minus L* blurred with a Gaussian of this sigma (px)."""
+
+
+def seam_texture(result: np.ndarray, truth: np.ndarray, masked: np.ndarray, region: np.ndarray) -> float:
+    """Change of sharpness across the fill's border that the truth does not have, in octaves
+    (log2): as `seam`, but on the local texture energy, the square of L* minus L* blurred with a
+    Gaussian of sigma `TEXTURE_SIGMA` = 1.5 px; the bands start 2 x `TEXTURE_SIGMA` = 3 px from the
+    border (so that a lightness step's own edge is not counted as texture); the step at a border
+    pixel is log2 of (inside band's mean energy + 1) / (outside band's + 1), and the measure the
+    median over the border of |step result - step truth| (the median, not a high percentile: where
+    a contour such as the jaw crosses the border, a shape that differs from the truth's changes the
+    energy by several octaves; a fill smoother or sharper than the photo runs along most of the
+    border). 0 for the truth itself; 1 where the fill has half (or twice) the texture energy the
+    truth has there, relative to the outside: a smooth or oversharp patch."""
+    steps = _border_steps(result, truth, masked, region, texture=True)
+    return float(np.median(steps)) if steps.size else 0.0
+
+
+def _border_steps(result: np.ndarray, truth: np.ndarray, masked: np.ndarray, region: np.ndarray,
+                  texture: bool) -> np.ndarray:
+    """|step result - step truth| at every border pixel of the fill with band pixels on both sides."""
+    import cv2
+    from scipy.ndimage import distance_transform_edt
+
+    _check_pair(result, truth, None)
+    _check_pair(result, masked, None)
+    fill = fill_area(result, masked, region)
+    band = max(3.0, SEAM_BAND * _height(region))
+    box = _padded_box(fill, int(np.ceil(5 * band)) + 1)
+    fill = crop(fill, box)
+    if fill.all():
+        return np.zeros(0)
+    gap = 2 * TEXTURE_SIGMA if texture else 0.0  # a step's own high-pass energy stays out of the bands
+    depth, away = distance_transform_edt(fill), distance_transform_edt(~fill)
+    inside = fill & (depth > gap) & (depth <= gap + band)
+    outside = ~fill & (away > gap) & (away <= gap + band)
+    border = fill & (cv2.dilate((~fill).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+
+    def local_mean(values: np.ndarray, where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        weight = cv2.GaussianBlur(where.astype(np.float32), (0, 0), band)
+        total = cv2.GaussianBlur((values * where).astype(np.float32), (0, 0), band)
+        return total / np.maximum(weight, 1e-6), weight
+
+    steps = []
+    for image in (result, truth):
+        light = lightness(crop(image, box)).astype(np.float32)
+        if texture:
+            light = np.square(light - cv2.GaussianBlur(light, (0, 0), TEXTURE_SIGMA))
+        (mean_in, weight_in), (mean_out, weight_out) = local_mean(light, inside), local_mean(light, outside)
+        step = np.log2((mean_in + 1) / (mean_out + 1)) if texture else mean_in - mean_out
+        steps.append(step)
+    valid = border & (weight_in > 0.05) & (weight_out > 0.05)
+    return np.abs(steps[0] - steps[1])[valid]
+
+
+def _lab(image: np.ndarray) -> np.ndarray:
+    from skimage.color import rgb2lab
+
+    return rgb2lab(image.astype(np.float32) / 255.0).astype(np.float32)
+
+
+def _height(region: np.ndarray) -> int:
+    """Height in px of the bounding box of a non-empty bool region."""
+    rows = np.flatnonzero(region.any(axis=1))
+    return int(rows[-1] + 1 - rows[0])
+
+
+def _padded_box(region: np.ndarray, pad: int) -> Box:
+    """The region's bounding box grown by `pad` px on every side, clipped to the image."""
+    y0, y1, x0, x1 = region_box(region, margin=0.0)
+    height, width = region.shape
+    return (max(0, y0 - pad), min(height, y1 + pad), max(0, x0 - pad), min(width, x1 + pad))
 
 
 def _region(region: np.ndarray, image: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from unmask.methods import METHODS
+from unmask.sheets import SHEET_ROWS, SORTS
 
 
 @click.command("eval")
@@ -36,11 +37,15 @@ from unmask.methods import METHODS
               help="With --cases: give the pipeline all of a case's references to rank (default: the first).")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True,
               help="With --cases: parallel processes on this machine (1 = in this process).")
+@click.option("--sort", "sorts", multiple=True, type=click.Choice(list(SORTS)),
+              help="With --cases: full-size sheets (sheets/<method>-<metric>-<n>.png, masked | result | truth, worst "
+                   "first) sorted by this metric; repeat for several (default: all six).")
+@click.option("--sheet-rows", type=click.IntRange(min=0), default=SHEET_ROWS, show_default=True,
+              help="With --cases: the worst cases per method and metric shown in the full-size sheets.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def evaluate(folder: Path | None, cases: Path | None, methods: tuple[str, ...], output: Path, mode: str, size: int, seed: int,
              limit: int | None, region: str | None, net: str, options: tuple[str, ...], all_references: bool,
-             workers: int,
-             quiet: bool) -> None:
+             workers: int, sorts: tuple[str, ...], sheet_rows: int, quiet: bool) -> None:
     """Score completion methods on FOLDER (or the --cases file) and print the summary (median /
     mean per method).
 
@@ -48,6 +53,7 @@ def evaluate(folder: Path | None, cases: Path | None, methods: tuple[str, ...], 
     Examples:
       unmask eval ../shared/data/people --method opencv-telea --method warp -o eval-out
       unmask eval --cases cases/cases.csv --method warp -o eval-cases
+      unmask eval --cases cases/cases.csv --method warp --sort light90 --sort collateral -o eval-cases
     """
     from tqdm import tqdm
 
@@ -71,7 +77,8 @@ def evaluate(folder: Path | None, cases: Path | None, methods: tuple[str, ...], 
         with make_executor(workers) as executor:
             report = evaluate_cases(cases, list(methods), region=region or "detected",
                                     options={name: method_options for name in methods}, net=net, limit=limit,
-                                    progress=progress, executor=executor, all_references=all_references)
+                                    progress=progress, executor=executor, all_references=all_references,
+                                    sorts=sorts or SORTS, sheet_rows=sheet_rows)
         text = format_case_summary(report.summary)
     else:
         report = run_evaluation(folder, list(methods), mode=mode, size=size, seed=seed, limit=limit, region=region,

@@ -1,0 +1,103 @@
+"""Contact sheets of `unmask eval --cases` at the size a person looks at a photo: the worst cases by
+one metric first, one row per case: masked | result | truth, each cut around the true region and
+shown with the face at least 400 px tall (`SHEET_HEIGHT`), a few rows per sheet."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+SORTS = ("light90", "collateral", "seam", "remnant", "chroma90", "identity")
+"""Metrics a sheet set can be sorted by; for each, higher is worse."""
+SHEET_HEIGHT = 600
+"""Height (px) a crop is shown at, at least: the crop is two region heights tall and the face
+(brows to chin) about 1.4 of them, so the face is about 420 px; taller crops keep their size."""
+MAX_HEIGHT = 900
+"""Crops taller than this (large photos) are shrunk to it, to keep the sheets' files small."""
+ROWS_PER_SHEET = 3
+SHEET_ROWS = 12
+"""Default count of worst cases per method and metric put on sheets."""
+CROPS = ("masked", "result", "truth")
+
+
+def face_box(region: np.ndarray) -> tuple[int, int, int, int]:
+    """(y0, y1, x0, x1) of the sheet's crop: the true `region`'s (H, W bool, non-empty) bounding box
+    grown by half its height above and below (eyes, neck and collar show) and a quarter of its
+    width on each side (ears, earrings), clipped to the photo."""
+    ys, xs = np.nonzero(region)
+    height, width = ys.max() + 1 - ys.min(), xs.max() + 1 - xs.min()
+    pad_y, pad_x = round(0.5 * height), round(0.25 * width)
+    return (max(0, ys.min() - pad_y), min(region.shape[0], ys.max() + 1 + pad_y),
+            max(0, xs.min() - pad_x), min(region.shape[1], xs.max() + 1 + pad_x))
+
+
+def face_crops(images: dict[str, np.ndarray], region: np.ndarray) -> dict[str, np.ndarray]:
+    """Each uint8 (H, W, 3) image cut to `face_box(region)`, at its own resolution (shrunk with an
+    area filter only when taller than `MAX_HEIGHT`)."""
+    import cv2
+
+    y0, y1, x0, x1 = face_box(region)
+    crops = {}
+    for name, image in images.items():
+        crop = np.ascontiguousarray(image[y0:y1, x0:x1])
+        if crop.shape[0] > MAX_HEIGHT:
+            width = max(1, round(crop.shape[1] * MAX_HEIGHT / crop.shape[0]))
+            crop = cv2.resize(crop, (width, MAX_HEIGHT), interpolation=cv2.INTER_AREA)
+        crops[name] = crop
+    return crops
+
+
+def shown(crop: np.ndarray) -> np.ndarray:
+    """A crop at the height it is shown: enlarged with a Lanczos filter to `SHEET_HEIGHT` when
+    smaller, else unchanged."""
+    import cv2
+
+    if crop.shape[0] >= SHEET_HEIGHT:
+        return crop
+    width = max(1, round(crop.shape[1] * SHEET_HEIGHT / crop.shape[0]))
+    return cv2.resize(crop, (width, SHEET_HEIGHT), interpolation=cv2.INTER_LANCZOS4)
+
+
+def worst_first(rows: list[dict[str, Any]], metric: str) -> list[int]:
+    """Indices of `rows` ordered by `metric`, highest (worst) first; NaN last."""
+    return sorted(range(len(rows)), key=lambda i: -np.nan_to_num(float(rows[i][metric]), nan=-np.inf))
+
+
+def row_labels(row: dict[str, Any], metric: str, rank: int) -> tuple[str, str, str]:
+    """The labels over one sheet row's three crops: rank and case, the new metrics, the older ones."""
+    status = "" if row["status"] == "done" else " FAILED"
+    return (f"{metric} #{rank}: {row['case']} {row['mask']}{status}",
+            f"light90 {row['light90']:.1f}  collateral {row['collateral']:.1%}  seam {row['seam']:.1f}"
+            f" / {row['seam_texture']:.2f}",
+            f"remnant {row['remnant']:.1%}  chroma90 {row['chroma90']:.1f}  identity {row['identity']:.2f}")
+
+
+def sheet(rows: list[tuple[tuple[str, str, str], dict[str, np.ndarray]]]) -> np.ndarray:
+    """One sheet (uint8 RGB): per entry (labels, crops) a row masked | result | truth, labelled."""
+    from unmask.panel import make_panel
+
+    tiles = []
+    height = 0
+    for labels, crops in rows:
+        big = [shown(crops[name]) for name in CROPS]
+        height = max(height, *(b.shape[0] for b in big))
+        tiles += list(zip(labels, big))
+    return make_panel(tiles, tile=height, per_row=len(CROPS))
+
+
+def sheet_set(rows: list[dict[str, Any]], crops: list[dict[str, np.ndarray]], metric: str, worst: int,
+              prefix: str) -> dict[str, Callable[[], np.ndarray]]:
+    """The `worst` cases by `metric` (all methods' `rows` with their `crops`, in one list) as sheets
+    of `ROWS_PER_SHEET` rows, worst first: file name `<prefix>-<metric>-<n>.png` -> a function
+    drawing that sheet (drawn when written, so that only one sheet is in memory)."""
+    if metric not in SORTS:
+        raise ValueError(f"unknown sheet order '{metric}'; choose one of: {', '.join(SORTS)}")
+    order = worst_first(rows, metric)[:worst]
+    pages = [order[i:i + ROWS_PER_SHEET] for i in range(0, len(order), ROWS_PER_SHEET)]
+
+    def draw(page: list[int], first: int) -> Callable[[], np.ndarray]:
+        return lambda: sheet([(row_labels(rows[i], metric, first + k), crops[i]) for k, i in enumerate(page)])
+
+    return {f"{prefix}-{metric}-{n}.png": draw(page, 1 + (n - 1) * ROWS_PER_SHEET)
+            for n, page in enumerate(pages, start=1)}
