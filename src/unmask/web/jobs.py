@@ -186,7 +186,6 @@ def run_job(folder: Path, masked: Path, references: list[Path], method: str = "w
                      seconds=float(sum(record["seconds"].values())))
 
 
-
 def by_name(value: Any, uploads: list[Path]) -> Any:
     """`value` (a message, or a JSON-able record of dicts, lists and strings) with every upload's
     path replaced by the upload's own file name."""
