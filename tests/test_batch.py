@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from unmask.batch import InProcess, ProcessPool, Settings, run_batch
+from unmask.batch.report import failure_lines
 from unmask.cli import main
 from unmask.errors import FaceError, ImageError
 from unmask.face import find_face
@@ -120,8 +121,12 @@ def test_album_goes_to_the_end_and_a_rerun_does_no_work(album, tmp_path, capsys)
     assert len(done["hash"]) == 64 and set(done["timings"]) >= {"faces", "method"}
     page = (out / "index.html").read_text()
     assert "thumbs/p04/2.jpg.after.jpg" in page and "broken.jpg: image file is corrupt" in page
-    first = capsys.readouterr().out
-    assert "0 done before" in first
+    first = capsys.readouterr()
+    assert "0 done before" in first.out
+    # the terminal says which files failed and why, one line each, and where the report is
+    failed = [line for line in first.err.splitlines() if line.startswith("failed: ")]
+    assert failed == [f"failed: {key}: {rows[key]['error']}" for key in ("p04/broken.jpg", "p04/clothes.png")]
+    assert str(out / "report.csv") in first.err
 
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and p.parent != out}
     with pytest.raises(SystemExit):
@@ -227,3 +232,11 @@ def test_album_target_is_detected_once_with_the_same_result(album, monkeypatch):
     changed = dict(found, target="0" * 64)  # found on other bytes: detected again, not used
     monkeypatch.undo()
     assert run_job(complete_job(target, SETTINGS, changed)).image == again.image
+
+
+def test_many_failures_are_listed_up_to_a_bound(tmp_path):
+    failures = [(f"p{n:02d}/1.jpg", f"p{n:02d}/1.jpg: no face found") for n in range(25)]
+    lines = failure_lines(failures, tmp_path / "report.csv", limit=20)
+    assert lines[1:21] == [f"failed: {key}: {error}" for key, error in failures[:20]]
+    assert len(lines) == 22 and "5 more" in lines[-1] and str(tmp_path / "report.csv") in lines[-1]
+    assert failure_lines([], tmp_path / "report.csv") == []

@@ -127,3 +127,15 @@ def test_bad_option(inputs, capsys):
     line = _error(["run", str(inputs["target"]), "-r", str(inputs["reference"]), "-o",
                    str(inputs["folder"] / "z.jpg"), "--option", "mirror"], capsys)
     assert "KEY=VALUE" in line
+
+
+def test_wrong_person_warning_comes_last_and_is_in_the_record(inputs, tmp_path):
+    record = tmp_path / "run.json"
+    result = CliRunner().invoke(cli, ["run", str(inputs["target"]), "-r", str(inputs["stranger"]), "--mask",
+                                      str(inputs["mask"]), "-o", str(tmp_path / "out.png"), "--json", str(record)])
+    assert result.exit_code == 0, (result.output, result.exception)
+    lines = result.stderr.strip().splitlines()
+    said = [line for line in lines if "another person" in line]
+    assert said == [lines[-1]] and said[0].startswith("warning: the reference looks like another person"), lines
+    assert any("done in" in line for line in lines[:-1])  # after the progress, not among it
+    assert json.loads(record.read_text())["warnings"] == [said[0].removeprefix("warning: ")]

@@ -13,9 +13,9 @@ import pytest
 import unmask
 from unmask.errors import UnmaskError
 from unmask.images import read_image
-from unmask.web.jobs import face_marks, region_from_layers, region_layer, user_message
+from unmask.web.jobs import by_name, face_marks, region_from_layers, region_layer, user_message
 
-from web_fixtures import masked_photo, running_app
+from web_fixtures import READY_SECONDS, free_port, masked_photo, running_app, wait_until_up
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +132,16 @@ def test_messages_name_the_upload_by_its_own_name(tmp_path):
     assert user_message(UnmaskError("no path")) == "no path"
 
 
+def test_records_name_the_uploads_by_their_own_names(tmp_path):
+    uploads = [tmp_path / "unmask-web-x" / "a1" / "masked.png", tmp_path / "unmask-web-x" / "b2" / "1.jpg"]
+    record = {"inputs": {"target": str(uploads[0]), "reference": str(uploads[1]), "mask": None},
+              "references": [{"label": str(uploads[1]), "rank": 1}], "warnings": [f"skipping reference {uploads[1]}: x"]}
+    named = by_name(record, uploads)
+    assert named == {"inputs": {"target": "masked.png", "reference": "1.jpg", "mask": None},
+                     "references": [{"label": "1.jpg", "rank": 1}], "warnings": ["skipping reference 1.jpg: x"]}
+    assert "unmask-web" not in json.dumps(named)
+
+
 def test_job_folders_are_new_and_old_ones_removed(tmp_path):
     import os
     import time
@@ -191,3 +201,41 @@ def test_a_marked_face_is_completed_as_the_command_line_does(people_dir, tmp_pat
     np.testing.assert_array_equal(read_image(job.result), expected.image)
     np.testing.assert_array_equal(read_image(job.region)[:, :, 0] > 0, preview.region)
     assert expected.record["region"]["source"] == "detected"
+
+
+@pytest.mark.slow
+def test_console_names_the_command_line_option_for_a_public_link(tmp_path):
+    """What `unmask web` prints when it starts: the page's address, and `--share` (this command's
+    option) where Gradio would print its own `share=True`."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    pytest.importorskip("gradio", reason="the web page needs the [web] extra: pip install -e '.[web]'")
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "unmask", "web", "--port", str(port)],
+                               env={**os.environ, "TMPDIR": str(tmp_path)}, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+
+    def read() -> None:
+        for line in process.stdout:
+            lines.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + READY_SECONDS
+        while not any("--share" in line for line in lines) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        wait_until_up(f"http://127.0.0.1:{port}/", process)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        reader.join(timeout=10)
+    output = "".join(lines)
+    assert f"http://127.0.0.1:{port}/" in output and "unmask web --share" in output, output
+    assert "share=True" not in output and "launch()" not in output, output

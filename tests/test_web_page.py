@@ -1,7 +1,8 @@
 """`unmask web` in a real headless Chromium: the page loads nothing from outside, a masked photo
 is completed, its region edited with the brush and completed again, the downloaded result equals
 `unmask.complete` on the same inputs and region; the example is one click away; Cancel stops a
-job; each bad upload shows the command line's message in the page."""
+job; each bad upload, and Complete after it, shows one clear line and nothing else; the
+region opens fitted; a wrong person is a warning box; the record names the uploaded files."""
 
 from __future__ import annotations
 
@@ -160,6 +161,7 @@ def test_complete_edit_region_and_download(browser, app, inputs, downloads):
     np.testing.assert_array_equal(read_image(saved), expected)
     record = json.loads(_fetch(_named(second, "-record.json")))
     assert record["region"]["source"] == "user mask" and record["inputs"]["target"] == "masked.png"
+    assert not any(e.is_displayed() for e in browser.find_elements(_by().ID, "unmask-warning"))  # same person
 
 
 def test_example_is_one_click_away(browser, app, tmp_path):
@@ -216,17 +218,93 @@ def _bad_photo(kind: str, folder: Path, people_dir: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("kind", ["text file", "truncated JPEG", "photo without a face", "photo without a mask"])
-def test_bad_upload_shows_the_command_line_message(browser, app, inputs, people_dir, tmp_path, kind):
+EXPECTED = {  # what Complete says after each bad upload (the unreadable ones: as `unmask run` says it)
+    "text file": None, "truncated JPEG": None,
+    "photo without a face": ("no face found", "mark the face"),
+    "photo without a mask": ("no face mask found", "paint the region"),
+}
+
+
+@pytest.mark.parametrize("kind", list(EXPECTED))
+def test_bad_upload_then_complete_shows_one_clear_line(browser, app, inputs, people_dir, tmp_path, kind):
     photo = _bad_photo(kind, tmp_path, people_dir)
-    with pytest.raises(UnmaskError) as raised:  # what `unmask run` prints after "error: "
-        unmask.complete(photo, inputs["reference"])
-    expected = "error: " + str(raised.value).replace(str(photo), photo.name)
     _open(browser, app)
     _upload(browser, "unmask-masked", photo)
+    _upload(browser, "unmask-references", inputs["reference"])
     _wait(browser, lambda: _status(browser))
-    assert _status(browser) == expected
+    if EXPECTED[kind] is None:
+        with pytest.raises(UnmaskError) as raised:  # what `unmask run` prints after "error: "
+            unmask.complete(photo, inputs["reference"])
+        expected = "error: " + str(raised.value).replace(str(photo), photo.name)
+        assert _status(browser) == expected
+    else:
+        problem, advice = EXPECTED[kind]
+        expected = _status(browser)
+        assert expected.startswith(f"error: {photo.name}: {problem}") and advice in expected, expected
+    seen = _press_complete(browser)
+    assert seen[-1] == expected and "\n" not in expected, seen
+    time.sleep(1.0)  # an error badge would show now
+    badges = browser.execute_script("return Array.from(document.querySelectorAll('.error'), e => e.textContent)")
+    assert badges == [] and _links(browser) == []
     assert "Traceback" not in browser.page_source
+
+
+def _press_complete(browser) -> list[str]:
+    """Press Complete and return the messages shown until the job ended (each change seen, read
+    every 10 ms in the page: an error comes back within a poll of selenium's)."""
+    browser.execute_script(
+        "window.seen = []; const t = document.querySelector('#unmask-status textarea');"
+        "window.seen_timer = setInterval(() => { if (window.seen[window.seen.length - 1] !== t.value)"
+        " window.seen.push(t.value); }, 10);")
+    browser.find_element(_by().ID, "unmask-run").click()
+    _wait(browser, lambda: browser.execute_script(
+        "const s = window.seen; const i = s.indexOf('working...'); return i >= 0 && s.length > i + 1"))
+    return browser.execute_script("clearInterval(window.seen_timer); return window.seen")
+
+
+def test_region_opens_fitted_to_the_editor(browser, app, people_dir, tmp_path):
+    """A portrait photo opens whole and large: fitted to the editor, not a thumbnail in it."""
+    from unmask.face import find_face
+    from unmask.region.synthetic import render_mask
+
+    photo = read_image(people_dir / "p05" / "3.jpg")  # 681 x 1024, portrait
+    masked = write_image(tmp_path / "portrait.png", render_mask(photo, find_face(photo).landmarks, "surgical", 0)[0])
+    _open(browser, app)
+    _upload(browser, "unmask-masked", masked)
+    _wait(browser, lambda: _status(browser))
+    _region_on_editor(browser)
+    scale, x0, y0 = browser.execute_script(
+        "const c = window.editor.image_container; return [c.scale.x, c.position.x, c.position.y]")
+    ratio = browser.execute_script("return window.devicePixelRatio || 1")
+    canvas = browser.find_element(_by().CSS_SELECTOR, "#unmask-editor canvas").size
+    left, top = x0 / ratio, y0 / ratio
+    width, height = photo.shape[1] * scale / ratio, photo.shape[0] * scale / ratio
+    assert left >= -1 and top >= -1 and left + width <= canvas["width"] + 1 and top + height <= canvas["height"] + 1
+    assert height >= 500, f"the photo opens {width:.0f} x {height:.0f} px ({scale:.0%}) in a {canvas} canvas"
+
+
+def test_wrong_person_is_a_warning_above_the_result_and_uploads_are_named(browser, app, inputs, people_dir):
+    """Two references of other people: the page shows a warning box above the result, and the
+    downloaded record names the uploaded files, never the server's temporary ones."""
+    strangers = [people_dir / "p04" / "2.jpg", people_dir / "p01" / "2.jpg"]
+    _open(browser, app)
+    _upload(browser, "unmask-masked", inputs["masked"])
+    _upload(browser, "unmask-references", *strangers)
+    _wait(browser, lambda: _status(browser))
+    _region_on_editor(browser)
+    links = _complete(browser, [])
+    warning = browser.find_element(_by().ID, "unmask-warning")
+    assert warning.is_displayed() and "another person" in warning.text
+    result = browser.find_element(_by().ID, "unmask-slider")
+    assert warning.location["y"] + warning.size["height"] <= result.location["y"]
+    colour = browser.execute_script("return getComputedStyle(arguments[0]).backgroundColor", warning)
+    assert colour not in ("rgba(0, 0, 0, 0)", "transparent", "rgb(255, 255, 255)"), colour
+    text = _fetch(_named(links, "-record.json")).decode()
+    record = json.loads(text)
+    assert "unmask-web" not in text and "/tmp" not in text, text
+    assert record["inputs"]["target"] == "masked.png" and record["inputs"]["reference"] == "2.jpg"
+    assert [entry["label"] for entry in record["references"]] == ["2.jpg", "2.jpg"]
+    assert any("another person" in w for w in record["warnings"])
 
 
 def read_image_bytes(data: bytes) -> np.ndarray:

@@ -112,7 +112,8 @@ def complete(
     completed with each of the `tries` best ranked (default: the method's, `warp` 3, `stylegan` 1),
     the result most like the other photos of the person is kept, and `record["references"]` gives
     the ranking, the results' distances and the one used (unusable photos of a list or folder are
-    skipped with a warning). `method`: one of
+    skipped with a warning); `record["warnings"]` lists every warning given (e.g. a reference that
+    looks like another person). `method`: one of
     `unmask.methods.METHODS` ("warp" needs no model). `mask`: the region to fill, a mask image
     path (white = fill) or a bool array of the target's size; without it the face mask is found.
     `face` / `reference_face`: which face in a photo with several (0 = largest). A `Face` that
@@ -133,7 +134,14 @@ def complete(
     from unmask.region import MaskRegion, find_mask_region
     from unmask.methods import make_method
 
-    say = progress or (lambda message: None)
+    warned: list[str] = []  # the record's "warnings": every "warning: ..." said on the way
+
+    def say(message: str) -> None:
+        if message.startswith("warning: "):
+            warned.append(message.removeprefix("warning: "))
+        if progress is not None:
+            progress(message)
+
     clock = _Clock()
     reference_items, several = references.sources(reference)
     inputs = [Path(p) for p in (target, *reference_items, expression, mask) if isinstance(p, (str, Path))]
@@ -239,6 +247,7 @@ def complete(
         "alignment": {"quad": alignment.quad.tolist(), "crop_size": crop},  # full precision: reusable
         "completion": completion.info,
         "changed_photo_px": _changed_pixels(image, target_img),
+        "warnings": warned,
         "seconds": clock.laps,
         "versions": _versions(),
     }

@@ -21,6 +21,9 @@ CSV_COLUMNS = ("target", "status", "output", "reference", "identity_distance", "
                "earlier_run", "hash")
 
 
+FAILURES_SHOWN = 20
+"""Most failed targets the terminal lists at the end of a batch (the report lists them all)."""
+
 BULKY = ("record", "traceback", "found")
 """Fields of a record file that the report rows leave out (they stay in the record file)."""
 
@@ -85,6 +88,19 @@ def write_report(out: Path, rows: list[dict[str, Any]], header: dict[str, Any], 
         write_text(out / "report.json", json.dumps(document, indent=1, default=str) + "\n", protect=protect),
         write_text(out / "index.html", _html(rows, header), protect=protect),
     ]
+
+
+def failure_lines(failures: list[tuple[str, str]], report: Path, limit: int = FAILURES_SHOWN) -> list[str]:
+    """What the terminal says of the failed targets, (key, error) in input order: a heading naming
+    the `report` (report.csv), then one `failed: KEY: ERROR` line each, at most `limit` of them and
+    a line saying how many more; [] when none failed."""
+    if not failures:
+        return []
+    lines = [f"{len(failures)} failed (every reason is also in {report}):"]
+    lines += [f"failed: {key}: {error}" for key, error in failures[:limit]]
+    if len(failures) > limit:
+        lines.append(f"... and {len(failures) - limit} more failed: see {report}")
+    return lines
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:

@@ -13,7 +13,7 @@ reusable status (done with its output present, not masked, masked, failed) is no
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -34,12 +34,14 @@ REPORT_EVERY = 10.0
 @dataclass
 class Summary:
     """How a batch ended: `counts` per status over the report's rows, how many jobs ran now and
-    how many rows came from an earlier run, and the report files."""
+    how many rows came from an earlier run, the report files, and the failed targets as (key,
+    error) in input order."""
 
     counts: dict[str, int]
     ran: int
     reused: int
     report: list[Path]
+    failures: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -75,7 +77,7 @@ def run_batch(source: str | Path, out: str | Path, settings: Settings, executor:
             batch.run(COMPLETE, items, "completing")
     finally:
         report = batch.write_report(final=True)
-    return Summary(batch.counts(), batch.ran, batch.reused, report)
+    return Summary(batch.counts(), batch.ran, batch.reused, report, batch.failures())
 
 
 class _Batch:
@@ -118,6 +120,10 @@ class _Batch:
         for row in self._rows():
             counts[row["status"]] = counts.get(row["status"], 0) + 1
         return counts
+
+    def failures(self) -> list[tuple[str, str]]:
+        """(key, error) of every row that failed or met an unexpected error, in input order."""
+        return [(row["target"], row.get("error") or "") for row in self._rows() if row["status"] in (FAILED, ERROR)]
 
     def write_report(self, final: bool) -> list[Path]:
         """Write report.csv, report.json and index.html from the rows so far."""

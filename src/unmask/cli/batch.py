@@ -42,6 +42,7 @@ def batch(source: Path, output: Path, method: str, workers: int | None, cluster:
       unmask batch cases.csv -o out --cluster tcp://10.0.0.5:8786
     """
     from unmask.batch import Settings, make_executor, run_batch
+    from unmask.batch.report import failure_lines
     from unmask.cli.run import parse_options
 
     if workers is not None and cluster is not None:
@@ -53,5 +54,7 @@ def batch(source: Path, output: Path, method: str, workers: int | None, cluster:
     click.echo(f"{counts or 'nothing to do'} ({summary.ran} jobs run, {summary.reused} done before)")
     for path in summary.report:
         click.echo(str(path))
+    for line in failure_lines(summary.failures, summary.report[0]):
+        click.echo(line, err=True)
     if summary.failed:
         sys.exit(1)

@@ -44,7 +44,7 @@ from unmask.references import TRIES
 @click.option("--json", "record", type=click.Path(path_type=Path), help="Also write a JSON record of the run.")
 @click.option("--strip-location", is_flag=True,
               help="Leave the GPS location out of the result's EXIF (date, camera and the rest are kept).")
-@click.option("--quiet", "-q", is_flag=True, help="Print only warnings, errors and the paths written.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the paths written, warnings and errors.")
 def run(target: Path, references: tuple[Path, ...], tries: int | None, output: Path, expression: Path | None,
         method: str, mask: Path | None, face: int | None, reference_face: int | None,
         face_box: tuple[float, ...] | None, eyes: tuple[float, ...] | None, strict: bool, seed: int, weights: str | None,
@@ -69,7 +69,7 @@ def run(target: Path, references: tuple[Path, ...], tries: int | None, output: P
     start = time.perf_counter()
 
     def progress(message: str) -> None:
-        if not quiet or message.startswith("warning"):
+        if not quiet and not message.startswith("warning: "):  # warnings come at the end, once
             click.echo(f"[{time.perf_counter() - start:5.1f} s] {message}", err=True)
 
     with warnings.catch_warnings():
@@ -79,6 +79,8 @@ def run(target: Path, references: tuple[Path, ...], tries: int | None, output: P
                           seed=seed, progress=progress, bars=not quiet, **method_options)
     for path in result.save(output, panel=panel, json=record, strip_location=strip_location):
         click.echo(str(path))
+    for warning in result.record["warnings"]:  # last, where they are seen (also in the JSON record)
+        click.echo(f"warning: {warning}", err=True)
 
 
 def parse_options(options: tuple[str, ...]) -> dict[str, Any]:

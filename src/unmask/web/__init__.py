@@ -46,14 +46,19 @@ def serve(host: str = "127.0.0.1", port: int = 7860, weights: str | None = None,
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     try:
         try:
-            from unmask.web.page import build_page, theme
+            from unmask.web.page import CSS, build_page, theme
         except ImportError as exc:
             raise UnmaskError(f"the web page needs Gradio: pip install -e \".[web]\" ({exc})") from None
         page = build_page(root, usable)
         page.queue(default_concurrency_limit=1, max_size=32)
+        # quiet: Gradio's own hints name its Python arguments (`share=True`), not this command's options
         page.launch(server_name=host, server_port=port, share=share, max_file_size=f"{max_upload_mb}mb",
-                    theme=theme(), ssr_mode=False, quiet=quiet, footer_links=["api"], run_history=False,
+                    theme=theme(), css=CSS, ssr_mode=False, quiet=True, footer_links=["api"], run_history=False,
                     show_error=False, prevent_thread_lock=True)
+        if not quiet:
+            print(f"* Running on local URL:  {page.local_url}", flush=True)
+            if not share:
+                print("* To also open a public link, start it with `unmask web --share`.", flush=True)
         threading.Thread(target=_warm_up, daemon=True).start()
         page.block_thread()
     finally:

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from unmask.errors import UnmaskError
+from unmask.errors import FaceError, UnmaskError
 from unmask.images import read_image, write_image
 
 REGION_COLOUR = (255, 40, 160, 150)
@@ -49,11 +49,20 @@ class JobResult:
     seconds: float = 0.0
 
 
+MARK_ADVICE = "mark the face yourself (Mark the face yourself, below the inputs)"
+PAINT_ADVICE = "if the face is masked, paint the region to fill on the photo"
+
+
 def user_message(exc: UnmaskError) -> str:
     """The error's one line as the command line prints it, naming an upload by its own file name
     (not the app's temporary path)."""
     text = str(exc)
     return text.replace(str(exc.path), exc.path.name) if exc.path is not None else text
+
+
+def page_message(exc: UnmaskError) -> str:
+    """`user_message`, and for a face not found what to do about it on the page."""
+    return f"{user_message(exc)}: {MARK_ADVICE}" if isinstance(exc, FaceError) else user_message(exc)
 
 
 def preview_region(masked: str | Path, face: int | None = None, face_box: tuple[float, ...] | None = None,
@@ -73,9 +82,12 @@ def preview_region(masked: str | Path, face: int | None = None, face_box: tuple[
     try:
         chosen = (choose_face(faces, index=face, path=path) if face_box is None and eyes is None
                   else find_face(photo, face, path, face_box=face_box, eyes=eyes))
-        region, _ = _found_region(find_mask_region(photo, chosen), path)
     except UnmaskError as exc:
-        return RegionPreview(photo, None, len(faces), user_message(exc))
+        return RegionPreview(photo, None, len(faces), page_message(exc))
+    try:
+        region, _ = _found_region(find_mask_region(photo, chosen), path)
+    except UnmaskError:  # its advice is the command line's (--mask)
+        return RegionPreview(photo, None, len(faces), f"{path.name}: no face mask found on the face: {PAINT_ADVICE}")
     return RegionPreview(photo, region, len(faces))
 
 
@@ -143,27 +155,26 @@ def run_job(folder: Path, masked: Path, references: list[Path], method: str = "w
     on the editor, bool (H, W), or None; `found`: the region `preview_region` found, or None. The
     region is passed as `mask=` only when it differs from the one found, so an unedited region
     runs exactly like the command line without `--mask`. Other `arguments` go to
-    `unmask.complete` unchanged."""
+    `unmask.complete` unchanged. The record and the progress messages name the uploads by their
+    own file names (`by_name`), never by the app's temporary paths."""
     import warnings
 
     from unmask.pipeline import complete
 
     if not references:
         raise UnmaskError("add at least one reference photo: an unmasked photo of the same person")
-    said: list[str] = []
+    uploads = [masked, *references, *([Path(arguments["expression"])] if arguments.get("expression") else [])]
 
     def say(message: str) -> None:
-        said.append(message)
         if progress is not None:
-            progress(message)
+            progress(by_name(message, uploads))
 
     mask = None if region is None or (found is not None and np.array_equal(region, found)) else region
     reference: Path | list[Path] = references[0] if len(references) == 1 else list(references)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # warnings reach the user through `say`, once
         result = complete(masked, reference, method=method, mask=mask, progress=say, **arguments)
-    record = result.record
-    record["inputs"] = {k: (Path(v).name if isinstance(v, str) else v) for k, v in record["inputs"].items()}
+    record = result.record = by_name(result.record, uploads)
     stem, suffix = masked.stem, (".jpg" if masked.suffix.lower() in (".jpg", ".jpeg") else ".png")
     written = result.save(folder / f"{stem}-unmasked{suffix}", panel=folder / f"{stem}-panel.png",
                           json=folder / f"{stem}-record.json")
@@ -171,6 +182,19 @@ def run_job(folder: Path, masked: Path, references: list[Path], method: str = "w
     return JobResult(*written, region=None if used is None else write_image(
                          folder / f"{stem}-region.png", used.astype(np.uint8) * 255),
                      identity_distance=float(record["identity_distance"]), same_person=bool(record["same_person"]),
-                     warnings=[m.removeprefix("warning: ") for m in said if m.startswith("warning")],
+                     warnings=list(record["warnings"]),
                      seconds=float(sum(record["seconds"].values())))
 
+
+def by_name(value: Any, uploads: list[Path]) -> Any:
+    """`value` (a message, or a JSON-able record of dicts, lists and strings) with every upload's
+    path replaced by the upload's own file name."""
+    if isinstance(value, str):
+        for path in uploads:
+            value = value.replace(str(path), path.name)
+        return value
+    if isinstance(value, dict):
+        return {key: by_name(item, uploads) for key, item in value.items()}
+    if isinstance(value, list):
+        return [by_name(item, uploads) for item in value]
+    return value

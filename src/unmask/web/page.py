@@ -16,13 +16,20 @@ import numpy as np
 
 from unmask.errors import UnmaskError
 from unmask.images import write_image
-from unmask.web.jobs import (REGION_COLOUR, JobResult, face_marks, new_folder, preview_region, region_from_layers,
-                             region_layer, run_job, user_message)
+from unmask.web.jobs import (REGION_COLOUR, JobResult, face_marks, new_folder, page_message, preview_region,
+                             region_from_layers, region_layer, run_job, user_message)
 
 BASE_METHODS = ["warp", "opencv-telea", "opencv-ns"]
 MARK_EYES, MARK_BOX = "the two eyes", "a box around the face"
 SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
 MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
+EDITOR_HEIGHT = 680
+"""CSS pixels of the region editor: a portrait photo opens fitted at about 600 px high."""
+CSS = """
+#unmask-warning { background: #fef3c7; border: 2px solid #d97706; border-radius: 8px; padding: 6px 14px; }
+#unmask-warning, #unmask-warning * { color: #7c2d12; font-size: 1.05rem; }
+"""
+"""The page's own style: the warning box above the result stands out."""
 
 INTRO = """# unmask
 Complete the part of a face hidden by a face mask from an unmasked photo of the same person.
@@ -60,6 +67,7 @@ def build_page(root: Path, weights: list[str]) -> gr.Blocks:
     with gr.Blocks(title="unmask", analytics_enabled=False) as page:
         found = gr.State(None)  # the region found on the masked photo, bool (H, W), or None
         pending = gr.State(None)  # the editor's value with the region layer, shown after the photo
+        problem = gr.State("")  # why no region was found on the masked photo ("" when one was)
         gr.Markdown(INTRO)
         status = gr.Textbox(label="Messages", interactive=False, lines=1, max_lines=6, elem_id="unmask-status")
         with gr.Row():
@@ -90,10 +98,12 @@ def build_page(root: Path, weights: list[str]) -> gr.Blocks:
                 editor = gr.ImageEditor(
                     label="Region to fill (paint to add, erase to remove)", type="numpy", image_mode="RGBA",
                     format="png", sources=(), transforms=(), layers=False, canvas_size=(16, 16),
-                    brush=gr.Brush(colors=[_css(REGION_COLOUR)], color_mode="fixed"), elem_id="unmask-editor")
+                    brush=gr.Brush(colors=[_css(REGION_COLOUR)], color_mode="fixed"), height=EDITOR_HEIGHT,
+                    elem_id="unmask-editor")
                 with gr.Row():
                     run = gr.Button("Complete", variant="primary", elem_id="unmask-run")
                     cancel = gr.Button("Cancel", variant="stop", elem_id="unmask-cancel")
+        warning = gr.Markdown(visible=False, elem_id="unmask-warning")
         with gr.Row():
             slider = gr.ImageSlider(label="Before / after", type="filepath", elem_id="unmask-slider")
             result = gr.Image(label="Result (full size)", type="filepath", interactive=False, elem_id="unmask-result",
@@ -105,18 +115,18 @@ def build_page(root: Path, weights: list[str]) -> gr.Blocks:
 
         def show_region(masked_path: str | None, index: float | None, kind: str, mark_text: str | None):
             if masked_path is None:
-                return None, None, None, None, ""
+                return None, None, None, None, "", ""
             keep = gr.skip(), None, gr.skip(), gr.skip()  # the editor, as the user left it
             if len((mark_text or "").split(",")) == 2:  # one point of two clicked
-                return keep + ("now click the second point",)
+                return keep + ("now click the second point", gr.skip())
             try:
                 marked = face_marks(mark_text or "", kind == MARK_EYES)
             except UnmaskError as exc:
-                return keep + (f"error: {user_message(exc)}",)
+                return keep + (f"error: {user_message(exc)}", gr.skip())
             try:
                 preview = preview_region(own(masked_path), None if marked else _index(index), **marked)
             except UnmaskError as exc:
-                return None, None, None, None, f"error: {user_message(exc)}"
+                return None, None, None, None, f"error: {page_message(exc)}", page_message(exc)
             background = write_image(new_folder(root) / "photo.jpg", preview.photo)  # shown, never read back
             value = {"background": str(background), "layers": [region_layer(preview.region, preview.photo.shape[:2])],
                      "composite": None}
@@ -125,10 +135,11 @@ def build_page(root: Path, weights: list[str]) -> gr.Blocks:
             message = f"error: {preview.message}" if preview.message else "region found: check it, then press Complete"
             # the photo first, then its layer: a layer that arrives with the photo is placed on the
             # editor's previous canvas (off by half the difference in size)
-            return {**value, "layers": []}, value, preview.region, str(background), note + message
+            return {**value, "layers": []}, value, preview.region, str(background), note + message, preview.message
 
         gr.on([masked.change, face.change, mark_kind.change, marks.change], show_region,
-              [masked, face, mark_kind, marks], [editor, pending, found, marker, status], trigger_mode="always_last",
+              [masked, face, mark_kind, marks], [editor, pending, found, marker, status, problem],
+              trigger_mode="always_last",
               api_visibility="private").then(lambda value: gr.skip() if value is None else value, pending, editor,
                                              api_visibility="private")
         example.click(lambda: _example(root), None, [masked, references], api_visibility="private")
@@ -138,7 +149,7 @@ def build_page(root: Path, weights: list[str]) -> gr.Blocks:
 
         def complete_on_page(masked_path, reference_paths, method_name, weight_name, steps_n, space_name,
                              prefill_name, pti_n, seed_n, expression_path, index, kind, mark_text, edited,
-                             found_region, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
+                             found_region, why_not_found, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
             session = request.session_hash or ""
             stages = [0]
 
@@ -161,28 +172,36 @@ def build_page(root: Path, weights: list[str]) -> gr.Blocks:
                     if steps_n:
                         arguments["steps"] = int(steps_n)
                 layers = (edited or {}).get("layers") or []
-                shape = found_region.shape if found_region is not None else _shape(layers)
-                region = region_from_layers(layers, shape) if layers else None
+                region = None
+                if layers:
+                    shape = found_region.shape if found_region is not None else _shape(layers)
+                    region = region_from_layers(layers, shape)
+                if (region is None or not region.any()) and why_not_found:
+                    raise UnmaskError(why_not_found)  # what the upload said: no face, no face mask, ...
+                if region is not None and not region.any():
+                    raise UnmaskError("the region to fill is empty: paint it on the photo")
                 job = run_job(new_folder(root), target, [own(p) for p in reference_paths or []], method_name,
                               region=region, found=found_region, progress=report, **arguments)
             except UnmaskError as exc:
-                return (f"error: {user_message(exc)}",) + (None,) * 5
+                return (f"error: {page_message(exc)}",) + (None,) * 5 + (gr.Markdown(visible=False),)
             except _Cancelled:
-                return ("cancelled",) + (None,) * 5
+                return ("cancelled",) + (None,) * 5 + (gr.Markdown(visible=False),)
             return ("done in %.1f s" % job.seconds, (str(target), str(job.result)), str(job.result), str(job.panel),
-                    _summary(job), [str(p) for p in (job.result, job.panel, job.record, job.region) if p is not None])
+                    _summary(job), [str(p) for p in (job.result, job.panel, job.record, job.region) if p is not None],
+                    gr.Markdown(_warning(job), visible=bool(job.warnings)))
 
-        def begin(request: gr.Request) -> str:
+        def begin(request: gr.Request):
             """Forget an earlier Cancel, before the job is queued (a Cancel pressed while the job
-            waits in the queue must still stop it)."""
+            waits in the queue must still stop it), and the last job's warning."""
             cancelled.discard(request.session_hash or "")
-            return "working..."
+            return "working...", gr.Markdown(visible=False)
 
-        running = run.click(begin, None, status, queue=False, api_visibility="private").then(
+        running = run.click(begin, None, [status, warning], queue=False, api_visibility="private").then(
             complete_on_page,
             [masked, references, method, weight, steps, space, prefill, pti_steps, seed, expression, face, mark_kind,
-             marks, editor, found],
-            [status, slider, result, panel, summary, downloads], api_visibility="private", concurrency_id="jobs")
+             marks, editor, found, problem],
+            [status, slider, result, panel, summary, downloads, warning], api_visibility="private",
+            concurrency_id="jobs")
 
         def stop(request: gr.Request) -> str:
             cancelled.add(request.session_hash or "")
@@ -261,7 +280,10 @@ def _example(root: Path) -> tuple[str, list[str]]:
 
 def _summary(job: JobResult) -> str:
     verdict = "same person" if job.same_person else "possibly another person"
-    lines = [f"**Identity distance** {job.identity_distance:.3f} ({verdict}; from the part of the face above "
-             "the mask, which tells people apart less well than a whole face)"]
-    lines += [f"- warning: {w}" for w in job.warnings]
-    return "\n".join(lines)
+    return (f"**Identity distance** {job.identity_distance:.3f} ({verdict}; from the part of the face above "
+            "the mask, which tells people apart less well than a whole face)")
+
+
+def _warning(job: JobResult) -> str:
+    """The job's warnings for the box above the result (Markdown; empty when there are none)."""
+    return "\n\n".join(f"**⚠ Warning:** {w}" for w in job.warnings)
