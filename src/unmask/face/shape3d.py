@@ -11,6 +11,11 @@ ones a mask leaves visible) by Levenberg-Marquardt from an affine fit and its de
 `unmask.face.mean_shape3d.MEAN_SHAPE3D` (68 points of MediaPipe's canonical face mesh, chosen by
 `scripts/derive_shape3d.py`).
 
+`lift` gives a photo's own 68 landmarks a depth: the mean shape fitted to them, its x and y in the
+camera's frame replaced by the photo's (its own proportions), its depth kept. `hidden_landmarks`
+fits such a lifted reference (or the mean shape) to the visible landmarks of a masked target and
+projects the reference's nose, mouth and jaw in the target's pose: a head turned away from the
+reference gets its lower face turned too, not a front-facing one.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from unmask.face.hidden import HIDDEN, VISIBLE, _check
 
 _ITERATIONS = 30
 
@@ -127,3 +134,34 @@ def _exp(w: np.ndarray) -> np.ndarray:
     k = w / angle
     cross = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
     return np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * cross @ cross
+
+
+def lift(points: np.ndarray, shape: np.ndarray | None = None) -> np.ndarray:
+    """(68, 3) shape-frame points of a face whose photo landmarks are `points` (68, 2): `shape`
+    (default `MEAN_SHAPE3D`) fitted to them, its image-plane coordinates replaced by the photo's and
+    its depth kept, turned back into the shape frame and scale (so `fit_pose(points, lift(points))`
+    projects exactly onto `points`)."""
+    shape = _mean() if shape is None else np.asarray(shape, np.float64)
+    points = _check(points)
+    pose = fit_pose(points, shape)
+    camera = shape @ pose.rotation.T
+    camera[:, :2] = (points - pose.translation) / pose.scale
+    return camera @ pose.rotation
+
+
+def hidden_landmarks(landmarks: np.ndarray, reference_landmarks: np.ndarray | None = None) -> np.ndarray:
+    """(68, 2) landmarks with the hidden points (`hidden.HIDDEN`) placed by the 3-D shape: the
+    reference's own (`lift` of `reference_landmarks` (68, 2), any photo of the same person) or the
+    mean shape, posed by `fit_pose` on the `hidden.VISIBLE` points of `landmarks` (68, 2) and
+    projected. The visible points are returned unchanged."""
+    target = _check(landmarks)
+    shape = _mean() if reference_landmarks is None else lift(reference_landmarks)
+    out = target.copy()
+    out[HIDDEN] = fit_pose(target[VISIBLE], shape[VISIBLE]).project(shape[HIDDEN])
+    return out
+
+
+def _mean() -> np.ndarray:
+    from unmask.face.mean_shape3d import MEAN_SHAPE3D
+
+    return np.array(MEAN_SHAPE3D)
