@@ -86,3 +86,11 @@ def test_bad_input_is_refused():
         fit_pose(np.zeros((3, 2)), np.zeros((3, 3)))
     with pytest.raises(ValueError):
         hidden_landmarks(np.zeros((67, 2)))
+
+
+def test_warp_takes_the_shape_option():
+    from unmask.methods.warp import WarpMethod
+
+    assert WarpMethod().shape == "2d" and WarpMethod(shape="3d").shape == "3d"
+    with pytest.raises(ValueError):
+        WarpMethod(shape="4d")
