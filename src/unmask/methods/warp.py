@@ -3,10 +3,12 @@
 1. Pose: if the mirrored reference's visible landmarks fit the target's better than the reference's
    own (`unmask.references.pose_mismatch`: it is turned the other way), it is mirrored with its
    landmarks.
-2. Hidden landmarks (`unmask.face.hidden`): the visible eyes, brows, upper nose bridge and jaw
-   ends of the target fix a similarity transform from the reference; the reference's nose, mouth
-   and jaw mapped through it are the target's hidden points (the person's own proportions in the
-   target's pose), the jaw shifted for the difference in head turn.
+2. Hidden landmarks: with `shape` "3d" (`unmask.face.shape3d.hidden_landmarks`) the reference's
+   landmarks get a depth from the 3-D face shape, the visible eyes, brows, upper nose bridge and
+   jaw ends of the target fix its head pose (yaw, pitch, roll), and the reference's nose, mouth
+   and jaw projected in that pose are the target's hidden points: a turned head gets a turned
+   lower face. With "2d" (`unmask.face.hidden`) a similarity transform from the reference's
+   visible points instead, the jaw shifted for the difference in head turn.
 3. Warp: a smoothing thin-plate spline through the 68 point pairs, two rings of points beyond the
    jaw and a frame on the crop border maps every target pixel to a reference pixel, so the whole
    region (also where the mask reaches past the jaw line) is covered by reference pixels. The
@@ -29,6 +31,7 @@ import numpy as np
 
 from unmask.blend import composite_region, poisson_composite
 from unmask.face.hidden import estimate_hidden_landmarks, fit_similarity, mirror_landmarks, yaw
+from unmask.face.shape3d import hidden_landmarks
 from unmask.face.skin import visible_skin
 from unmask.methods.base import AlignedCase, Completion, Method, Progress
 from unmask.methods.neck import (MAX_COVER, SEEN_WEIGHT, NeckLayout, bridge_open_runs, collar_line, cover_foreign,
@@ -49,16 +52,20 @@ class WarpMethod(Method):
     "never" or "always";
     `size` the aligned crop side (default 512); `regularization` the spline's smoothing (0 = exact
     through every point); `surroundings` fill the region outside the face and neck from the
-    target's surroundings (else from the reference too)."""
+    target's surroundings (else from the reference too); `shape` "3d" or "2d", how the hidden
+    landmarks are placed (module docstring, step 2)."""
 
     name = "warp"
     wide_crop = True
     tries = TRIES  # a second or two per reference
 
     def __init__(self, mirror: str = "auto", size: int = 512, regularization: float = 0.1,
-                 surroundings: bool = True):
+                 surroundings: bool = True, shape: str = "2d"):
         if mirror not in ("auto", "never", "always"):
             raise ValueError(f"mirror must be 'auto', 'never' or 'always', not {mirror!r}")
+        if shape not in ("3d", "2d"):
+            raise ValueError(f"shape must be '3d' or '2d', not {shape!r}")
+        self.shape = shape
         self.mirror = mirror
         self.surroundings = bool(surroundings)
         self.size = int(size)
@@ -77,7 +84,8 @@ class WarpMethod(Method):
             say("mirroring the reference (it faces the other way)")
             reference, ref_points = mirror_face(reference, ref_points)
         say("estimating the hidden landmarks from the reference")
-        target_points = estimate_hidden_landmarks(case.target_landmarks, ref_points)
+        place = hidden_landmarks if self.shape == "3d" else estimate_hidden_landmarks
+        target_points = place(case.target_landmarks, ref_points)
         say("warping the reference onto them")
         warped = warp_face(reference, ref_points, target_points, case.size, self.regularization)
         say("Poisson compositing")
