@@ -204,17 +204,17 @@ def test_dask_cluster_gives_the_same_bytes(manifest, local_run, tmp_path, monkey
 
 def test_album_target_is_detected_once_with_the_same_result(album, monkeypatch):
     """The scan's face and region go to the COMPLETE job: no second detection, the same bytes."""
-    import unmask.face
+    import unmask.region
     from unmask.batch.inputs import Target
     from unmask.batch.jobs import complete_job, scan_job
     from unmask.batch.work import run_job
 
     target = Target("p01/1.jpg", album / "p01" / "1.jpg", (album / "p01" / "2.jpg", album / "p01" / "5.jpg"))
     scan = run_job(scan_job(target.key, target.path, SETTINGS))
-    assert scan.status == "masked" and scan.row["found"]["face"]["detector"]
+    assert scan.status == "masked" and scan.row["found"]["faces"][0]["face"]["detector"]
     found = json.loads(json.dumps(scan.row["found"]))  # as the record file keeps it
     again = run_job(complete_job(target, SETTINGS))
-    monkeypatch.setattr(unmask.face, "find_mask_region", lambda *args: pytest.fail("region found again"))
+    monkeypatch.setattr(unmask.region, "find_mask_region", lambda *args: pytest.fail("region found again"))
     once = run_job(complete_job(target, SETTINGS, found))
     assert once.status == again.status == "done"
     assert once.image == again.image and once.after == again.after

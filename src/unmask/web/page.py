@@ -58,7 +58,7 @@ def build_page(root: Path, weights: list[str]) -> gr.Blocks:
         return resolved
 
     with gr.Blocks(title="unmask", analytics_enabled=False) as page:
-        found = gr.State(None)  # the region found on the masked photo, bool (H, W), or None
+        found = gr.State(None)  # the pipeline's Scene of the masked photo (face and region found), or None
         pending = gr.State(None)  # the editor's value with the region layer, shown after the photo
         gr.Markdown(INTRO)
         status = gr.Textbox(label="Messages", interactive=False, lines=1, max_lines=6, elem_id="unmask-status")
@@ -125,7 +125,7 @@ def build_page(root: Path, weights: list[str]) -> gr.Blocks:
             message = f"error: {preview.message}" if preview.message else "region found: check it, then press Complete"
             # the photo first, then its layer: a layer that arrives with the photo is placed on the
             # editor's previous canvas (off by half the difference in size)
-            return {**value, "layers": []}, value, preview.region, str(background), note + message
+            return {**value, "layers": []}, value, preview.scene, str(background), note + message
 
         gr.on([masked.change, face.change, mark_kind.change, marks.change], show_region,
               [masked, face, mark_kind, marks], [editor, pending, found, marker, status], trigger_mode="always_last",
@@ -138,7 +138,7 @@ def build_page(root: Path, weights: list[str]) -> gr.Blocks:
 
         def complete_on_page(masked_path, reference_paths, method_name, weight_name, steps_n, space_name,
                              prefill_name, pti_n, seed_n, expression_path, index, kind, mark_text, edited,
-                             found_region, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
+                             found_scene, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
             session = request.session_hash or ""
             stages = [0]
 
@@ -161,10 +161,10 @@ def build_page(root: Path, weights: list[str]) -> gr.Blocks:
                     if steps_n:
                         arguments["steps"] = int(steps_n)
                 layers = (edited or {}).get("layers") or []
-                shape = found_region.shape if found_region is not None else _shape(layers)
+                shape = found_scene.photo.pixels.shape[:2] if found_scene is not None else _shape(layers)
                 region = region_from_layers(layers, shape) if layers else None
                 job = run_job(new_folder(root), target, [own(p) for p in reference_paths or []], method_name,
-                              region=region, found=found_region, progress=report, **arguments)
+                              region=region, found=found_scene, progress=report, **arguments)
             except UnmaskError as exc:
                 return (f"error: {user_message(exc)}",) + (None,) * 5
             except _Cancelled:
