@@ -39,9 +39,9 @@ _MAX_CROP = 1024  # largest crop side a wide-crop method works at (time grows wi
 
 @dataclass
 class Result:
-    """What `complete` returns. `image`: the completed photo, uint8 (H, W, 3), the target's size;
-    `aligned`: the completed aligned crop (S, S, 3); `steps`: named uint8 images for a panel, in
-    order; `record`: a JSON-able account of what was done; `inputs`: the input files (never
+    """What `complete` (and `compose`) returns. `image`: the completed photo, uint8 (H, W, 3), the
+    target's size; `aligned`: the completed aligned crop (S, S, 3) (a group photo's: the first
+    completed face's); `steps`: named uint8 images for a panel, in order; `record`: a JSON-able account of what was done; `inputs`: the input files (never
     overwritten by `save`)."""
 
     image: np.ndarray
