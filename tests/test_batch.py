@@ -216,7 +216,7 @@ def test_album_target_is_detected_once_with_the_same_result(album, monkeypatch):
 
     target = Target("p01/1.jpg", album / "p01" / "1.jpg", (album / "p01" / "2.jpg", album / "p01" / "5.jpg"))
     scan = run_job(scan_job(target.key, target.path, SETTINGS))
-    assert scan.status == "masked" and scan.row["found"]["face"]["detector"]
+    assert scan.status == "masked" and scan.row["found"]["faces"][0]["face"]["detector"]
     found = json.loads(json.dumps(scan.row["found"]))  # as the record file keeps it
     again = run_job(complete_job(target, SETTINGS))
     monkeypatch.setattr(unmask.region, "find_mask_region", lambda *args: pytest.fail("region found again"))

@@ -11,7 +11,7 @@ import pytest
 from unmask.cli import main
 from unmask.errors import UnmaskError
 from unmask.images import write_image
-from unmask.pipeline import _found_region
+from unmask.pipeline import prepare
 from unmask.region import finder, find_mask_region, render_mask
 
 
@@ -34,7 +34,7 @@ def test_an_unmasked_face_is_reported_as_unmasked(astronaut, tmp_path, capsys):
     assert not found.found and found.score < finder.MIN_SCORE
     with pytest.raises(UnmaskError, match=r"^no face mask found on this face \(mask evidence 0\.\d\d, below 0\.50\): "
                                           r"if it is not masked there is nothing to complete; if it is, paint"):
-        _found_region(found, None)
+        prepare(photo, photo, face=face, mask=found)  # the pipeline's first stage, with this finder result
     path = write_image(tmp_path / "bare.png", photo)
     with pytest.raises(SystemExit) as exit_info:
         main(["region", str(path), "-o", str(tmp_path / "region.png")])
@@ -56,7 +56,7 @@ def test_a_mask_seen_without_an_outline_says_so(astronaut, tmp_path, capsys, mon
                               "but its outline could not be found")
     assert "no face mask found" not in message and "--mask" in message and "web page" in message
     with pytest.raises(UnmaskError, match="its outline could not be found"):
-        _found_region(failed, None)
+        prepare(masked, masked, face=face, mask=failed)
     monkeypatch.setattr(finder, "find_mask_region", lambda image, face: failed)
     path = write_image(tmp_path / "masked.png", masked)
     with pytest.raises(SystemExit) as exit_info:

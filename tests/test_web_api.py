@@ -196,7 +196,7 @@ def test_a_marked_face_is_completed_as_the_command_line_does(people_dir, tmp_pat
     truth = inputs["region"]
     assert (preview.region & truth).sum() / (preview.region | truth).sum() > 0.8
     job = run_job(tmp_path, inputs["masked"], [inputs["reference"]], "warp", region=preview.region,
-                  found=preview.region, **marked)
+                  found=preview.scene, **marked)
     expected = unmask.complete(inputs["masked"], inputs["reference"], method="warp", **marked)
     np.testing.assert_array_equal(read_image(job.result), expected.image)
     np.testing.assert_array_equal(read_image(job.region)[:, :, 0] > 0, preview.region)

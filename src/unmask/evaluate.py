@@ -1,19 +1,25 @@
 """The evaluation harness: completion methods scored on real photos with known ground truth.
 
+Every case goes through the pipeline's stages as `unmask run` does (`unmask.pipeline.prepare` ->
+`fill` -> `compose`: the face found on the masked photo, the reference ranked and its identity
+checked, the hidden landmarks estimated from it, the wide crop at the method's own size, the
+Poisson composite pasted back into the photo); the completed photo is then seen at the scoring
+size, FFHQ-aligned (`size`) around the completed face's landmarks, with the masked photo, the
+reference and the truth aligned the same way. (`unmask eval --cases`, `evaluate_cases`, runs the
+same stages through `unmask.complete` on full masked photos of a cases.csv.)
+
 Synthetic mode (`people/<person>/<photo>`): every photo of a person with at least two photos is
 a target once. A procedural face mask (`unmask.region.render_mask`, kinds cycling with the case index
 and the seed) is painted on it; the unmasked photo is the ground truth and the painted region the
-true region. The reference is another photo of the same person, chosen by the seed. The face and
-its landmarks are then found on the *masked* photo, as for a real one, the hidden landmarks are
-estimated from the reference (as the pipeline does), and the masked photo, the ground truth (same
-transform) and the reference are FFHQ-aligned at `size`. Scores of the completion against the
-ground truth: PSNR, SSIM and perceptual distance inside the painted region's bounding box grown by
-10 % (also when the method filled the detected region) and on the whole aligned crop, and dlib's
-identity distance (both descriptors taken at the ground truth's own landmarks), next to the
-identity distance of the masked input and of the reference.
+true region (given to the pipeline as the user's mask with `region` "truth", found by it with
+"detected"). The reference is another photo of the same person, chosen by the seed. Scores of the
+completion against the ground truth: PSNR, SSIM and perceptual distance inside the painted region's
+bounding box grown by 10 % (also when the pipeline filled the detected region) and on the whole
+aligned crop, and dlib's identity distance (both descriptors taken at the ground truth's own
+landmarks), next to the identity distance of the masked input and of the reference.
 
 Real mode (`mfr2`-style: `<person>/<file>` + `labels.csv` with person,file,mask; mask "no-mask" for
-unmasked photos): targets are the masked photos, the region is found by `find_mask_region`, the
+unmasked photos): targets are the masked photos, the region is found by the pipeline, the
 reference is an unmasked photo of the person and the identity probe another one; only identity
 distances are scored (completed and masked face vs the probe).
 
@@ -171,16 +177,32 @@ class _Photos:
 
 
 @dataclass
-class _Prepared:
-    """A case's aligned inputs: the method's `AlignedCase`, what scores it, and what the sheet shows."""
+class _Truth:
+    """What a case is scored against: the `photo` (the unmasked original in synthetic mode, the
+    identity probe in real mode, uint8 (H, W, 3)), its `Face`, and the painted region
+    (synthetic, bool (H, W); None in real mode)."""
 
-    aligned: Any  # AlignedCase
-    truth: np.ndarray | None  # aligned ground truth (synthetic) or aligned probe (real), (S, S, 3)
-    landmarks: np.ndarray  # (68, 2) crop points at which identity descriptors are taken
-    anchor: np.ndarray  # identity descriptor everything is compared with (truth or probe)
-    record: dict[str, Any]  # per-case fields for the rows
-    identity: dict[str, float]  # identity_masked, identity_reference
-    truth_region: np.ndarray | None = None  # (S, S) bool, the painted region (synthetic): scores use its box
+    photo: np.ndarray
+    face: Any  # unmask.face.Face
+    region: np.ndarray | None = None
+
+
+@dataclass
+class _Crops:
+    """A completed case seen at the scoring size: the masked photo, the reference and the truth
+    (or probe) aligned around the completed face (S, S, 3), the landmarks at which identity
+    descriptors are taken, the descriptor everything is compared with, the per-case row fields,
+    the masked input's and the reference's identity distances, and the painted region in the crop
+    (synthetic: scores use its box)."""
+
+    masked: np.ndarray
+    reference: np.ndarray
+    truth: np.ndarray
+    landmarks: np.ndarray
+    anchor: np.ndarray
+    record: dict[str, Any]
+    identity: dict[str, float]
+    truth_region: np.ndarray | None = None
 
 
 def paint_case(case: Case, seed: int, photos: _Photos | None = None) -> tuple[np.ndarray, Any, np.ndarray, np.ndarray]:
@@ -194,84 +216,59 @@ def paint_case(case: Case, seed: int, photos: _Photos | None = None) -> tuple[np
     return original, face, masked, region
 
 
-def _prepare_synthetic(case: Case, photos: _Photos, size: int, seed: int, region_mode: str) -> _Prepared:
-    from unmask.face import align_face, find_face
-    from unmask.face.hidden import estimate_hidden_landmarks
-    from unmask.metrics import descriptor
+def _prepare(case: Case, mode: str, photos: _Photos, seed: int, region_mode: str):
+    """The pipeline's first stage on a case (`unmask.pipeline.prepare`, as `unmask run` does it:
+    the masked photo's face found, the region painted or found, the reference ranked) and what
+    the case is scored against: (`Scene`, `_Truth`)."""
+    from unmask import pipeline
+    from unmask.images import NamedImage
 
-    original, face, masked, region = paint_case(case, seed, photos)
-    try:
-        masked_face = find_face(masked, path=case.target)
-    except UnmaskError as exc:
-        raise UnmaskError(f"after painting a {case.kind} mask: {exc}") from None
-    reference, reference_face = photos.get(case.reference)
-    points = estimate_hidden_landmarks(masked_face.landmarks, reference_face.landmarks)
-    target_crop, alignment = align_face(masked, points, size)
-    truth_crop, _ = align_face(original, points, size)
-    reference_crop, reference_alignment = align_face(reference, reference_face.landmarks, size)
-    truth_region = alignment.region_to_crop(region)
-    if not truth_region.any():
-        raise UnmaskError(f"the painted {case.kind} mask does not overlap the aligned face", case.target)
-    record: dict[str, Any] = {}
-    if region_mode == "detected":
-        crop_region = alignment.region_to_crop(_detected_region(masked, masked_face, case.target))
-        union = np.logical_or(crop_region, truth_region).sum()
-        record["region_iou"] = float(np.logical_and(crop_region, truth_region).sum() / max(union, 1))
-    else:
-        crop_region = truth_region
-    aligned = _aligned_case(target_crop, crop_region, alignment.to_crop(points), reference_crop,
-                            reference_alignment.to_crop(reference_face.landmarks), seed, case)
-    landmarks = alignment.to_crop(face.landmarks)
-    anchor = descriptor(truth_crop, landmarks)
-    record["region_fraction"] = float(crop_region.mean())
-    identity = {
-        "identity_masked": _distance(descriptor(target_crop, landmarks), anchor),
-        "identity_reference": _distance(descriptor(reference_crop, aligned.reference_landmarks), anchor),
-    }
-    return _Prepared(aligned, truth_crop, landmarks, anchor, record, identity, truth_region)
-
-
-def _prepare_real(case: Case, photos: _Photos, size: int, seed: int) -> _Prepared:
-    from unmask.face import align_face, face_descriptor
-    from unmask.face.hidden import estimate_hidden_landmarks
-    from unmask.metrics import descriptor
-
-    masked, masked_face = photos.get(case.target)
-    reference, reference_face = photos.get(case.reference)
+    reference = NamedImage(case.reference, photos.get(case.reference)[0])
+    if mode == "synthetic":
+        original, face, masked, painted = paint_case(case, seed, photos)
+        try:
+            scene = pipeline.prepare(NamedImage(case.target, masked), reference,
+                                     mask=painted if region_mode == "truth" else None)
+        except UnmaskError as exc:
+            raise UnmaskError(f"after painting a {case.kind} mask: {exc}") from None
+        return scene, _Truth(original, face, painted)
+    assert case.probe is not None
     probe, probe_face = photos.get(case.probe)
-    region = _detected_region(masked, masked_face, case.target)
-    points = estimate_hidden_landmarks(masked_face.landmarks, reference_face.landmarks)
-    target_crop, alignment = align_face(masked, points, size)
-    reference_crop, reference_alignment = align_face(reference, reference_face.landmarks, size)
-    probe_crop, _ = align_face(probe, probe_face.landmarks, size)
-    crop_region = alignment.region_to_crop(region)
-    aligned = _aligned_case(target_crop, crop_region, alignment.to_crop(points), reference_crop,
-                            reference_alignment.to_crop(reference_face.landmarks), seed, case)
-    anchor = face_descriptor(probe, probe_face)
-    identity = {
-        "identity_masked": _distance(descriptor(target_crop, aligned.target_landmarks), anchor),
-        "identity_reference": _distance(face_descriptor(reference, reference_face), anchor),
-    }
-    record = {"region_fraction": float(crop_region.mean())}
-    return _Prepared(aligned, probe_crop, aligned.target_landmarks, anchor, record, identity)
+    scene = pipeline.prepare(NamedImage(case.target, photos.get(case.target)[0]), reference)
+    return scene, _Truth(probe, probe_face)
 
 
-def _aligned_case(target, region, target_points, reference, reference_points, seed: int, case: Case):
-    from unmask.methods import AlignedCase
+def _crops(scene, filled, truth: _Truth, size: int, case: Case) -> _Crops:
+    """The case's inputs and truth aligned at `size` around the completed face's landmarks
+    (`filled.points`, the hidden ones as the pipeline estimated them from the reference)."""
+    from unmask.face import align_face, face_descriptor
+    from unmask.metrics import descriptor
 
-    if not region.any():
-        raise UnmaskError("the face-mask region does not overlap the aligned face", case.target)
-    return AlignedCase(target=target, region=region, target_landmarks=target_points,
-                       reference=reference, reference_landmarks=reference_points, seed=seed)
-
-
-def _detected_region(image: np.ndarray, face, path: Path) -> np.ndarray:
-    from unmask.region import find_mask_region
-
-    found = find_mask_region(image, face)
-    if not found.found or not found.mask.any():
-        raise UnmaskError("no face-mask region found", path)
-    return found.mask.astype(bool)
+    masked_crop, alignment = align_face(scene.photo.pixels, filled.points, size)
+    reference = filled.reference
+    reference_crop, reference_alignment = align_face(reference.image, reference.face.landmarks, size)
+    region = alignment.region_to_crop(scene.faces[filled.index].region)
+    record: dict[str, Any] = {"region_fraction": float(region.mean())}
+    if truth.region is None:  # real: the probe, aligned on its own face, described in its photo
+        truth_crop, _ = align_face(truth.photo, truth.face.landmarks, size)
+        landmarks = alignment.to_crop(filled.points)
+        anchor = face_descriptor(truth.photo, truth.face)
+        truth_region = None
+    else:  # synthetic: the original photo under the same transform as the masked one
+        truth_crop, _ = align_face(truth.photo, filled.points, size)
+        landmarks = alignment.to_crop(truth.face.landmarks)
+        anchor = descriptor(truth_crop, landmarks)
+        truth_region = alignment.region_to_crop(truth.region)
+        if not truth_region.any():
+            raise UnmaskError(f"the painted {case.kind} mask does not overlap the aligned face", case.target)
+        if scene.faces[filled.index].region_info.get("source") == "detected":
+            union = np.logical_or(region, truth_region).sum()
+            record["region_iou"] = float(np.logical_and(region, truth_region).sum() / max(union, 1))
+    reference_identity = (face_descriptor(reference.image, reference.face) if truth.region is None else
+                          descriptor(reference_crop, reference_alignment.to_crop(reference.face.landmarks)))
+    identity = {"identity_masked": _distance(descriptor(masked_crop, landmarks), anchor),
+                "identity_reference": _distance(reference_identity, anchor)}
+    return _Crops(masked_crop, reference_crop, truth_crop, landmarks, anchor, record, identity, truth_region)
 
 
 def _distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -297,7 +294,8 @@ def evaluate(
 ) -> Report:
     """Score `methods` (names for `make_method`) on the cases of `folder` (see the module text).
 
-    `mode` "synthetic" or "real"; `size` aligned crop side; `region` "truth" (synthetic default)
+    `mode` "synthetic" or "real"; `size` the side of the aligned crops scored (the method works
+    at its own size, as in `unmask run`); `region` "truth" (synthetic default)
     or "detected" (the only choice in real mode); `net` the perceptual network; `options` method
     name -> its options; `progress` wraps the case iterable (e.g. `tqdm`). Returns a `Report`;
     raises `UnmaskError` for bad arguments.
@@ -320,33 +318,36 @@ def evaluate(
     algorithms = {name: checked_method(name, (options or {}).get(name, {})) for name in dict.fromkeys(methods)}
     cases = synthetic_cases(folder, seed, limit) if mode == "synthetic" else real_cases(folder, seed, limit)
 
+    from unmask import pipeline
+    from unmask.face import align_face
+
     photos = _Photos()
     rows: list[dict[str, Any]] = []
-    shown: list[tuple[Case, _Prepared, dict[str, np.ndarray]]] = []
+    shown: list[tuple[Case, _Crops, dict[str, np.ndarray]]] = []
     for case in (progress or iter)(cases):
         base = _case_fields(case, mode)
         try:
-            if mode == "synthetic":
-                prepared = _prepare_synthetic(case, photos, size, seed, region)
-            else:
-                prepared = _prepare_real(case, photos, size, seed)
+            scene, truth = _prepare(case, mode, photos, seed, region)
         except UnmaskError as exc:
             rows.extend({**base, "method": name, "status": "skipped", "reason": str(exc)} for name in algorithms)
             continue
-        results = {}
+        results, crops = {}, None
         for name, algorithm in algorithms.items():
-            row = {**base, "method": name, "status": "ok", "reason": "", **prepared.record}
+            row = {**base, "method": name, "status": "ok", "reason": ""}
             try:
                 start = time.perf_counter()
-                completion = algorithm.complete(prepared.aligned)
+                filled = pipeline.fill(scene, 0, algorithm, seed=seed)
+                completed = pipeline.compose(scene, [filled], method=name, options=(options or {}).get(name), seed=seed)
                 row["seconds"] = round(time.perf_counter() - start, 3)
+                crops = crops or _crops(scene, filled, truth, size, case)
             except UnmaskError as exc:
                 rows.append({**row, "status": "skipped", "reason": str(exc)})
                 continue
-            rows.append({**row, **_score(completion.image, prepared, mode, net)})
-            results[name] = completion.image
-        if results and len(shown) < SHEET_CASES:
-            shown.append((case, prepared, results))
+            image, _ = align_face(completed.image, filled.points, size)
+            rows.append({**row, **crops.record, **_score(image, crops, mode, net)})
+            results[name] = image
+        if results and crops is not None and len(shown) < SHEET_CASES:
+            shown.append((case, crops, results))
     summary = summarize(rows, list(algorithms))
     summary.update({"mode": mode, "folder": str(folder), "size": size, "seed": seed, "region": region,
                     "perceptual_net": net, "margin": MARGIN, "cases": len(cases)})
@@ -373,7 +374,7 @@ def _case_fields(case: Case, mode: str) -> dict[str, Any]:
     return fields
 
 
-def _score(image: np.ndarray, prepared: _Prepared, mode: str, net: str) -> dict[str, float]:
+def _score(image: np.ndarray, prepared: _Crops, mode: str, net: str) -> dict[str, float]:
     from unmask.metrics import descriptor, image_scores
 
     scores: dict[str, float] = {}
@@ -431,7 +432,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _sheet(shown: list[tuple[Case, _Prepared, dict[str, np.ndarray]]], mode: str) -> np.ndarray:
+def _sheet(shown: list[tuple[Case, _Crops, dict[str, np.ndarray]]], mode: str) -> np.ndarray:
     """Contact sheet: one row per case, masked | reference | each method's result | truth (probe)."""
     from unmask.panel import make_panel
 
@@ -439,9 +440,9 @@ def _sheet(shown: list[tuple[Case, _Prepared, dict[str, np.ndarray]]], mode: str
     methods = list(dict.fromkeys(name for _, _, results in shown for name in results))
     tiles: dict[str, np.ndarray] = {}
     for case, prepared, results in shown:
-        blank = np.full_like(prepared.aligned.target, 255)
-        tiles[f"{case.name} masked"] = prepared.aligned.target
-        tiles[f"{case.name} reference"] = prepared.aligned.reference
+        blank = np.full_like(prepared.masked, 255)
+        tiles[f"{case.name} masked"] = prepared.masked
+        tiles[f"{case.name} reference"] = prepared.reference
         for name in methods:
             tiles[f"{case.name} {name}"] = results.get(name, blank)
         tiles[f"{case.name} {last}"] = prepared.truth

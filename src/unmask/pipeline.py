@@ -1,8 +1,13 @@
-"""The whole job, and the Python API `unmask.complete(...)`.
+"""The whole job, in three stages, and the Python API `unmask.complete(...)` over them.
 
-photo -> face -> mask region (the user's, or found) -> FFHQ-aligned crops of target, reference
-(and expression) -> identity check -> method -> Poisson-composited crop -> pasted back into the
-original photo -> `Result` (full-size image, aligned crop, step images, JSON-able record).
+`prepare` (`locate` + `match`) -> `Scene`: the photo, its faces (the chosen one, or every face of a
+group photo) with their landmarks and the region to fill (the user's, or found), the reference
+candidates ranked for each face and the person each face is given to.
+`fill(scene, index, method)` -> `Filled`: one face FFHQ-aligned with each reference worth trying,
+completed by the method, the result most like the person kept.
+`compose(scene, filled)` -> `Result`: every filled face Poisson-composited and pasted back into the
+original photo (full-size image, aligned crop, step images, JSON-able record).
+`unmask run`, `web`, `batch`, `eval` and `demo` all go through `complete` or these stages.
 """
 
 from __future__ import annotations
@@ -35,9 +40,9 @@ _MAX_CROP = 1024  # largest crop side a wide-crop method works at (time grows wi
 
 @dataclass
 class Result:
-    """What `complete` returns. `image`: the completed photo, uint8 (H, W, 3), the target's size;
-    `aligned`: the completed aligned crop (S, S, 3); `steps`: named uint8 images for a panel, in
-    order; `record`: a JSON-able account of what was done; `inputs`: the input files (never
+    """What `complete` (and `compose`) returns. `image`: the completed photo, uint8 (H, W, 3), the
+    target's size; `aligned`: the completed aligned crop (S, S, 3) (a group photo's: the first
+    completed face's); `steps`: named uint8 images for a panel, in order; `record`: a JSON-able account of what was done; `inputs`: the input files (never
     overwritten by `save`)."""
 
     image: np.ndarray
@@ -86,9 +91,100 @@ def check_outputs(outputs: list[str | Path | None], inputs: list[str | Path]) ->
         seen.add(resolved)
 
 
+TO_FILL = "to fill"
+"""A face of the scene with a region to fill and a person's references (before `fill`)."""
+COMPLETED = "completed"
+NO_MASK = "no mask"
+UNKNOWN = "unknown person"
+ERROR = "error"
+"""Statuses of a face in a `Scene` and in a group photo's record."""
+
+
+@dataclass
+class SceneFace:
+    """One face of the photo and what is to be done with it.
+
+    `face`: the detection (or the user's box / eyes); `points`: the (68, 2) landmarks to work with
+    (the region finder may have put a mask-dragged upper face back on the eyes); `region`: bool
+    (H, W) to fill, None when the face shows no face mask; `region_info`: how the region came
+    about (for the record); `found`: the finder's `MaskRegion` (None for the user's region).
+    After `match`: `person` (None when the references were given for one unnamed person),
+    `ranked` its reference candidates for this face, best first (`unmask.references.rank`),
+    `skipped` the unusable reference photos, `distance` / `limit` the upper-face identity
+    distance to the person's closest reference and that pair's same-person limit, and `people`
+    that distance per person (several people). `status`: TO_FILL, NO_MASK, UNKNOWN, ERROR
+    (`message` says why); a filled face is COMPLETED in `compose`'s record (the scene is not
+    changed by `fill` or `compose`, so one scene serves several methods)."""
+
+    face: Face
+    points: np.ndarray
+    region: np.ndarray | None
+    region_info: dict[str, Any]
+    found: MaskRegion | None = None
+    status: str = TO_FILL
+    message: str = ""
+    person: str | None = None
+    ranked: list[Any] = field(default_factory=list)  # unmask.references.Ranked
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    distance: float | None = None
+    limit: float | None = None
+    people: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Scene:
+    """What `prepare` hands on: the photo (`photo.pixels` uint8 (H, W, 3), `photo.path` None for
+    an array), how the record names it (`label`), its `faces` (the chosen one, or every face the
+    detector found when `group`), how many faces the detector found (`detected`), the expression
+    photo, its face and label (or None), the names of the people matched against (group), the
+    input files (never written over) and the seconds spent."""
+
+    photo: NamedImage
+    label: str | None
+    faces: list[SceneFace]
+    detected: int
+    group: bool = False
+    expression: tuple[np.ndarray, Face, str | None] | None = None
+    people: list[str] = field(default_factory=list)
+    inputs: list[Path] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_fill(self) -> list[int]:
+        """Indices of the faces to fill (status TO_FILL), in order."""
+        return [i for i, spot in enumerate(self.faces) if spot.status == TO_FILL]
+
+
+@dataclass
+class Filled:
+    """What `fill` hands on for one face (`index` in the scene): the aligned `case` the kept result
+    was made from, the face's `alignment`, the method's `completion` (aligned), `crop` the crop
+    side, `points` the face's 68 landmarks in the photo (hidden ones estimated from the
+    reference), the references `tried` (best ranked first), which one was kept (`pick`), the
+    results' identity distances (`distances`, empty for one try), the kept reference's upper-face
+    `distance` and `limit`, and the seconds spent."""
+
+    index: int
+    case: Any  # unmask.methods.AlignedCase
+    alignment: Any  # unmask.face.Alignment
+    completion: Any  # unmask.methods.Completion
+    crop: int
+    points: np.ndarray
+    tried: list[Any]  # unmask.references.Ranked
+    pick: int
+    distances: list[float]
+    distance: float
+    limit: float
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def reference(self):
+        """The kept reference's `unmask.references.Candidate`."""
+        return self.tried[self.pick].candidate
+
+
 def complete(
-    target: str | Path | np.ndarray | NamedImage,
-    reference: str | Path | np.ndarray | NamedImage | list[str | Path | np.ndarray | NamedImage],
+    target: str | Path | np.ndarray | NamedImage | Scene,
+    reference: str | Path | np.ndarray | NamedImage | list[str | Path | np.ndarray | NamedImage] | None = None,
     expression: str | Path | np.ndarray | NamedImage | None = None,
     method: str = "warp",
     mask: str | Path | np.ndarray | MaskRegion | None = None,
@@ -102,36 +198,42 @@ def complete(
     seed: int = 0,
     progress: Progress | None = None,
     bars: bool | None = None,
+    people: str | Path | dict[str, Any] | None = None,
     **method_options: Any,
 ) -> Result:
-    """Complete the masked face in `target` from `reference`, unmasked photos of the same person.
+    """Complete the masked face in `target` from `reference`, unmasked photos of the same person,
+    or every masked face of a group photo from `people`, each from its own person's photos.
 
     target, expression: file paths, uint8 RGB arrays (H, W, 3) or `NamedImage`s (decoded photos
-    that keep their file name for messages). `reference`: one such photo, a folder of them, or a
-    list of photos and folders: they are ranked for the target (`unmask.references`), the face is
-    completed with each of the `tries` best ranked (default: the method's, `warp` 3, `stylegan` 1),
-    the result most like the other photos of the person is kept, and `record["references"]` gives
-    the ranking, the results' distances and the one used (unusable photos of a list or folder are
-    skipped with a warning); `record["warnings"]` lists every warning given (e.g. a reference that
-    looks like another person). `method`: one of
+    that keep their file name for messages); `target` may also be a `Scene` that `locate` made of
+    the photo (a web preview's), which is then not searched again. `reference`: one such photo, a
+    folder of them, or a list of photos and folders: they are ranked for the target
+    (`unmask.references`), the face is completed with each of the `tries` best ranked (default:
+    the method's, `warp` 3, `stylegan` 1), the result most like the other photos of the person is
+    kept, and `record["references"]` gives the ranking, the results' distances and the one used
+    (unusable photos of a list or folder are skipped with a warning); `record["warnings"]` lists
+    every warning given (e.g. a reference that looks like another person). `people` instead of
+    `reference`: a folder `DIR/<name>/*` or a dict {name: photo, folder or list}; every face of
+    the target is looked at, each masked one is given to the person whose references are closest
+    (upper-face identity within the calibrated same-person limit, one face per person) and
+    completed from them; the others are left as they are, and `record["faces"]` lists every face
+    with its box, person, distance and status (see `match`, docs/usage.md). `method`: one of
     `unmask.methods.METHODS` ("warp" needs no model). `mask`: the region to fill, a mask image
     path (white = fill) or a bool array of the target's size; without it the face mask is found.
     `face` / `reference_face`: which face in a photo with several (0 = largest). A `Face` that
     `unmask.face.find_face` found on the target, and a `MaskRegion` that `find_mask_region` found
-    for it, as `face` and `mask`, are used as they are (no second detection: a batch's scan found
-    them; the result is the same). `face_box` (x0, y0, x1, y1) or `eyes` (x_left, y_left,
-    x_right, y_right): where the target's face is, in target photo pixels, when the detectors
-    miss it (see `unmask.face.hints`). `size`: aligned
-    crop side (default: the method's). `strict`: refuse a reference that looks like another person
-    (upper-face identity check, `unmask.face.identity`) instead of warning. `progress` receives
-    one message per stage. `bars`: let the method show progress bars and its own messages
-    (default: when `progress` is given). Extra keyword arguments are the method's options. Raises
-    `UnmaskError` for unusable inputs.
+    for it, as `face` and `mask`, are used as they are (no second detection; the result is the
+    same). `face_box` (x0, y0, x1, y1) or `eyes` (x_left, y_left, x_right, y_right): where the
+    target's face is, in target photo pixels, when the detectors miss it (see
+    `unmask.face.hints`). `size`: aligned crop side (default: the method's). `strict`: refuse a
+    reference that looks like another person (upper-face identity check,
+    `unmask.face.identity`) instead of warning. `progress` receives one message per stage.
+    `bars`: let the method show progress bars and its own messages (default: when `progress` is
+    given). Extra keyword arguments are the method's options. Raises `UnmaskError` for unusable
+    inputs, and with `people` when no face could be completed.
+
+    The work is done by the stages `prepare` -> `fill` (one face) -> `compose`.
     """
-    from unmask import references
-    from unmask.blend import paste_into_photo
-    from unmask.face import Face, find_face
-    from unmask.region import MaskRegion, find_mask_region
     from unmask.methods import make_method
 
     warned: list[str] = []  # the record's "warnings": every "warning: ..." said on the way
@@ -142,64 +244,225 @@ def complete(
         if progress is not None:
             progress(message)
 
-    clock = _Clock()
-    reference_items, several = references.sources(reference)
-    inputs = [Path(p) for p in (target, *reference_items, expression, mask) if isinstance(p, (str, Path))]
-
-    say("reading photos")
-    target_photo = read_photo(target) if isinstance(target, (str, Path)) else target
-    target_img, target_name = _read(target_photo, "target")
-    target_info = target_photo.info if isinstance(target_photo, NamedImage) else None
-    expression_img, expression_name = (None, None) if expression is None else _read(expression, "expression")
     options = dict(method_options)
     if size is not None:
         options["size"] = int(size)
     algorithm = _make_method(make_method, method, options)
+    scene = prepare(target, reference, people=people, expression=expression, mask=mask, face=face,
+                    reference_face=reference_face, face_box=face_box, eyes=eyes, progress=say)
+    show = progress is not None if bars is None else bars
+    filled = []
+    for index in scene.to_fill():
+        try:
+            filled.append(fill(scene, index, algorithm, tries=tries, seed=seed, size=size, strict=strict,
+                               progress=say, bars=show))
+        except UnmaskError as exc:
+            if not scene.group:
+                raise
+            scene.faces[index].status, scene.faces[index].message = ERROR, str(exc)
+            say(f"warning: face {index}: {exc}")
+    result = compose(scene, filled, method=method, options=options, seed=seed, progress=say)
+    result.record["warnings"] = warned
+    return result
+
+
+def prepare(
+    target: str | Path | np.ndarray | NamedImage | Scene,
+    reference: Any = None,
+    people: str | Path | dict[str, Any] | None = None,
+    expression: str | Path | np.ndarray | NamedImage | None = None,
+    mask: str | Path | np.ndarray | MaskRegion | None = None,
+    face: int | Face | None = None,
+    reference_face: int | None = None,
+    face_box: tuple[float, float, float, float] | None = None,
+    eyes: tuple[float, float, float, float] | None = None,
+    progress: Progress | None = None,
+) -> Scene:
+    """The first stage: the photo, its faces and regions (`locate`; skipped when `target` is a
+    `Scene` already, whose chosen face then takes `mask` when one is given), the references
+    ranked for each face and the faces assigned to persons (`match`), and the expression photo's
+    face. Arguments as `complete`'s; give `reference` (one person) or `people`, not both."""
+    from unmask.face import find_face
+
+    if (reference is None) == (people is None):
+        raise UnmaskError("give the reference photos of the person (reference=...) or the people of a group "
+                          "photo (people=...), one of the two")
+    if isinstance(target, Scene):
+        if face is not None or face_box is not None or eyes is not None:
+            raise UnmaskError("the scene has its faces already: give no face, face box or eyes with it")
+        # a copy: the caller's scene (a web preview's) stays as it was
+        scene = dataclasses.replace(target, faces=[dataclasses.replace(f, people=dict(f.people)) for f in target.faces],
+                                    inputs=list(target.inputs), seconds=dict(target.seconds))
+        if mask is not None:
+            _use_region(scene, mask)
+        if people is not None and not scene.group:
+            raise UnmaskError("this scene holds one face; locate every face (every=True) to complete it from people")
+    else:
+        if people is not None and mask is not None:
+            raise UnmaskError("with people every face's region is found; a mask works with one person's reference")
+        scene = locate(target, face=face, mask=mask, face_box=face_box, eyes=eyes, every=people is not None,
+                       progress=progress)
+    if not scene.group:
+        spot = scene.faces[0]
+        if spot.status != TO_FILL:
+            raise UnmaskError(spot.message, scene.photo.path)
+    clock = _Clock()
+    if expression is not None:
+        expression_img, expression_name = _read(expression, "expression")
+        scene.expression = (expression_img, find_face(expression_img, path=expression_name), _label(expression))
+        scene.inputs += [Path(expression)] if isinstance(expression, (str, Path)) else []
+        clock.lap("faces")
+    _add_laps(scene.seconds, clock.laps)
+    return match(scene, reference, people, reference_face, progress)
+
+
+def locate(
+    target: str | Path | np.ndarray | NamedImage,
+    face: int | Face | None = None,
+    mask: str | Path | np.ndarray | MaskRegion | None = None,
+    face_box: tuple[float, float, float, float] | None = None,
+    eyes: tuple[float, float, float, float] | None = None,
+    every: bool = False,
+    progress: Progress | None = None,
+) -> Scene:
+    """The photo's faces and the regions to fill, without references: the chosen face (`face`
+    index, 0 = largest, or a found `Face`; or the user's `face_box` / `eyes`) with the user's
+    `mask` or the face-mask region found on it; or, `every`, each face the detector finds with
+    its own region (too small a face is an ERROR face, one without a face mask a NO_MASK face).
+    A face without a region is not an error here: its status and message say so (a web preview
+    shows them). Raises `UnmaskError` for an unreadable photo, no face, or a bad mask."""
+    from unmask.face import Face, choose_face, detect_faces, find_face
+    from unmask.region import MaskRegion
+
+    say = progress or (lambda message: None)
+    clock = _Clock()
+    say("reading photos")
+    target_photo = read_photo(target) if isinstance(target, (str, Path)) else target
+    pixels, name = _read(target_photo, "target")
+    info = target_photo.info if isinstance(target_photo, NamedImage) else None
+    photo = NamedImage(name, pixels, info)  # type: ignore[arg-type]  # path None for an array
+    inputs = [Path(p) for p in (target, mask) if isinstance(p, (str, Path))]
     found = mask if isinstance(mask, MaskRegion) else None
-    region = None if mask is None or found is not None else _user_region(mask, target_img.shape[:2])
-    if found is not None and found.mask.shape != target_img.shape[:2]:
-        raise UnmaskError(f"the mask region is {found.mask.shape}, the target photo is {target_img.shape[:2]}")
+    region = None if mask is None or found is not None else _user_region(mask, pixels.shape[:2])
+    if found is not None and found.mask.shape != pixels.shape[:2]:
+        raise UnmaskError(f"the mask region is {found.mask.shape}, the target photo is {pixels.shape[:2]}")
     if isinstance(face, Face) and (face_box is not None or eyes is not None):
         raise UnmaskError("give the target's face either as a found Face or by a face box / eyes, not both")
+    if every and (face is not None or mask is not None):
+        raise UnmaskError("every face is looked at: choose no face and give no mask")
     clock.lap("read")
 
     say("finding faces")
-    target_face = face if isinstance(face, Face) else find_face(target_img, index=face, path=target_name,
-                                                                 face_box=face_box, eyes=eyes)
-    candidates, skipped = references.gather(reference_items, several, _read, reference_face, say)
-    expression_face = None if expression_img is None else find_face(expression_img, path=expression_name)
+    if isinstance(face, Face):
+        chosen, detected = [face], 1
+    elif face_box is not None or eyes is not None:
+        chosen, detected = [find_face(pixels, face, name, face_box=face_box, eyes=eyes)], 1
+    else:
+        faces = detect_faces(pixels)
+        detected = len(faces)
+        chosen = faces if every and faces else [choose_face(faces, face, name)]
     clock.lap("faces")
 
-    if region is None:
-        if found is None:
-            say("finding the face-mask region")
-            found = find_mask_region(target_img, target_face)
-        region, region_info = _found_region(found, target_name)
-        # the region finder may have put a mask-dragged upper face back on the eyes: use it from here on
-        region_info["upper_face_moved"] = not np.array_equal(found.landmarks, target_face.landmarks)
-        target_face = dataclasses.replace(target_face, landmarks=found.landmarks)
+    spots = []
+    if region is not None:
+        spots.append(SceneFace(chosen[0], chosen[0].landmarks, region, {"source": "user mask", "mask_label": _label(mask)}))
     else:
-        region_info = {"source": "user mask"}
+        say("finding the face-mask region" + ("s" if len(chosen) > 1 else ""))
+        for one in chosen:
+            spots.append(found_face(pixels, one, found, name))
+            if every and spots[-1].status == NO_MASK:
+                spots[-1].message = "no face mask found on the face"
     clock.lap("region")
+    return Scene(photo, _label(target), spots, detected, group=every, inputs=inputs, seconds=clock.laps)
 
-    say("ranking the reference photos" if len(candidates) > 1 else "checking that the reference is the same person")
-    ranked = references.rank(target_img, target_face, candidates)
-    tried = references.worth_trying(ranked, algorithm.tries if tries is None else tries)
+
+def match(scene: Scene, reference: Any = None, people: str | Path | dict[str, Any] | None = None,
+          reference_face: int | None = None, progress: Progress | None = None) -> Scene:
+    """Rank the references for each face to fill (`unmask.references.rank`). One person's
+    `reference` (photos, folders, a list): ranked for the scene's face. `people` (a folder
+    `DIR/<name>/*` or {name: photos}): every person's photos are ranked for every masked face;
+    a face's distance to a person is the upper-face identity distance to their closest reference
+    (`unmask.face.identity`), and faces go to persons greedily, the pair furthest within its
+    same-person limit first, one face per person; a face no person is within the limit of is
+    UNKNOWN. A person none of whose photos is usable is left out with a warning. Returns the
+    scene (its faces updated)."""
+    from unmask import references
+
+    say = progress or (lambda message: None)
+    clock = _Clock()
+    if people is None:
+        items, several = references.sources(reference)
+        candidates, skipped = references.gather(items, several, _read, reference_face, say)
+        scene.inputs += [Path(p) for p in items if isinstance(p, (str, Path))]
+        clock.lap("faces")
+        say("ranking the reference photos" if len(candidates) > 1 else "checking that the reference is the same person")
+        for index in scene.to_fill():
+            spot = scene.faces[index]
+            spot.ranked, spot.skipped = references.rank(scene.photo.pixels, _working(spot), candidates), skipped
+            spot.distance, spot.limit = _closest(spot.ranked)
+        clock.lap("identity")
+    else:
+        persons = _people(people, reference_face, say, scene.inputs)
+        scene.people = list(persons)
+        clock.lap("faces")
+        say(f"matching {len(scene.to_fill())} masked faces with {len(persons)} people")
+        rankings: dict[tuple[int, str], list[Any]] = {}
+        for index in scene.to_fill():
+            spot = scene.faces[index]
+            for name, (candidates, _) in persons.items():
+                rankings[index, name] = references.rank(scene.photo.pixels, _working(spot), candidates)
+                spot.people[name] = round(_closest(rankings[index, name])[0], 4)
+        margins = sorted((_margin(ranked), index, name) for (index, name), ranked in rankings.items())
+        taken: set[Any] = set()
+        for margin, index, name in margins:
+            if margin > 0 or index in taken or name in taken:
+                continue
+            taken |= {index, name}
+            spot = scene.faces[index]
+            spot.person, spot.ranked, spot.skipped = name, rankings[index, name], persons[name][1]
+            spot.distance, spot.limit = _closest(spot.ranked)
+        for index in scene.to_fill():
+            spot = scene.faces[index]
+            if spot.person is None:
+                spot.status = UNKNOWN
+                closest = min(spot.people, key=lambda n: _margin(rankings[index, n]), default=None)
+                distance, limit = _closest(rankings[index, closest]) if closest is not None else (0.0, 0.0)
+                spot.message = "matches none of the people" + (
+                    f" (closest {closest}: upper-face identity distance {distance:.2f} > its limit {limit:.2f})"
+                    if closest is not None else "")
+                say(f"warning: face {index}: {spot.message}")
+        clock.lap("identity")
+    _add_laps(scene.seconds, clock.laps)
+    return scene
+
+
+def fill(scene: Scene, index: int, method: Any, tries: int | None = None, seed: int = 0, size: int | None = None,
+         strict: bool = False, progress: Progress | None = None, bars: bool = False) -> Filled:
+    """The second stage, for one face of the scene (`index`, status TO_FILL): complete its region
+    with `method` (a `unmask.methods.Method`) from each of the `tries` best-ranked references
+    worth trying (`unmask.references.worth_trying`; default the method's), keep the result most
+    like the person's other photos (`closest_result`), and check the kept reference's identity
+    (`strict`: refuse it instead of warning). `size`: the aligned crop side asked for (None: the
+    method's, with the photo's own resolution for a wide-crop method). Raises `UnmaskError`."""
+    from unmask import references
+
+    say = progress or (lambda message: None)
+    clock = _Clock()
+    spot = scene.faces[index]
+    if spot.status != TO_FILL or spot.region is None:
+        raise UnmaskError(f"face {index} has nothing to fill ({spot.status})", scene.photo.path)
+    ranked = spot.ranked
+    tried = references.worth_trying(ranked, method.tries if tries is None else tries)
     if strict and all(entry.measures["identity"] > entry.measures["identity_limit"] for entry in tried):
         # every reference to try looks like another person: refuse before the (maybe slow) completion
         _check_identity(tried[0].measures["identity"], tried[0].measures["identity_limit"], strict,
                         tried[0].candidate.path, say)
-    clock.lap("identity")
-
-    show = progress is not None if bars is None else bars
-    expression_pair = None if expression_face is None else (expression_img, expression_face)
     fills = []
     for entry in tried:
-        if len(candidates) > 1:
-            say(f"completing from reference {entry.candidate.label} "
-                f"(ranked {ranked.index(entry) + 1} of {len(candidates)})")
-        fills.append(_fill(target_img, target_face, region, entry.candidate, algorithm, size, seed, expression_pair,
-                           target_name, say, show, clock))
+        if len(ranked) > 1:
+            say(f"completing from reference {entry.candidate.label} (ranked {ranked.index(entry) + 1} of {len(ranked)})")
+        fills.append(_fill(scene.photo.pixels, _working(spot), spot.region, entry.candidate, method, size, seed,
+                           scene.expression, scene.photo.path, say, bars, clock))
     pick, distances = 0, []
     if len(fills) > 1:
         say("keeping the result that looks most like the other photos of the person")
@@ -207,53 +470,227 @@ def complete(
         pick, distances = references.closest_result(faces, tried, ranked)
         clock.lap("choice")
     chosen = tried[pick].candidate
-    if len(candidates) > 1:
-        say(f"using reference {chosen.label} (best of {len(candidates)})")
+    if len(ranked) > 1:
+        say(f"using reference {chosen.label} (best of {len(ranked)})")
     distance, limit = tried[pick].measures["identity"], tried[pick].measures["identity_limit"]
     _check_identity(distance, limit, strict, chosen.path, say)
     kept = fills[pick]
-    completion, case, alignment, crop = kept.completion, kept.case, kept.alignment, kept.crop
+    return Filled(index, kept.case, kept.alignment, kept.completion, kept.crop, kept.points, tried, pick,
+                  [float(d) for d in distances], float(distance), limit, clock.laps)
 
+
+def compose(scene: Scene, filled: list[Filled], method: str = "warp", options: dict[str, Any] | None = None,
+            seed: int = 0, progress: Progress | None = None) -> Result:
+    """The last stage: paste every filled face back into the photo (pixels outside the faces'
+    changed regions stay bit-identical), the step images and the record. One face (`reference`
+    given): the record of one completion (docs/usage.md); a group (`people`): the shared fields and
+    `faces`, one entry per face found with its status (the filled faces COMPLETED). `method`,
+    `options`, `seed`: how the faces were filled, for the record. Raises `UnmaskError` when a
+    group photo has no face completed (the message lists why, face by face)."""
+    from unmask.blend import paste_into_photo
+
+    say = progress or (lambda message: None)
+    clock = _Clock()
+    if not filled:
+        reasons = "; ".join(f"face {i}: {spot.status}" + (f" ({spot.message})" if spot.message else "")
+                            for i, spot in enumerate(scene.faces))
+        raise UnmaskError(f"no face completed: {reasons or 'no face found'}", scene.photo.path)
     say("pasting back into the photo")
-    image = paste_into_photo(target_img, completion.image, alignment, completion.changed)
+    image = scene.photo.pixels
+    for one in filled:
+        image = paste_into_photo(image, one.completion.image, one.alignment, one.completion.changed)
     clock.lap("paste")
-    target_crop, region_crop, reference_crop = case.target, case.region, case.reference
+    seconds = dict(scene.seconds)
+    for one in filled:
+        _add_laps(seconds, one.seconds)
+    _add_laps(seconds, clock.laps)
+    record: dict[str, Any] = {
+        "unmask_version": _version(),
+        "method": method,
+        "method_options": {k: _jsonable(v) for k, v in (options or {}).items()},
+        "seed": seed,
+    }
+    if scene.group:
+        steps: list[tuple[str, np.ndarray]] = []
+        for one in filled:
+            name = f"face {one.index} ({scene.faces[one.index].person})"
+            steps += [(f"{name} masked", one.case.target), (f"{name} reference", one.case.reference),
+                      (f"{name} result", one.completion.image)]
+        record["inputs"] = {"target": scene.label, "people": scene.people,
+                            "expression": scene.expression[2] if scene.expression else None}
+        record["photo_size"] = [int(image.shape[1]), int(image.shape[0])]
+        record["faces"] = _group_faces(scene, {one.index: one for one in filled})
+        for entry in record["faces"]:
+            say(f"face {entry['face']}: {entry['status']}" + (f" from {entry['person']}" if entry["person"] else "") +
+                (f" ({entry['message']})" if entry["message"] else ""))
+        aligned = filled[0].completion.image
+    else:
+        kept = filled[0]
+        steps_dict = _steps(kept)
+        steps = list(steps_dict.items())
+        record.update(_single_record(scene, kept))
+        aligned = kept.completion.image
+    record["photo_file"] = None if scene.photo.info is None else scene.photo.info.record()
+    record["changed_photo_px"] = _changed_pixels(image, scene.photo.pixels)
+    record["seconds"] = seconds
+    record["versions"] = _versions()
+    say(f"done in {sum(seconds.values()):.1f} s")
+    return Result(image=image, aligned=aligned, steps=dict(steps), record=record, inputs=list(scene.inputs),
+                  photo=scene.photo.info)
 
-    steps = {"masked photo": target_crop, "face-mask region": _show_region(target_crop, region_crop),
-             "reference": reference_crop}
+
+def _steps(kept: Filled) -> dict[str, np.ndarray]:
+    """The panel's images of one completed face, in order."""
+    case, completion = kept.case, kept.completion
+    steps = {"masked photo": case.target, "face-mask region": _show_region(case.target, case.region),
+             "reference": case.reference}
     if case.expression is not None:
         steps["expression"] = case.expression
     steps.update({name: img for name, img in completion.steps.items() if name != "composite"})
     steps["result"] = completion.image
-    record = {
-        "unmask_version": _version(),
-        "method": method,
-        "method_options": {k: _jsonable(v) for k, v in options.items()},
-        "seed": seed,
-        "inputs": {"target": _label(target), "reference": chosen.label, "expression": _label(expression),
-                   "mask": None if isinstance(mask, MaskRegion) else _label(mask)},
-        "photo_size": [int(target_img.shape[1]), int(target_img.shape[0])],
-        "photo_file": None if target_info is None else target_info.record(),
-        "crop_size": crop,
-        "faces": {"target": _face_record(target_face), "reference": _face_record(chosen.face),
-                  **({"expression": _face_record(expression_face)} if expression_face is not None else {})},
-        "region": {**region_info, "area_px": int(region.sum()),
-                   "area_fraction": round(float(region.mean()), 5), "area_crop_px": int(region_crop.sum())},
-        "references": references.ranking_record(ranked, skipped, ranked.index(tried[pick]),
-                                                 {ranked.index(e): d for e, d in zip(tried, distances)}),
-        "identity_distance": round(float(distance), 4),
-        "identity_limit": limit,
-        "same_person": bool(distance <= limit),
-        "alignment": {"quad": alignment.quad.tolist(), "crop_size": crop},  # full precision: reusable
-        "completion": completion.info,
-        "changed_photo_px": _changed_pixels(image, target_img),
-        "warnings": warned,
-        "seconds": clock.laps,
-        "versions": _versions(),
+    return steps
+
+
+def _single_record(scene: Scene, kept: Filled) -> dict[str, Any]:
+    """The record's fields about the one completed face (`complete` with one person's references)."""
+    spot, chosen = scene.faces[kept.index], kept.reference
+    expression = scene.expression
+    return {
+        "inputs": {"target": scene.label, "reference": chosen.label, "expression": expression[2] if expression else None,
+                   "mask": spot.region_info.get("mask_label")},
+        "photo_size": [int(scene.photo.pixels.shape[1]), int(scene.photo.pixels.shape[0])],
+        "crop_size": kept.crop,
+        "faces": {"target": _face_record(spot.face), "reference": _face_record(chosen.face),
+                  **({"expression": _face_record(expression[1])} if expression else {})},
+        "region": _region_record(spot, kept),
+        "references": _ranking(spot, kept),
+        "identity_distance": round(kept.distance, 4),
+        "identity_limit": kept.limit,
+        "same_person": bool(kept.distance <= kept.limit),
+        "alignment": {"quad": kept.alignment.quad.tolist(), "crop_size": kept.crop},  # full precision: reusable
+        "completion": kept.completion.info,
     }
-    say(f"done in {clock.total():.1f} s")
-    return Result(image=image, aligned=completion.image, steps=steps, record=record, inputs=inputs,
-                  photo=target_info)
+
+
+def _group_faces(scene: Scene, filled: dict[int, Filled]) -> list[dict[str, Any]]:
+    """One record entry per face of a group photo: number, box, person, distance, status, ..."""
+    entries = []
+    for index, spot in enumerate(scene.faces):
+        status = COMPLETED if index in filled else spot.status
+        entry: dict[str, Any] = {"face": index, **_face_record(spot.face), "status": status,
+                                 "message": spot.message, "person": spot.person,
+                                 "identity_distance": None if spot.distance is None else round(spot.distance, 4),
+                                 "identity_limit": spot.limit, "people": spot.people}
+        if spot.region is not None:
+            entry["region"] = {k: v for k, v in spot.region_info.items() if k != "mask_label"}
+        one = filled.get(index)
+        if one is not None:
+            entry.update(
+                reference=one.reference.label, identity_distance=round(one.distance, 4), identity_limit=one.limit,
+                region=_region_record(spot, one), crop_size=one.crop,
+                references=_ranking(spot, one),
+                alignment={"quad": one.alignment.quad.tolist(), "crop_size": one.crop}, completion=one.completion.info)
+        entries.append(entry)
+    return entries
+
+
+def _ranking(spot: SceneFace, kept: Filled) -> list[dict[str, Any]]:
+    """The record's reference ranking of a filled face (`unmask.references.ranking_record`)."""
+    from unmask import references
+
+    return references.ranking_record(spot.ranked, spot.skipped, spot.ranked.index(kept.tried[kept.pick]),
+                                     {spot.ranked.index(e): d for e, d in zip(kept.tried, kept.distances)})
+
+
+def _region_record(spot: SceneFace, kept: Filled) -> dict[str, Any]:
+    region = spot.region
+    assert region is not None
+    return {**{k: v for k, v in spot.region_info.items() if k != "mask_label"}, "area_px": int(region.sum()),
+            "area_fraction": round(float(region.mean()), 5), "area_crop_px": int(kept.case.region.sum())}
+
+
+def found_face(pixels: np.ndarray, face: Face, found: MaskRegion | None, name: Path | None) -> SceneFace:
+    """A face and the face-mask region found on it (or `found`, what a scan found already); a
+    face too small to work on is an ERROR face, one without a face mask a NO_MASK face."""
+    from unmask.face import choose_face
+    from unmask.region import find_mask_region, not_found_message
+
+    try:
+        choose_face([face], None, name)  # the size check
+    except UnmaskError as exc:
+        return SceneFace(face, face.landmarks, None, {}, status=ERROR, message=str(exc))
+    found = found if found is not None else find_mask_region(pixels, face)
+    if not found.found or not found.mask.any():
+        return SceneFace(face, face.landmarks, None, {}, found, status=NO_MASK, message=not_found_message(found))
+    info = {"source": "detected", "score": round(float(found.score), 4), "coverage": round(float(found.coverage), 4),
+            # the region finder may have put a mask-dragged upper face back on the eyes: used from here on
+            "upper_face_moved": not np.array_equal(found.landmarks, face.landmarks)}
+    return SceneFace(face, found.landmarks, found.mask.astype(bool), info, found)
+
+
+def _use_region(scene: Scene, mask: str | Path | np.ndarray | MaskRegion) -> None:
+    """Put the user's `mask` on a one-face scene's face, in place of the region found."""
+    from unmask.region import MaskRegion
+
+    if scene.group:
+        raise UnmaskError("a mask works with one face, this scene holds every face of the photo")
+    spot = scene.faces[0]
+    if isinstance(mask, MaskRegion):
+        scene.faces[0] = found_face(scene.photo.pixels, spot.face, mask, scene.photo.path)
+        return
+    region = _user_region(mask, scene.photo.pixels.shape[:2])
+    scene.faces[0] = SceneFace(spot.face, spot.face.landmarks, region,
+                               {"source": "user mask", "mask_label": _label(mask)})
+    scene.inputs += [Path(mask)] if isinstance(mask, (str, Path)) else []
+
+
+def _working(spot: SceneFace):
+    """The face with the landmarks to work with (`spot.points`)."""
+    return dataclasses.replace(spot.face, landmarks=spot.points)
+
+
+def _closest(ranked: list[Any]) -> tuple[float, float]:
+    """The upper-face identity distance and same-person limit of the ranked reference closest to
+    the face relative to its limit."""
+    best = min(ranked, key=lambda e: e.measures["identity"] - e.measures["identity_limit"])
+    return float(best.measures["identity"]), float(best.measures["identity_limit"])
+
+
+def _margin(ranked: list[Any]) -> float:
+    distance, limit = _closest(ranked)
+    return distance - limit
+
+
+def _people(people: str | Path | dict[str, Any], reference_face: int | None, say: Progress,
+            inputs: list[Path]) -> dict[str, tuple[list[Any], list[dict[str, str]]]]:
+    """Each person's usable reference candidates and skipped photos: `people` a folder
+    `DIR/<name>/*` (every sub-folder with photos is a person) or {name: photo, folder or list}."""
+    from unmask import references
+
+    folder = Path(people) if isinstance(people, (str, Path)) else None
+    if folder is not None:
+        if not folder.is_dir():
+            raise UnmaskError("not a folder of people (expected DIR/<name>/<photo>)", folder)
+        people = {sub.name: sub for sub in sorted(folder.iterdir()) if sub.is_dir()}
+    assert isinstance(people, dict)
+    persons = {}
+    for name, given in people.items():
+        try:
+            items, _ = references.sources(given if isinstance(given, (list, tuple)) else [given])
+            persons[str(name)] = references.gather(items, True, _read, reference_face, say)
+        except UnmaskError as exc:
+            say(f"warning: leaving out person {name}: {exc}")
+            warnings.warn(f"leaving out person {name}: {exc}", stacklevel=3)
+            continue
+        inputs += [Path(p) for p in items if isinstance(p, (str, Path))]
+    if not persons:
+        raise UnmaskError("no person with a usable reference photo among the people given", folder)
+    return persons
+
+
+def _add_laps(total: dict[str, float], laps: dict[str, float]) -> None:
+    for name, seconds in laps.items():
+        total[name] = round(total.get(name, 0.0) + seconds, 3)
 
 
 @dataclass
@@ -270,7 +707,7 @@ class _Filled:
 
 
 def _fill(target_img: np.ndarray, target_face, region: np.ndarray, reference, algorithm, size: int | None,
-          seed: int, expression: tuple[np.ndarray, Any] | None, target_name: Path | None, say: Progress,
+          seed: int, expression: tuple[np.ndarray, Any, Any] | None, target_name: Path | None, say: Progress,
           show: bool, clock: "_Clock") -> _Filled:
     """Complete the target photo's `region` (bool (H, W)) from one reference `Candidate`: align
     target, reference (and the `expression` photo and face) around the target's landmarks as the
@@ -303,7 +740,7 @@ def _fill(target_img: np.ndarray, target_face, region: np.ndarray, reference, al
         seed=seed,
     )
     if expression is not None:
-        expression_img, expression_face = expression
+        expression_img, expression_face = expression[:2]
         case.expression, expression_alignment = _align(expression_img, expression_face.landmarks, crop, zoom)
         case.expression_landmarks = expression_alignment.to_crop(expression_face.landmarks)
     clock.lap("align")
@@ -350,17 +787,6 @@ def _user_region(mask: str | Path | np.ndarray, shape: tuple[int, int]) -> np.nd
         raise UnmaskError("the mask is empty: nothing to fill (white marks the region)",
                           mask if isinstance(mask, (str, Path)) else None)
     return region
-
-
-def _found_region(found: MaskRegion, name: Path | None) -> tuple[np.ndarray, dict[str, Any]]:
-    """The region `find_mask_region` found on the photo, bool (H, W), and what it reported;
-    `UnmaskError` naming the photo, saying why, when it found none."""
-    from unmask.region import not_found_message
-
-    if not found.found or not found.mask.any():
-        raise UnmaskError(not_found_message(found), name)
-    return found.mask.astype(bool), {"source": "detected", "score": round(float(found.score), 4),
-                                     "coverage": round(float(found.coverage), 4)}
 
 
 def _check_identity(distance: float, limit: float, strict: bool, reference_name: Path | None,

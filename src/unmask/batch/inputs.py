@@ -26,13 +26,15 @@ MANIFEST_COLUMNS = ("target", "references")
 @dataclass(frozen=True)
 class Target:
     """One photo to complete: `key` (OUT/key gets the result), the files as the user's paths name
-    them, and which face (None = the largest)."""
+    them, and which face (None = the largest); `people`: for an album's group photo (several
+    masked faces), every person's (name, unmasked photos)."""
 
     key: str
     path: Path
     references: tuple[Path, ...]
     mask: Path | None = None
     face: int | None = None
+    people: tuple[tuple[str, tuple[Path, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,14 +59,20 @@ def album_photos(folder: Path) -> list[Photo]:
     return photos
 
 
-def album_targets(photos: list[Photo], masked: set[str], unmasked: set[str]) -> list[Target]:
+def album_targets(photos: list[Photo], masked: set[str], unmasked: set[str], groups: set[str] = frozenset()) -> list[Target]:
     """The masked photos (keys in `masked`) as targets, each with the person's unmasked photos
-    (keys in `unmasked`) as references, in album order."""
+    (keys in `unmasked`) as references, in album order; a group photo (key in `groups`: several
+    masked faces) also with every person of the album and their unmasked photos."""
+    people = {}
+    for photo in photos:
+        if photo.key in unmasked:
+            people.setdefault(photo.person, []).append(photo.path)
+    everyone = tuple((person, tuple(paths)) for person, paths in people.items())
     targets = []
     for photo in photos:
         if photo.key in masked:
-            references = tuple(p.path for p in photos if p.person == photo.person and p.key in unmasked)
-            targets.append(Target(photo.key, photo.path, references))
+            references = tuple(people.get(photo.person, ()))
+            targets.append(Target(photo.key, photo.path, references, people=everyone if photo.key in groups else ()))
     return targets
 
 

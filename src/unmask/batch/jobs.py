@@ -47,7 +47,8 @@ class Job:
     """One unit of work: `task` SCAN (is the photo masked?) or COMPLETE; `key` says where the
     result goes (OUT/key); `digest` is the content hash of everything that decides the outcome;
     `found`: what the album's scan found on the target (`batch.found.found_record`), so it is not
-    detected again (not hashed: the same bytes give the same face)."""
+    detected again (not hashed: the same bytes give the same faces); `people`: for a group photo
+    of an album, every person's (name, unmasked photos), each masked face completed from its own."""
 
     task: str
     key: str
@@ -58,6 +59,7 @@ class Job:
     face: int | None = None
     digest: str = ""
     found: dict[str, Any] | None = None
+    people: tuple[tuple[str, tuple[File, ...]], ...] = ()
 
 
 def read_file(path: Path) -> File:
@@ -80,14 +82,16 @@ def scan_job(key: str, path: Path, settings: Settings) -> Job:
 
 def complete_job(target: Target, settings: Settings, found: dict[str, Any] | None = None) -> Job:
     """The job that completes `target` (reads its files; `UnmaskError` when one cannot be read or
-    there is no reference), with what a scan `found` on it if any."""
-    if not target.references:
+    there is no reference nor people), with what a scan `found` on it if any."""
+    if not target.references and not target.people:
         raise UnmaskError("no reference: every other photo of this person has a face mask or cannot be used",
                           target.path)
     files = [read_file(target.path), *(read_file(p) for p in target.references)]
     mask = None if target.mask is None else read_file(target.mask)
-    digest = _digest(COMPLETE, settings, target.face, files + ([mask] if mask else []))
-    return Job(COMPLETE, target.key, files[0], settings, tuple(files[1:]), mask, target.face, digest, found)
+    people = tuple((name, tuple(read_file(p) for p in paths)) for name, paths in target.people)
+    hashed = files + ([mask] if mask else []) + [File(name, name.encode()) for name, _ in people]
+    digest = _digest(COMPLETE, settings, target.face, hashed + [f for _, group in people for f in group])
+    return Job(COMPLETE, target.key, files[0], settings, tuple(files[1:]), mask, target.face, digest, found, people)
 
 
 def _digest(task: str, settings: Settings, face: int | None, files: list[File]) -> str:

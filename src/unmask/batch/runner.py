@@ -1,7 +1,8 @@
 """`run_batch`: an album or a manifest through an executor, into an output folder, resumably.
 
 Album: a SCAN job per photo decides (on the workers) which photos are masked; then a COMPLETE job
-per masked photo, with the person's unmasked photos as references. Manifest: a COMPLETE job per
+per masked photo, with the person's unmasked photos as references (a group photo, several masked
+faces: every person's of the album, each face completed from its own person). Manifest: a COMPLETE job per
 row. The client reads each job's files when the job is handed to a worker (so its memory does not
 grow with the batch), and writes what comes back: OUT/<key> (the result), OUT/thumbs/<key>.before.jpg
 and .after.jpg, OUT/records/<key>.<task>.json, and the report.
@@ -72,7 +73,8 @@ def run_batch(source: str | Path, out: str | Path, settings: Settings, executor:
         if album:
             batch.run(SCAN, items, "looking for face masks")
             masked, unmasked = batch.keys_with(SCAN, MASKED), batch.keys_with(SCAN, NOT_MASKED)
-            batch.run(COMPLETE, album_targets(items, masked, unmasked), "completing")
+            groups = {key for key in masked if (batch.records.get(SCAN, key) or {}).get("masked_faces", 1) > 1}
+            batch.run(COMPLETE, album_targets(items, masked, unmasked, groups), "completing")
         else:
             batch.run(COMPLETE, items, "completing")
     finally:
@@ -192,4 +194,5 @@ def _inputs(item: Photo | Target) -> list[Path]:
     """The input files of one item (never written over)."""
     if isinstance(item, Photo):
         return [item.path]
-    return [item.path, *item.references, *([item.mask] if item.mask else [])]
+    return [item.path, *item.references, *([item.mask] if item.mask else []),
+            *(path for _, paths in item.people for path in paths)]

@@ -7,21 +7,23 @@ file and writes none, and the same job always gives the same bytes.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import traceback
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from unmask.batch.found import face_and_region, found_record
+from unmask.batch.found import found_record, found_scene
 from unmask.batch.jobs import SCAN, File, Job
 from unmask.errors import UnmaskError
 from unmask.images import NamedImage, encode_image, read_image_bytes, read_photo_bytes
 
 if TYPE_CHECKING:
-    from unmask.face import Face
+    from unmask.pipeline import Scene
 
 DONE = "done"
 NOT_MASKED = "not masked"
@@ -86,22 +88,26 @@ def thumbnail(image: np.ndarray, size: int, box: tuple[float, float, float, floa
 
 
 def _scan(job: Job, outcome: Outcome) -> None:
-    from unmask.face import find_face
-    from unmask.region import find_mask_region
+    from unmask.pipeline import ERROR as FACE_ERROR
+    from unmask.pipeline import locate
 
     image = read_image_bytes(job.target.data, job.target.path)
     outcome.before = thumbnail(image, job.settings.thumb_size)
-    face = find_face(image, index=job.face, path=job.target.path)
-    found = find_mask_region(image, face)
-    outcome.status = MASKED if found.found and found.mask.any() else NOT_MASKED
-    outcome.row["mask_score"] = round(float(found.score), 4)
+    scene = locate(NamedImage(Path(job.target.path), image), every=True)
+    masked = scene.to_fill()
+    if not masked and scene.faces[0].status == FACE_ERROR:
+        raise UnmaskError(scene.faces[0].message, job.target.path)  # the largest face is too small
+    outcome.status = MASKED if masked else NOT_MASKED
+    scores = [spot.found.score for spot in scene.faces if spot.found is not None]
+    outcome.row["mask_score"] = round(float(max(scores, default=0.0)), 4)
+    outcome.row["masked_faces"] = len(masked)
     if outcome.status == MASKED:
-        outcome.row["found"] = found_record(job.target.data, face, found)
+        outcome.row["found"] = found_record(job.target.data, scene)
 
 
 def _complete(job: Job, outcome: Outcome) -> None:
+    from unmask.pipeline import COMPLETED, complete
     from unmask.region import mask_from_image
-    from unmask.pipeline import complete
 
     target = _decode(job.target)
     outcome.before = thumbnail(target.pixels, job.settings.thumb_size)  # the whole photo, should it fail
@@ -109,18 +115,32 @@ def _complete(job: Job, outcome: Outcome) -> None:
     if job.mask is not None:
         mask = mask_from_image(read_image_bytes(job.mask.data, job.mask.path), target.pixels.shape[:2], job.mask.path)
     settings = job.settings
-    face: int | Face | None = job.face
-    if mask is None and job.face is None and job.found is not None:
-        face, mask = face_and_region(job.found, job.target.data) or (None, None)  # None: the file changed
-    result = complete(target, [_decode(file) for file in job.references], method=settings.method, mask=mask, face=face,
-                      seed=settings.seed, **settings.options)
+    photo: NamedImage | Scene = target
+    scene = None if mask is not None or job.face is not None or job.found is None else (
+        found_scene(job.found, job.target.data, target))  # None: the file changed since the scan
+    group = scene is not None and bool(job.people) and len(scene.to_fill()) > 1
+    if scene is not None and scene.to_fill():
+        # the scan's faces: every one of a group photo, else the (first) masked face alone
+        photo = scene if group else dataclasses.replace(scene, faces=[scene.faces[scene.to_fill()[0]]], group=False)
+    given: dict[str, Any] = ({"people": {name: [_decode(f) for f in files] for name, files in job.people}} if group
+                             else {"reference": [_decode(file) for file in job.references]})
+    if not group and not job.references:
+        raise UnmaskError("no reference: every other photo of this person has a face mask or cannot be used",
+                          job.target.path)
+    result = complete(photo, mask=mask, face=job.face if photo is target else None, method=settings.method,
+                      seed=settings.seed, **given, **settings.options)
     record = result.record
-    face = record["faces"]["target"]["box"]
+    if group:
+        done = [entry for entry in record["faces"] if entry["status"] == COMPLETED]
+        box, reference = None, "; ".join(f"face {e['face']}: {e['person']} ({e['reference']})" for e in done)
+        distance = max(entry["identity_distance"] for entry in done)
+    else:
+        box, reference, distance = (record["faces"]["target"]["box"], record["inputs"]["reference"],
+                                    record["identity_distance"])
     outcome.image = encode_image(result.image, job.key, result.photo, settings.strip_location)
-    outcome.before = thumbnail(target.pixels, settings.thumb_size, face)
-    outcome.after = thumbnail(result.image, settings.thumb_size, face)
-    outcome.row.update(reference=record["inputs"]["reference"], identity_distance=record["identity_distance"],
-                       timings=record["seconds"], record=record)
+    outcome.before = thumbnail(target.pixels, settings.thumb_size, box)
+    outcome.after = thumbnail(result.image, settings.thumb_size, box)
+    outcome.row.update(reference=reference, identity_distance=distance, timings=record["seconds"], record=record)
     outcome.status = DONE
 
 

@@ -13,12 +13,15 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from unmask.errors import FaceError, UnmaskError
 from unmask.images import read_image, write_image
+
+if TYPE_CHECKING:
+    from unmask.pipeline import Scene
 
 REGION_COLOUR = (255, 40, 160, 150)
 """RGBA of the found region on the editable layer: the tint of the step panel, half opaque."""
@@ -27,12 +30,15 @@ REGION_COLOUR = (255, 40, 160, 150)
 @dataclass
 class RegionPreview:
     """The masked photo (uint8 (H, W, 3)), the region found on it (bool (H, W), None when there
-    is none), how many faces it shows, and what to tell the user (empty when all went well)."""
+    is none), how many faces it shows, what to tell the user (empty when all went well), and the
+    pipeline's `Scene` of the photo (None when no face was found), which `run_job` goes on from
+    instead of finding face and region again."""
 
     photo: np.ndarray
     region: np.ndarray | None
     faces: int
     message: str = ""
+    scene: Scene | None = None
 
 
 @dataclass
@@ -50,7 +56,6 @@ class JobResult:
 
 
 MARK_ADVICE = "mark the face yourself (Mark the face yourself, below the inputs)"
-PAINT_ADVICE = "if the face is masked, paint the region to fill on the photo"
 
 
 def user_message(exc: UnmaskError) -> str:
@@ -72,23 +77,19 @@ def preview_region(masked: str | Path, face: int | None = None, face_box: tuple[
     or `eyes`, as `face_marks` gives them; then `face` must be None). A photo that cannot be read
     raises `UnmaskError`; a face or region that is not found is reported in `message`, so the user
     can paint the region or mark the face."""
-    from unmask.face import choose_face, detect_faces, find_face
-    from unmask.region import find_mask_region
-    from unmask.pipeline import _found_region
+    from unmask.face import detect_faces
+    from unmask.images import NamedImage
+    from unmask.pipeline import locate
 
     path = Path(masked)
     photo = read_image(path)
-    faces = detect_faces(photo)
     try:
-        chosen = (choose_face(faces, index=face, path=path) if face_box is None and eyes is None
-                  else find_face(photo, face, path, face_box=face_box, eyes=eyes))
+        scene = locate(NamedImage(path, photo), face=face, face_box=face_box, eyes=eyes)
     except UnmaskError as exc:
-        return RegionPreview(photo, None, len(faces), page_message(exc))
-    try:
-        region, _ = _found_region(find_mask_region(photo, chosen), path)
-    except UnmaskError:  # its advice is the command line's (--mask)
-        return RegionPreview(photo, None, len(faces), f"{path.name}: no face mask found on the face: {PAINT_ADVICE}")
-    return RegionPreview(photo, region, len(faces))
+        return RegionPreview(photo, None, len(detect_faces(photo)), page_message(exc))
+    spot = scene.faces[0]
+    message = user_message(UnmaskError(spot.message, path)) if spot.region is None else ""
+    return RegionPreview(photo, spot.region, scene.detected, message, scene)
 
 
 def region_layer(region: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
@@ -147,16 +148,18 @@ def new_folder(root: Path) -> Path:
 
 
 def run_job(folder: Path, masked: Path, references: list[Path], method: str = "warp",
-            region: np.ndarray | None = None, found: np.ndarray | None = None,
+            region: np.ndarray | None = None, found: Scene | None = None,
             progress: Callable[[str], None] | None = None, **arguments: Any) -> JobResult:
     """Complete `masked` from `references` with `unmask.complete` and write into `folder`: the
     full-size result (PNG, or JPEG for a JPEG photo, as the command line writes it), the step
     panel, the JSON record and the region used (white = filled; when known). `region`: the region
-    on the editor, bool (H, W), or None; `found`: the region `preview_region` found, or None. The
-    region is passed as `mask=` only when it differs from the one found, so an unedited region
-    runs exactly like the command line without `--mask`. Other `arguments` go to
-    `unmask.complete` unchanged. The record and the progress messages name the uploads by their
-    own file names (`by_name`), never by the app's temporary paths."""
+    on the editor, bool (H, W), or None; `found`: the scene `preview_region` made of `masked`
+    (face and region found), or None. With it the photo is not searched again (the face
+    arguments `face`, `face_box`, `eyes` were the preview's and are not used); the region is
+    passed as `mask=` only when it differs from the one found, so an unedited region runs
+    exactly like the command line without `--mask`. Other `arguments` go to `unmask.complete`
+    unchanged. The record and the progress messages name the uploads by their own file names
+    (`by_name`), never by the app's temporary paths."""
     import warnings
 
     from unmask.pipeline import complete
@@ -169,16 +172,24 @@ def run_job(folder: Path, masked: Path, references: list[Path], method: str = "w
         if progress is not None:
             progress(by_name(message, uploads))
 
-    mask = None if region is None or (found is not None and np.array_equal(region, found)) else region
+    if found is not None and found.photo.path != Path(masked):
+        found = None  # made of another upload
+    found_region = None if found is None else found.faces[0].region
+    same = region is not None and found_region is not None and np.array_equal(region, found_region)
+    mask = None if region is None or same else region
+    target: Path | Scene = masked
+    if found is not None and (mask is not None or found_region is not None):
+        target = found
+        arguments = {k: v for k, v in arguments.items() if k not in ("face", "face_box", "eyes")}
     reference: Path | list[Path] = references[0] if len(references) == 1 else list(references)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # warnings reach the user through `say`, once
-        result = complete(masked, reference, method=method, mask=mask, progress=say, **arguments)
+        result = complete(target, reference, method=method, mask=mask, progress=say, **arguments)
     record = result.record = by_name(result.record, uploads)
     stem, suffix = masked.stem, (".jpg" if masked.suffix.lower() in (".jpg", ".jpeg") else ".png")
     written = result.save(folder / f"{stem}-unmasked{suffix}", panel=folder / f"{stem}-panel.png",
                           json=folder / f"{stem}-record.json")
-    used = mask if mask is not None else found
+    used = mask if mask is not None else found_region
     return JobResult(*written, region=None if used is None else write_image(
                          folder / f"{stem}-region.png", used.astype(np.uint8) * 255),
                      identity_distance=float(record["identity_distance"]), same_person=bool(record["same_person"]),
@@ -198,3 +209,4 @@ def by_name(value: Any, uploads: list[Path]) -> Any:
     if isinstance(value, list):
         return [by_name(item, uploads) for item in value]
     return value
+

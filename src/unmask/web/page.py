@@ -65,7 +65,7 @@ def build_page(root: Path, weights: list[str]) -> gr.Blocks:
         return resolved
 
     with gr.Blocks(title="unmask", analytics_enabled=False) as page:
-        found = gr.State(None)  # the region found on the masked photo, bool (H, W), or None
+        found = gr.State(None)  # the pipeline's Scene of the masked photo (face and region found), or None
         pending = gr.State(None)  # the editor's value with the region layer, shown after the photo
         problem = gr.State("")  # why no region was found on the masked photo ("" when one was)
         gr.Markdown(INTRO)
@@ -135,7 +135,7 @@ def build_page(root: Path, weights: list[str]) -> gr.Blocks:
             message = f"error: {preview.message}" if preview.message else "region found: check it, then press Complete"
             # the photo first, then its layer: a layer that arrives with the photo is placed on the
             # editor's previous canvas (off by half the difference in size)
-            return {**value, "layers": []}, value, preview.region, str(background), note + message, preview.message
+            return {**value, "layers": []}, value, preview.scene, str(background), note + message, preview.message
 
         gr.on([masked.change, face.change, mark_kind.change, marks.change], show_region,
               [masked, face, mark_kind, marks], [editor, pending, found, marker, status, problem],
@@ -149,7 +149,7 @@ def build_page(root: Path, weights: list[str]) -> gr.Blocks:
 
         def complete_on_page(masked_path, reference_paths, method_name, weight_name, steps_n, space_name,
                              prefill_name, pti_n, seed_n, expression_path, index, kind, mark_text, edited,
-                             found_region, why_not_found, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
+                             found_scene, why_not_found, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
             session = request.session_hash or ""
             stages = [0]
 
@@ -174,14 +174,14 @@ def build_page(root: Path, weights: list[str]) -> gr.Blocks:
                 layers = (edited or {}).get("layers") or []
                 region = None
                 if layers:
-                    shape = found_region.shape if found_region is not None else _shape(layers)
+                    shape = found_scene.photo.pixels.shape[:2] if found_scene is not None else _shape(layers)
                     region = region_from_layers(layers, shape)
                 if (region is None or not region.any()) and why_not_found:
                     raise UnmaskError(why_not_found)  # what the upload said: no face, no face mask, ...
                 if region is not None and not region.any():
                     raise UnmaskError("the region to fill is empty: paint it on the photo")
                 job = run_job(new_folder(root), target, [own(p) for p in reference_paths or []], method_name,
-                              region=region, found=found_region, progress=report, **arguments)
+                              region=region, found=found_scene, progress=report, **arguments)
             except UnmaskError as exc:
                 return (f"error: {page_message(exc)}",) + (None,) * 5 + (gr.Markdown(visible=False),)
             except _Cancelled:

@@ -1,0 +1,126 @@
+"""Group photos: every masked face completed from its own person (`unmask run --people`), the same
+pixels as completing that face alone, faces of nobody known and faces without a mask left as they
+were and reported."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+import unmask
+from unmask.cli import cli
+from unmask.face import find_face
+from unmask.images import read_image, write_image
+from unmask.region import render_mask
+
+TILE = 320  # each person's photo fits a TILE x TILE square (small photos keep the test fast)
+FACES = [("p01", "1.jpg", True), ("p04", "2.jpg", True), ("p02", "1.jpg", True), ("p06", "1.jpg", False)]
+"""The group, left to right: (person, photo, masked). p02 is in no people folder (unknown)."""
+PEOPLE = {"p01": ("2.jpg", "5.jpg"), "p04": ("3.jpg",), "p06": ("2.jpg",)}
+STATUS = ["completed", "completed", "unknown person", "no mask"]
+
+
+@pytest.fixture(scope="module")
+def group(people_dir, tmp_path_factory):
+    """The group photo (four tiles side by side), the people folder and `unmask run --people`'s
+    result and record."""
+    folder = tmp_path_factory.mktemp("group")
+    tiles = []
+    for number, (person, name, masked) in enumerate(FACES):
+        image = Image.fromarray(read_image(people_dir / person / name))
+        image.thumbnail((TILE, TILE))
+        tile = np.full((TILE, TILE, 3), 128, np.uint8)
+        tile[: image.height, : image.width] = np.asarray(image)
+        if masked:
+            tile, _ = render_mask(tile, find_face(tile).landmarks, "surgical", number)
+        tiles.append(tile)
+    photo = write_image(folder / "group.png", np.concatenate(tiles, axis=1))
+    for person, names in PEOPLE.items():
+        for name in names:
+            (folder / "people" / person).mkdir(parents=True, exist_ok=True)
+            (folder / "people" / person / name).symlink_to(people_dir / person / name)
+    out = folder / "out.png"
+    result = CliRunner().invoke(cli, ["run", str(photo), "--people", str(folder / "people"), "--tries", "1",
+                                      "-o", str(out), "--json", str(folder / "run.json"), "-q"])
+    assert result.exit_code == 0, result.output
+    return {"photo": photo, "people": folder / "people", "out": read_image(out),
+            "record": json.loads((folder / "run.json").read_text()), "output": result.output}
+
+
+def _tile(entry: dict) -> int:
+    """Which tile a face of the record is in (by its box centre)."""
+    x0, _, x1, _ = entry["box"]
+    return int((x0 + x1) / 2 // TILE)
+
+
+def test_every_face_is_reported_with_its_person_and_status(group):
+    faces = group["record"]["faces"]
+    assert sorted(_tile(e) for e in faces) == [0, 1, 2, 3], faces
+    for entry in faces:
+        tile = _tile(entry)
+        assert entry["status"] == STATUS[tile], entry
+        if entry["status"] == "completed":
+            assert entry["person"] == FACES[tile][0]
+            assert entry["identity_distance"] <= entry["identity_limit"]
+            assert entry["reference"].startswith(str(group["people"] / FACES[tile][0]))
+        else:
+            assert entry["person"] is None and entry["message"]
+    unknown = next(e for e in faces if e["status"] == "unknown person")
+    assert set(unknown["people"]) == set(PEOPLE)  # its distance to every person, all over the limit
+    assert "face" in group["output"] and "matches none of the people" in group["output"]
+
+
+def test_each_face_is_completed_as_alone_and_the_others_are_left(group):
+    """Tolerance 0: completing a face alone (`--face N` with its own person's photos) finds the
+    same face, region and references in the same photo, and the paste of one face writes only
+    inside its own region, so the group's pixels are the single runs' exactly."""
+    before, after = read_image(group["photo"]), group["out"]
+    for entry in group["record"]["faces"]:
+        tile = _tile(entry)
+        columns = slice(tile * TILE, (tile + 1) * TILE)
+        if entry["status"] != "completed":
+            np.testing.assert_array_equal(after[:, columns], before[:, columns])
+            continue
+        person = entry["person"]
+        alone = unmask.complete(group["photo"], [group["people"] / person / n for n in PEOPLE[person]],
+                                face=entry["face"], tries=1)
+        assert not np.array_equal(after[:, columns], before[:, columns])
+        np.testing.assert_array_equal(after[:, columns], alone.image[:, columns])
+        np.testing.assert_array_equal(alone.image[:, :tile * TILE], before[:, :tile * TILE])
+
+
+def test_an_album_completes_its_group_photo_from_every_person(group, people_dir, tmp_path):
+    """`unmask batch` over an album: the group photo in one person's folder gets each masked face
+    from its own person of the album; the unknown and the unmasked face stay as they were."""
+    from unmask.batch import InProcess, Settings, run_batch
+
+    album = tmp_path / "album"
+    for person, names in PEOPLE.items():
+        (album / person).mkdir(parents=True)
+        for name in names:
+            (album / person / name).symlink_to(people_dir / person / name)
+    (album / "p01" / "group.png").symlink_to(group["photo"])
+    summary = run_batch(album, tmp_path / "out", Settings(method="warp"), InProcess(), bars=False)
+    assert summary.counts == {"done": 1, "not masked": 4}, summary.counts
+    row = json.loads((tmp_path / "out" / "records" / "p01" / "group.png.complete.json").read_text())
+    faces = row["record"]["faces"]
+    assert sorted((_tile(e), e["status"], e["person"]) for e in faces) == [
+        (0, "completed", "p01"), (1, "completed", "p04"), (2, "unknown person", None), (3, "no mask", None)]
+    before, after = read_image(group["photo"]), read_image(tmp_path / "out" / "p01" / "group.png")
+    np.testing.assert_array_equal(after[:, 2 * TILE:], before[:, 2 * TILE:])
+    assert not np.array_equal(after[:, :TILE], before[:, :TILE])
+
+
+def test_people_and_one_face_options_are_refused_before_any_work(tmp_path):
+    photo = write_image(tmp_path / "photo.png", np.zeros((64, 64, 3), np.uint8))
+    (tmp_path / "people").mkdir()
+    for extra in (["--reference", str(photo)], ["--face", "1"], []):
+        result = CliRunner().invoke(cli, ["run", str(photo), "--people", str(tmp_path / "people"), *extra,
+                                          "-o", str(tmp_path / "out.png")])
+        assert result.exit_code != 0 and not (tmp_path / "out.png").exists()
+    result = CliRunner().invoke(cli, ["run", str(photo), "-o", str(tmp_path / "out.png")])
+    assert result.exit_code == 2 and "--reference" in result.output and "--people" in result.output
