@@ -199,3 +199,19 @@ def test_a_block_too_large_for_a_jpeg_is_left_out_with_a_warning(tmp_path):
         out = write_image(tmp_path / "out.jpg", pixels, info=info)
     assert read_photo(out).info.xmp is None and read_photo(out).info.icc_profile == info.icc_profile
     assert read_photo(write_image(tmp_path / "out.png", pixels, info=info)).info.xmp == large
+
+
+def test_web_job_from_its_preview_keeps_what_the_photo_carries(scene):
+    """The web page completes from the scene its region preview made of the upload: the written
+    result still carries the upload's EXIF, XMP and ICC profile."""
+    from unmask.web.jobs import preview_region, run_job
+
+    folder = scene["folder"] / "web"
+    folder.mkdir()
+    icc = display_p3_profile()
+    target = write_camera_photo(folder / "masked.jpg", scene["masked"], icc, 85, 2, 1)
+    preview = preview_region(target)
+    assert preview.scene is not None
+    job = run_job(folder, target, [scene["reference"]], "warp", region=scene["region"], found=preview.scene,
+                  tries=1)
+    _assert_kept(job.result, icc, gps=True)

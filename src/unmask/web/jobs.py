@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from unmask.errors import FaceError, UnmaskError
-from unmask.images import read_image, write_image
+from unmask.images import read_photo, write_image
 
 if TYPE_CHECKING:
     from unmask.pipeline import Scene
@@ -78,18 +78,17 @@ def preview_region(masked: str | Path, face: int | None = None, face_box: tuple[
     raises `UnmaskError`; a face or region that is not found is reported in `message`, so the user
     can paint the region or mark the face."""
     from unmask.face import detect_faces
-    from unmask.images import NamedImage
     from unmask.pipeline import locate
 
     path = Path(masked)
-    photo = read_image(path)
+    photo = read_photo(path)  # with its metadata, which the scene hands on to the written result
     try:
-        scene = locate(NamedImage(path, photo), face=face, face_box=face_box, eyes=eyes)
+        scene = locate(photo, face=face, face_box=face_box, eyes=eyes)
     except UnmaskError as exc:
-        return RegionPreview(photo, None, len(detect_faces(photo)), page_message(exc))
+        return RegionPreview(photo.pixels, None, len(detect_faces(photo.pixels)), page_message(exc))
     spot = scene.faces[0]
     message = user_message(UnmaskError(spot.message, path)) if spot.region is None else ""
-    return RegionPreview(photo, spot.region, scene.detected, message, scene)
+    return RegionPreview(photo.pixels, spot.region, scene.detected, message, scene)
 
 
 def region_layer(region: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
