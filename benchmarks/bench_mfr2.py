@@ -8,9 +8,10 @@ photo. Printed: targets processed (issue 11 asks for at least 98 %), every failu
 message, and the medians. Written to `--out` (default benchmarks/out/mfr2; not committed: it shows
 the shared photos): the batch's own output and report, and `sheet-N.png`, every target as
 masked | result (320 px tiles with the case and its judge distance), failures first, then worst
-judge distance first, then the targets without a judge.
+judge distance first, then the targets without a judge. `--face-px 480` makes sheets to judge
+by eye (docs/evaluation.md: 400 px a face or more; one target a row, three rows a sheet).
 
-    python benchmarks/bench_mfr2.py [--workers 2] [--method warp] [--out DIR]
+    python benchmarks/bench_mfr2.py [--workers 2] [--method warp] [--out DIR] [--face-px 480]
 """
 
 from __future__ import annotations
@@ -26,9 +27,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 MFR2 = ROOT.parent / "shared" / "data" / "mfr2"
-TILE = 320
-COLUMNS = 4
-ROWS_PER_SHEET = 8
+FACE_PX = 160
 
 
 def write_manifest(out: Path) -> tuple[Path, dict[str, Path]]:
@@ -79,9 +78,8 @@ def judge_distance(a: np.ndarray | None, b: np.ndarray | None) -> float:
     return math.nan if a is None or b is None else identity_distance(a, b)
 
 
-def tile(masked: np.ndarray, result: np.ndarray | None, label: str) -> np.ndarray:
-    """masked | result (a grey square for a failure), each TILE/2 px, `label` written on top."""
-    half = TILE // 2
+def tile(masked: np.ndarray, result: np.ndarray | None, label: str, half: int = FACE_PX) -> np.ndarray:
+    """masked | result (a grey square for a failure), each `half` px square, `label` written on top."""
     left = cv2.resize(masked, (half, half), interpolation=cv2.INTER_CUBIC)
     right = np.full_like(left, 90) if result is None else cv2.resize(result, (half, half), interpolation=cv2.INTER_CUBIC)
     out = np.concatenate([left, right], axis=1)
@@ -94,7 +92,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--method", default="warp")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "mfr2")
+    parser.add_argument("--face-px", type=int, default=FACE_PX, help="side of each face on the sheets")
     args = parser.parse_args()
+    columns = max(1, 1280 // (2 * args.face_px))
+    rows_per_sheet = max(3, 1280 // args.face_px)
 
     from unmask.batch import Settings, make_executor, run_batch
     from unmask.images import read_image, write_image
@@ -134,13 +135,13 @@ def main() -> None:
         row, _, result, _, after = item
         return (result is not None, not np.isfinite(after), -after if np.isfinite(after) else 0.0)
 
-    tiles = [tile(masked, result, f"{row['target'][8:]} {row['status']} {after:.2f}")
+    tiles = [tile(masked, result, f"{row['target'][8:]} {row['status']} {after:.2f}", args.face_px)
              for row, masked, result, _, after in sorted(scored, key=order)]
-    per_sheet = COLUMNS * ROWS_PER_SHEET
+    per_sheet = columns * rows_per_sheet
     for number, start in enumerate(range(0, len(tiles), per_sheet), start=1):
         chunk = tiles[start:start + per_sheet]
-        chunk += [np.zeros_like(tiles[0])] * (-len(chunk) % COLUMNS)
-        grid = np.concatenate([np.concatenate(chunk[i:i + COLUMNS], axis=1) for i in range(0, len(chunk), COLUMNS)])
+        chunk += [np.zeros_like(tiles[0])] * (-len(chunk) % columns)
+        grid = np.concatenate([np.concatenate(chunk[i:i + columns], axis=1) for i in range(0, len(chunk), columns)])
         print(f"sheet: {write_image(args.out / f'sheet-{number}.png', grid)}")
 
 
