@@ -14,7 +14,10 @@
    region (also where the mask reaches past the jaw line) is covered by reference pixels. The
    smoothing (`regularization`) lets the spline miss noisy landmarks a little rather than bend
    the reference's features to hit them exactly.
-4. Composite: Poisson cloning of the warped reference into the (grown) region, inside the face
+4. Light: the warped reference is relit to the shape of the target's light (`unmask.relight`),
+   learned where both show the same skin: the target's face and forehead (`head_zone`) outside
+   the region and its shadow.
+5. Composite: Poisson cloning of the warped reference into the (grown) region, inside the face
    and neck (`face_zone`); the rest of the region is filled from the target's surroundings
    instead. Below the chin one smooth line separates the neck from the clothing (`neck_layout`,
    `unmask.methods.neck`): under it the region is filled from the target's own clothing, above
