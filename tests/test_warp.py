@@ -8,7 +8,8 @@ import pytest
 from unmask.blend import composite_region
 from unmask.methods import AlignedCase, make_method
 from unmask.face.hidden import yaw
-from unmask.methods.warp import mirror_face, warp_face
+from unmask.face.mean_shape import MEAN_SHAPE
+from unmask.methods.warp import face_zone, head_zone, mirror_face, warp_face
 
 S = 256
 
@@ -92,3 +93,16 @@ def test_auto_mirrors_a_reference_turned_the_other_way():
         case = AlignedCase(target=image, region=region, target_landmarks=turned,
                            reference=image, reference_landmarks=reference_points)
         assert method.complete(case).info["mirrored_reference"] is mirrored
+
+
+def test_head_zone_adds_the_forehead_above_the_brows_to_the_face():
+    points = MEAN_SHAPE * 100 + (256, 200)  # eye distance 100 px in a 512 crop
+    zone, face = head_zone(points, 512), face_zone(points, 512)
+    eyes = points[36:48].mean(axis=0)
+    distance = np.linalg.norm(points[42:48].mean(axis=0) - points[36:42].mean(axis=0))
+    brow_y = points[17:27, 1].min()
+    forehead = (int(brow_y - 0.4 * distance), int(eyes[0]))
+    assert zone[forehead] and not face[forehead]
+    above = (int(brow_y - 0.8 * distance), int(eyes[0]))  # beyond the forehead's 0.6 eye distances
+    assert not zone[above]
+    assert zone[int(points[57, 1]), int(points[57, 0])]  # the lower lip: inside the jaw line

@@ -14,7 +14,10 @@
    region (also where the mask reaches past the jaw line) is covered by reference pixels. The
    smoothing (`regularization`) lets the spline miss noisy landmarks a little rather than bend
    the reference's features to hit them exactly.
-4. Composite: Poisson cloning of the warped reference into the (grown) region, inside the face
+4. Light: the warped reference is relit to the shape of the target's light (`unmask.relight`),
+   learned where both show the same skin: the target's face and forehead (`head_zone`) outside
+   the region and its shadow.
+5. Composite: Poisson cloning of the warped reference into the (grown) region, inside the face
    and neck (`face_zone`); the rest of the region is filled from the target's surroundings
    instead. Below the chin one smooth line separates the neck from the clothing (`neck_layout`,
    `unmask.methods.neck`): under it the region is filled from the target's own clothing, above
@@ -29,7 +32,7 @@ import time
 import cv2
 import numpy as np
 
-from unmask.blend import composite_region, poisson_composite
+from unmask.blend import composite_region, grow_region, poisson_composite
 from unmask.face.hidden import estimate_hidden_landmarks, fit_similarity, mirror_landmarks, yaw
 from unmask.face.shape3d import hidden_landmarks
 from unmask.face.skin import visible_skin
@@ -37,7 +40,10 @@ from unmask.methods.base import AlignedCase, Completion, Method, Progress
 from unmask.methods.neck import (MAX_COVER, SEEN_WEIGHT, NeckLayout, bridge_open_runs, collar_line, cover_foreign,
                                  fill_clothing, neck_skin, open_below, seen_collar, smooth_line)
 from unmask.references import TRIES, pose_mismatch
+from unmask.relight import relight
 
+_SHADOW = 0.02  # the target's skin this close to the region (a mask's shadow) does not teach the light
+_FOREHEAD = 0.6  # the forehead's visible height above the brows, in eye distances
 _FILL_SIDE = 256  # side at which the surroundings are inpainted
 _NECK = 0.6  # the neck reaches this many nose-to-chin lengths below the chin
 _RINGS = (1.3, 1.7)  # jaw points pushed out from the nose by these factors: the warp's outer support
@@ -88,10 +94,14 @@ class WarpMethod(Method):
         target_points = place(case.target_landmarks, ref_points)
         say("warping the reference onto them")
         warped = warp_face(reference, ref_points, target_points, case.size, self.regularization)
-        say("Poisson compositing")
         face = face_zone(target_points, case.size)
-        source = warped
         skin = visible_skin(case.target, target_points) & ~case.region
+        say("relighting it to the target's light")
+        shadow = grow_region(case.region, max(1, round(_SHADOW * case.size)))
+        warped = relight(case.target, warped, (head_zone(target_points, case.size) | face | skin) & ~shadow,
+                         target_points, case.region)
+        say("Poisson compositing")
+        source = warped
         if self.surroundings:
             layout = neck_layout(case.target, warped, target_points, case.region, skin)
             elsewhere = layout.below | layout.foreign
@@ -195,6 +205,16 @@ def face_zone(points: np.ndarray, size: int) -> np.ndarray:
     neck = np.array([points[5], points[11], points[11] + _NECK * height * down, points[5] + _NECK * height * down])
     zone = inside_jaw(points, size).astype(np.uint8)
     cv2.fillPoly(zone, [np.round(neck).astype(np.int32)], 1)
+    return zone.astype(bool)
+
+
+def head_zone(points: np.ndarray, size: int) -> np.ndarray:
+    """Bool (S, S): the face inside its jaw line and up to the forehead (the brows raised by
+    `_FOREHEAD` eye distances), from 68 landmarks in an S x S crop."""
+    eyes = points[42:48].mean(axis=0) - points[36:42].mean(axis=0)
+    up = np.array([eyes[1], -eyes[0]]) * _FOREHEAD
+    zone = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(zone, [np.round(np.vstack([points[0:17], points[17:27][::-1] + up])).astype(np.int32)], 1)
     return zone.astype(bool)
 
 
