@@ -219,7 +219,11 @@ def complete(
     the target is looked at, each masked one is given to the person whose references are closest
     (upper-face identity within the calibrated same-person limit, one face per person) and
     completed from them; the others are left as they are, and `record["faces"]` lists every face
-    with its box, person, distance and status (see `match`, docs/usage.md). `method`: one of
+    with its box, person, distance and status (see `match`, docs/usage.md). One person's
+    `reference` on a photo with several faces and no face, face box, eyes or mask given: with two
+    or more masked faces the photo is a group of that one person (named after the reference
+    file or folder, else "reference"): only the face within the same-person limit is completed,
+    the others are UNKNOWN; with one masked face, that face is completed. `method`: one of
     `unmask.methods.METHODS` ("warp" needs no model). `mask`: the region to fill, a mask image
     path (white = fill) or a bool array of the target's size; without it the face mask is found.
     `face` / `reference_face`: which face in a photo with several (0 = largest). A `Face` that
@@ -317,7 +321,9 @@ def prepare(
         if people is not None and mask is not None:
             raise UnmaskError("with people every face's region is found; a mask works with one person's reference")
         scene = locate(target, face=face, mask=mask, face_box=face_box, eyes=eyes, every=people is not None,
-                       progress=progress)
+                       several=reference is not None, progress=progress)
+    if scene.group and people is None:  # several masked faces, one person's references: find that person
+        people, reference = {_person_name(reference): reference}, None
     if not scene.group:
         spot = scene.faces[0]
         if spot.status != TO_FILL:
@@ -340,13 +346,17 @@ def locate(
     eyes: tuple[float, float, float, float] | None = None,
     every: bool = False,
     progress: Progress | None = None,
+    several: bool = False,
 ) -> Scene:
     """The photo's faces and the regions to fill, without references: the chosen face (`face`
     index, 0 = largest, or a found `Face`; or the user's `face_box` / `eyes`) with the user's
     `mask` or the face-mask region found on it; or, `every`, each face the detector finds with
     its own region (too small a face is an ERROR face, one without a face mask a NO_MASK face).
-    A face without a region is not an error here: its status and message say so (a web preview
-    shows them). Raises `UnmaskError` for an unreadable photo, no face, or a bad mask."""
+    `several` (no face chosen, no mask given): when the detector finds several faces, each is
+    looked at, and two or more masked ones make the scene a group as with `every`; one masked
+    face is the chosen face, and none the largest as without `several`. A face without a region
+    is not an error here: its status and message say so (a web preview shows them). Raises
+    `UnmaskError` for an unreadable photo, no face, or a bad mask."""
     from unmask.face import Face, choose_face, detect_faces, find_face
     from unmask.region import MaskRegion
 
@@ -376,7 +386,8 @@ def locate(
     else:
         faces = detect_faces(pixels)
         detected = len(faces)
-        chosen = faces if every and faces else [choose_face(faces, face, name)]
+        several = several and not every and face is None and mask is None and len(faces) > 1
+        chosen = faces if (every or several) and faces else [choose_face(faces, face, name)]
     clock.lap("faces")
 
     spots = []
@@ -389,7 +400,32 @@ def locate(
             if every and spots[-1].status == NO_MASK:
                 spots[-1].message = "no face mask found on the face"
     clock.lap("region")
+    if several:
+        spots, every = _masked_faces(spots, name)
     return Scene(photo, _label(target), spots, detected, group=every, inputs=inputs, seconds=clock.laps)
+
+
+def _masked_faces(spots: list[SceneFace], name: Path | None) -> tuple[list[SceneFace], bool]:
+    """Of every face of a photo (largest first): all of them as a group when two or more are
+    masked (True), else the one masked face, else the largest as `locate` chooses one face."""
+    from unmask.face import choose_face
+
+    masked = [spot for spot in spots if spot.status == TO_FILL]
+    if len(masked) > 1:
+        for spot in spots:
+            if spot.status == NO_MASK:
+                spot.message = "no face mask found on the face"
+        return spots, True
+    if masked:
+        return masked, False
+    chosen = choose_face([spot.face for spot in spots], None, name)  # too small: the error of one face
+    return [next(spot for spot in spots if spot.face is chosen)], False
+
+
+def _person_name(reference: Any) -> str:
+    """How a group photo's record names the one person whose references were given: the file's or
+    folder's name, or "reference"."""
+    return Path(reference).stem if isinstance(reference, (str, Path)) else "reference"
 
 
 def match(scene: Scene, reference: Any = None, people: str | Path | dict[str, Any] | None = None,
