@@ -11,7 +11,9 @@ import pytest
 from click.testing import CliRunner
 from unmask.cli import cli
 from unmask.errors import UnmaskError
-from unmask.evaluate import IDENTITY_METRICS, IMAGE_METRICS, evaluate, real_cases, synthetic_cases
+from unmask.evaluation import evaluate
+from unmask.evaluation.cases import real_cases, synthetic_cases
+from unmask.evaluation.scores import IDENTITY_METRICS, IMAGE_METRICS
 from unmask.images import read_image, write_image
 
 METHODS = ["opencv-telea", "opencv-ns"]

@@ -11,9 +11,10 @@ import pytest
 from click.testing import CliRunner
 from unmask.cli import cli
 from unmask.errors import UnmaskError
-from unmask.evaluate_cases import read_cases, score_case
+from unmask.evaluation.cases import read_cases
+from unmask.evaluation.scores import photo_scores
 from unmask.images import read_image, write_image
-from unmask.sheets import SHEET_HEIGHT, SORTS
+from unmask.evaluation.sheets import SHEET_HEIGHT, SORTS
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest
 
@@ -87,19 +88,19 @@ def test_a_refused_case_is_scored_as_the_masked_photo(run):
     assert set(summary["by_mask_kind"]) == {"surgical", "none"} and summary["region"] == "truth"
 
 
-def test_score_case_of_the_masked_photo(cases_csv):
+def test_photo_scores_of_the_masked_photo(cases_csv):
     from unmask.face import find_face
     from unmask.region import load_user_mask
 
     [case, _] = read_cases(cases_csv)
     masked, truth = read_image(case.target), read_image(case.truth)
     region = load_user_mask(case.region, masked.shape[:2])
-    scores = score_case(masked, masked, truth, region, find_face(truth).landmarks)
+    scores = photo_scores(masked, masked, truth, region, find_face(truth).landmarks)
     assert scores["remnant"] == 1.0 and scores["chroma90"] > 5  # the mask's colour
     assert scores["identity"] == scores["identity_masked"] > 0.1
     assert scores["light90"] > 5 and scores["seam"] > 5  # the flat mask against the face
     assert scores["collateral"] == 0.0  # nothing outside the region changed
-    perfect = score_case(truth, masked, truth, region, None)
+    perfect = photo_scores(truth, masked, truth, region, None)
     assert perfect["chroma90"] == perfect["light90"] == perfect["seam"] == perfect["seam_texture"] == 0.0
     assert perfect["collateral"] == 0.0
 
@@ -123,7 +124,7 @@ def test_bad_cases_files_are_clear_errors(cases_csv, tmp_path):
 
 def test_procedural_cases_are_written_for_eval_cases(people_dir, tmp_path):
     """`unmask cases` writes the synthetic mode's first case as files that `read_cases` accepts."""
-    from unmask.evaluate import synthetic_cases
+    from unmask.evaluation.cases import synthetic_cases
     from unmask.region import load_user_mask
 
     people = tmp_path / "people"
@@ -166,9 +167,9 @@ def test_cases_run_on_a_process_pool_score_the_same(run, cases_csv, tmp_path):
 def test_the_region_is_found_by_default(cases_csv):
     """Without --region truth the pipeline looks for the mask itself: it either fills what it found
     (most of the painted mask) or says it found none (a message that a given region never gives)."""
-    from unmask.evaluate_cases import evaluate_cases
+    from unmask.evaluation import evaluate
 
-    report = evaluate_cases(cases_csv, ["opencv-telea"], limit=1)
+    report = evaluate(cases_csv, ["opencv-telea"], mode="cases", limit=1)
     [row] = report.rows
     assert row["region"] == report.summary["region"] == "detected"
     if row["status"] == "done":

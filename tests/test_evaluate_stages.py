@@ -35,7 +35,7 @@ def _one_person(people_dir: Path, tmp_path: Path) -> Path:
 
 
 def test_synthetic_mode_runs_the_stages(people_dir, tmp_path, calls):
-    from unmask.evaluate import evaluate
+    from unmask.evaluation import evaluate
 
     report = evaluate(_one_person(people_dir, tmp_path), ["opencv-telea", "opencv-ns"], size=128, limit=1)
     assert [row["status"] for row in report.rows] == ["ok", "ok"], report.rows
@@ -43,7 +43,7 @@ def test_synthetic_mode_runs_the_stages(people_dir, tmp_path, calls):
 
 
 def test_real_mode_runs_the_stages(mfr2_dir, calls):
-    from unmask.evaluate import evaluate
+    from unmask.evaluation import evaluate
 
     report = evaluate(mfr2_dir, ["opencv-telea"], mode="real", size=128, limit=1)
     assert report.rows[0]["status"] == "ok", report.rows
@@ -51,10 +51,11 @@ def test_real_mode_runs_the_stages(mfr2_dir, calls):
 
 
 def test_cases_mode_runs_the_stages(people_dir, tmp_path, calls):
-    from unmask.evaluate_cases import evaluate_cases, write_synthetic_cases
+    from unmask.evaluation import evaluate
+    from unmask.evaluation.cases import write_synthetic_cases
 
     path, _ = write_synthetic_cases(_one_person(people_dir, tmp_path), tmp_path / "cases", limit=1)
     calls.update(prepare=0, fill=0, compose=0)  # writing the cases ran no stage
-    report = evaluate_cases(path, ["opencv-telea"], region="truth")
-    assert report.rows[0]["status"] == "done", report.rows
-    assert calls == {"prepare": 1, "fill": 1, "compose": 1}
+    report = evaluate(path, ["opencv-telea", "opencv-ns"], mode="cases", region="truth")
+    assert [row["status"] for row in report.rows] == ["done", "done"], report.rows
+    assert calls == {"prepare": 1, "fill": 2, "compose": 2}  # one scene, filled by each method

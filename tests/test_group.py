@@ -93,6 +93,41 @@ def test_each_face_is_completed_as_alone_and_the_others_are_left(group):
         np.testing.assert_array_equal(alone.image[:, :tile * TILE], before[:, :tile * TILE])
 
 
+def test_one_persons_references_complete_only_that_persons_face(group):
+    """`complete(group photo, reference=p04's photos)` with no face chosen: the photo shows three
+    masked faces, so each is matched with the one person as with `people`; p04's face is completed
+    (the same pixels as from `--people`), the other masked faces are reported as of an unknown
+    person and left as they were, as is the unmasked one."""
+    references = [group["people"] / "p04" / name for name in PEOPLE["p04"]]
+    result = unmask.complete(group["photo"], references, tries=1)
+    faces = result.record["faces"]
+    assert sorted((_tile(e), e["status"], e["person"]) for e in faces) == [
+        (0, "unknown person", None), (1, "completed", "reference"), (2, "unknown person", None),
+        (3, "no mask", None)], faces
+    assert result.record["inputs"]["people"] == ["reference"]
+    before = read_image(group["photo"])
+    np.testing.assert_array_equal(result.image[:, TILE:2 * TILE], group["out"][:, TILE:2 * TILE])
+    for tile in (0, 2, 3):
+        np.testing.assert_array_equal(result.image[:, tile * TILE:(tile + 1) * TILE],
+                                      before[:, tile * TILE:(tile + 1) * TILE])
+    assert any("matches none of the people" in w for w in result.record["warnings"])
+
+
+def test_one_masked_face_among_several_is_the_one_completed(group, tmp_path):
+    """Two faces, the unmasked one on the left: the masked one is completed, with the record of
+    one face, the same as when it is chosen with `face`."""
+    from unmask.face import detect_faces
+
+    photo = read_image(group["photo"])
+    pair = write_image(tmp_path / "pair.png", np.concatenate([photo[:, 3 * TILE:], photo[:, TILE:2 * TILE]], axis=1))
+    references = [group["people"] / "p04" / name for name in PEOPLE["p04"]]
+    result = unmask.complete(pair, references, tries=1)
+    box = result.record["faces"]["target"]["box"]  # one face's record
+    assert (box[0] + box[2]) / 2 > TILE  # the masked face, on the right
+    index = next(i for i, face in enumerate(detect_faces(read_image(pair))) if (face.box[0] + face.box[2]) / 2 > TILE)
+    np.testing.assert_array_equal(result.image, unmask.complete(pair, references, tries=1, face=index).image)
+
+
 def test_an_album_completes_its_group_photo_from_every_person(group, people_dir, tmp_path):
     """`unmask batch` over an album: the group photo in one person's folder gets each masked face
     from its own person of the album; the unknown and the unmasked face stay as they were."""

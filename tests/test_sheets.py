@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from unmask import sheets
+from unmask.evaluation import sheets
 
 
 def test_face_box_shows_eyes_and_neck_and_clips_to_the_photo():

@@ -53,6 +53,8 @@ class Result:
     photo: PhotoInfo | None = None
     """What the target photo carried besides its pixels (EXIF, XMP, ICC profile, JPEG quality),
     written back by `save`; None for a target given as a bare array."""
+    filled: list[Filled] = field(default_factory=list)
+    """The faces pasted back, as `fill` handed them on (aligned crops, landmarks, references)."""
 
     def save(self, path: str | Path, panel: str | Path | None = None, json: str | Path | None = None,
              strip_location: bool = False) -> list[Path]:
@@ -156,12 +158,12 @@ class Scene:
 
 @dataclass
 class Filled:
-    """What `fill` hands on for one face (`index` in the scene): the aligned `case` the kept result
+    """One face (`index` in the scene) completed from one reference: the aligned `case` the result
     was made from, the face's `alignment`, the method's `completion` (aligned), `crop` the crop
     side, `points` the face's 68 landmarks in the photo (hidden ones estimated from the
-    reference), the references `tried` (best ranked first), which one was kept (`pick`), the
-    results' identity distances (`distances`, empty for one try), the kept reference's upper-face
-    `distance` and `limit`, and the seconds spent."""
+    reference). What `fill` hands on also says which references were `tried` (best ranked
+    first), which one was kept (`pick`), the results' identity distances (`distances`, empty for
+    one try), the kept reference's upper-face `distance` and `limit`, and the seconds spent."""
 
     index: int
     case: Any  # unmask.methods.AlignedCase
@@ -169,11 +171,11 @@ class Filled:
     completion: Any  # unmask.methods.Completion
     crop: int
     points: np.ndarray
-    tried: list[Any]  # unmask.references.Ranked
-    pick: int
-    distances: list[float]
-    distance: float
-    limit: float
+    tried: list[Any] = field(default_factory=list)  # unmask.references.Ranked
+    pick: int = 0
+    distances: list[float] = field(default_factory=list)
+    distance: float = float("nan")
+    limit: float = float("nan")
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -217,7 +219,11 @@ def complete(
     the target is looked at, each masked one is given to the person whose references are closest
     (upper-face identity within the calibrated same-person limit, one face per person) and
     completed from them; the others are left as they are, and `record["faces"]` lists every face
-    with its box, person, distance and status (see `match`, docs/usage.md). `method`: one of
+    with its box, person, distance and status (see `match`, docs/usage.md). One person's
+    `reference` on a photo with several faces and no face, face box, eyes or mask given: with two
+    or more masked faces the photo is a group of that one person (named after the reference
+    file or folder, else "reference"): only the face within the same-person limit is completed,
+    the others are UNKNOWN; with one masked face, that face is completed. `method`: one of
     `unmask.methods.METHODS` ("warp" needs no model). `mask`: the region to fill, a mask image
     path (white = fill) or a bool array of the target's size; without it the face mask is found.
     `face` / `reference_face`: which face in a photo with several (0 = largest). A `Face` that
@@ -250,20 +256,34 @@ def complete(
     algorithm = _make_method(make_method, method, options)
     scene = prepare(target, reference, people=people, expression=expression, mask=mask, face=face,
                     reference_face=reference_face, face_box=face_box, eyes=eyes, progress=say)
-    show = progress is not None if bars is None else bars
+    result = complete_scene(scene, algorithm, options, tries=tries, seed=seed, strict=strict, progress=say,
+                            bars=progress is not None if bars is None else bars)
+    result.record["warnings"] = warned
+    return result
+
+
+def complete_scene(scene: Scene, algorithm: Any, options: dict[str, Any] | None = None, tries: int | None = None,
+                   seed: int = 0, strict: bool = False, progress: Progress | None = None,
+                   bars: bool = False) -> Result:
+    """The stages after `prepare`, as `complete` runs them: `fill` every face of the scene to fill
+    with `algorithm` (a `unmask.methods.Method`; its `options` go into the record, "size" among
+    them the aligned crop side asked for), then `compose`. A face that cannot be filled raises
+    `UnmaskError` in a one-face scene and is an ERROR face of a group photo. The scene is not
+    changed (one scene serves several methods) but for a group photo's ERROR faces."""
+    say = progress or (lambda message: None)
+    options = dict(options or {})
+    size = options.get("size")
     filled = []
     for index in scene.to_fill():
         try:
             filled.append(fill(scene, index, algorithm, tries=tries, seed=seed, size=size, strict=strict,
-                               progress=say, bars=show))
+                               progress=say, bars=bars))
         except UnmaskError as exc:
             if not scene.group:
                 raise
             scene.faces[index].status, scene.faces[index].message = ERROR, str(exc)
             say(f"warning: face {index}: {exc}")
-    result = compose(scene, filled, method=method, options=options, seed=seed, progress=say)
-    result.record["warnings"] = warned
-    return result
+    return compose(scene, filled, method=algorithm.name, options=options, seed=seed, progress=say)
 
 
 def prepare(
@@ -301,7 +321,9 @@ def prepare(
         if people is not None and mask is not None:
             raise UnmaskError("with people every face's region is found; a mask works with one person's reference")
         scene = locate(target, face=face, mask=mask, face_box=face_box, eyes=eyes, every=people is not None,
-                       progress=progress)
+                       several=reference is not None, progress=progress)
+    if scene.group and people is None:  # several masked faces, one person's references: find that person
+        people, reference = {_person_name(reference): reference}, None
     if not scene.group:
         spot = scene.faces[0]
         if spot.status != TO_FILL:
@@ -324,13 +346,17 @@ def locate(
     eyes: tuple[float, float, float, float] | None = None,
     every: bool = False,
     progress: Progress | None = None,
+    several: bool = False,
 ) -> Scene:
     """The photo's faces and the regions to fill, without references: the chosen face (`face`
     index, 0 = largest, or a found `Face`; or the user's `face_box` / `eyes`) with the user's
     `mask` or the face-mask region found on it; or, `every`, each face the detector finds with
     its own region (too small a face is an ERROR face, one without a face mask a NO_MASK face).
-    A face without a region is not an error here: its status and message say so (a web preview
-    shows them). Raises `UnmaskError` for an unreadable photo, no face, or a bad mask."""
+    `several` (no face chosen, no mask given): when the detector finds several faces, each is
+    looked at, and two or more masked ones make the scene a group as with `every`; one masked
+    face is the chosen face, and none the largest as without `several`. A face without a region
+    is not an error here: its status and message say so (a web preview shows them). Raises
+    `UnmaskError` for an unreadable photo, no face, or a bad mask."""
     from unmask.face import Face, choose_face, detect_faces, find_face
     from unmask.region import MaskRegion
 
@@ -360,7 +386,8 @@ def locate(
     else:
         faces = detect_faces(pixels)
         detected = len(faces)
-        chosen = faces if every and faces else [choose_face(faces, face, name)]
+        several = several and not every and face is None and mask is None and len(faces) > 1
+        chosen = faces if (every or several) and faces else [choose_face(faces, face, name)]
     clock.lap("faces")
 
     spots = []
@@ -373,7 +400,32 @@ def locate(
             if every and spots[-1].status == NO_MASK:
                 spots[-1].message = "no face mask found on the face"
     clock.lap("region")
+    if several:
+        spots, every = _masked_faces(spots, name)
     return Scene(photo, _label(target), spots, detected, group=every, inputs=inputs, seconds=clock.laps)
+
+
+def _masked_faces(spots: list[SceneFace], name: Path | None) -> tuple[list[SceneFace], bool]:
+    """Of every face of a photo (largest first): all of them as a group when two or more are
+    masked (True), else the one masked face, else the largest as `locate` chooses one face."""
+    from unmask.face import choose_face
+
+    masked = [spot for spot in spots if spot.status == TO_FILL]
+    if len(masked) > 1:
+        for spot in spots:
+            if spot.status == NO_MASK:
+                spot.message = "no face mask found on the face"
+        return spots, True
+    if masked:
+        return masked, False
+    chosen = choose_face([spot.face for spot in spots], None, name)  # too small: the error of one face
+    return [next(spot for spot in spots if spot.face is chosen)], False
+
+
+def _person_name(reference: Any) -> str:
+    """How a group photo's record names the one person whose references were given: the file's or
+    folder's name, or "reference"."""
+    return Path(reference).stem if isinstance(reference, (str, Path)) else "reference"
 
 
 def match(scene: Scene, reference: Any = None, people: str | Path | dict[str, Any] | None = None,
@@ -461,8 +513,8 @@ def fill(scene: Scene, index: int, method: Any, tries: int | None = None, seed: 
     for entry in tried:
         if len(ranked) > 1:
             say(f"completing from reference {entry.candidate.label} (ranked {ranked.index(entry) + 1} of {len(ranked)})")
-        fills.append(_fill(scene.photo.pixels, _working(spot), spot.region, entry.candidate, method, size, seed,
-                           scene.expression, scene.photo.path, say, bars, clock))
+        fills.append(_fill(index, scene.photo.pixels, _working(spot), spot.region, entry.candidate, method, size,
+                           seed, scene.expression, scene.photo.path, say, bars, clock))
     pick, distances = 0, []
     if len(fills) > 1:
         say("keeping the result that looks most like the other photos of the person")
@@ -474,9 +526,8 @@ def fill(scene: Scene, index: int, method: Any, tries: int | None = None, seed: 
         say(f"using reference {chosen.label} (best of {len(ranked)})")
     distance, limit = tried[pick].measures["identity"], tried[pick].measures["identity_limit"]
     _check_identity(distance, limit, strict, chosen.path, say)
-    kept = fills[pick]
-    return Filled(index, kept.case, kept.alignment, kept.completion, kept.crop, kept.points, tried, pick,
-                  [float(d) for d in distances], float(distance), limit, clock.laps)
+    return dataclasses.replace(fills[pick], tried=tried, pick=pick, distances=[float(d) for d in distances],
+                               distance=float(distance), limit=limit, seconds=clock.laps)
 
 
 def compose(scene: Scene, filled: list[Filled], method: str = "warp", options: dict[str, Any] | None = None,
@@ -536,7 +587,7 @@ def compose(scene: Scene, filled: list[Filled], method: str = "warp", options: d
     record["versions"] = _versions()
     say(f"done in {sum(seconds.values()):.1f} s")
     return Result(image=image, aligned=aligned, steps=dict(steps), record=record, inputs=list(scene.inputs),
-                  photo=scene.photo.info)
+                  photo=scene.photo.info, filled=list(filled))
 
 
 def _steps(kept: Filled) -> dict[str, np.ndarray]:
@@ -693,25 +744,13 @@ def _add_laps(total: dict[str, float], laps: dict[str, float]) -> None:
         total[name] = round(total.get(name, 0.0) + seconds, 3)
 
 
-@dataclass
-class _Filled:
-    """One reference's completion: the aligned `case` it was made from, the target's `alignment`,
-    the method's `completion` (aligned), `crop` the crop side, and `points`, the target's 68
-    landmarks (hidden ones estimated from the reference) in the photo."""
-
-    case: Any  # unmask.methods.AlignedCase
-    alignment: Any  # unmask.face.Alignment
-    completion: Any  # unmask.methods.Completion
-    crop: int
-    points: np.ndarray
-
-
-def _fill(target_img: np.ndarray, target_face, region: np.ndarray, reference, algorithm, size: int | None,
-          seed: int, expression: tuple[np.ndarray, Any, Any] | None, target_name: Path | None, say: Progress,
-          show: bool, clock: "_Clock") -> _Filled:
-    """Complete the target photo's `region` (bool (H, W)) from one reference `Candidate`: align
-    target, reference (and the `expression` photo and face) around the target's landmarks as the
-    reference completes them, run `algorithm` on the aligned crops."""
+def _fill(index: int, target_img: np.ndarray, target_face, region: np.ndarray, reference, algorithm,
+          size: int | None, seed: int, expression: tuple[np.ndarray, Any, Any] | None, target_name: Path | None,
+          say: Progress, show: bool, clock: "_Clock") -> Filled:
+    """Complete face `index`'s `region` (bool (H, W)) in the target photo from one reference
+    `Candidate`: align target, reference (and the `expression` photo and face) around the
+    target's landmarks as the reference completes them, run `algorithm` on the aligned crops.
+    The `Filled` says nothing yet of the references tried (`fill` adds it)."""
     from unmask.face.hidden import estimate_hidden_landmarks
     from unmask.methods import AlignedCase
 
@@ -748,7 +787,7 @@ def _fill(target_img: np.ndarray, target_face, region: np.ndarray, reference, al
     say(f"completing with method '{algorithm.name}'")
     completion = algorithm.complete(case, progress=say if show else None)
     clock.lap("method")
-    return _Filled(case, alignment, completion, crop, target_points)
+    return Filled(index, case, alignment, completion, crop, target_points)
 
 
 def _read(item: str | Path | np.ndarray | NamedImage, role: str) -> tuple[np.ndarray, Path | None]:

@@ -130,7 +130,7 @@ def _complete(job: Job, outcome: Outcome) -> None:
     result = complete(photo, mask=mask, face=job.face if photo is target else None, method=settings.method,
                       seed=settings.seed, **given, **settings.options)
     record = result.record
-    if group:
+    if isinstance(record["faces"], list):  # a group photo's record (also one person's on several masked faces)
         done = [entry for entry in record["faces"] if entry["status"] == COMPLETED]
         box, reference = None, "; ".join(f"face {e['face']}: {e['person']} ({e['reference']})" for e in done)
         distance = max(entry["identity_distance"] for entry in done)

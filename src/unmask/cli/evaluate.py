@@ -1,5 +1,5 @@
 """`unmask eval`: score completion methods on photo sets with synthetic (or real) face masks, or on
-the masked photos of a cases.csv with the whole pipeline (`--cases`)."""
+the masked photos of a cases.csv (`--cases`), all through the pipeline's stages."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from unmask.methods import METHODS
-from unmask.sheets import SHEET_ROWS, SORTS
+from unmask.evaluation.sheets import SHEET_ROWS, SORTS
 
 
 @click.command("eval")
@@ -36,7 +36,7 @@ from unmask.sheets import SHEET_ROWS, SORTS
 @click.option("--all-references", is_flag=True,
               help="With --cases: give the pipeline all of a case's references to rank (default: the first).")
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True,
-              help="With --cases: parallel processes on this machine (1 = in this process).")
+              help="Parallel processes on this machine (1 = in this process).")
 @click.option("--sort", "sorts", multiple=True, type=click.Choice(list(SORTS)),
               help="With --cases: full-size sheets (sheets/<method>-<metric>-<n>.png, masked | result | truth, worst "
                    "first) sorted by this metric; repeat for several (default: all six).")
@@ -57,9 +57,10 @@ def evaluate(folder: Path | None, cases: Path | None, methods: tuple[str, ...], 
     """
     from tqdm import tqdm
 
+    from unmask.batch import make_executor
     from unmask.cli.run import parse_options
-    from unmask.evaluate import evaluate as run_evaluation
-    from unmask.evaluate import format_summary, write_report
+    from unmask.evaluation import evaluate as run_evaluation
+    from unmask.evaluation import format_summary, write_report
 
     method_options = parse_options(options)
 
@@ -70,20 +71,12 @@ def evaluate(folder: Path | None, cases: Path | None, methods: tuple[str, ...], 
         raise click.UsageError("give either FOLDER or --cases")
     if all_references and cases is None:
         raise click.UsageError("--all-references works with --cases")
-    if cases is not None:
-        from unmask.batch import make_executor
-        from unmask.evaluate_cases import evaluate_cases, format_case_summary
-
-        with make_executor(workers) as executor:
-            report = evaluate_cases(cases, list(methods), region=region or "detected",
-                                    options={name: method_options for name in methods}, net=net, limit=limit,
-                                    progress=progress, executor=executor, all_references=all_references,
-                                    sorts=sorts or SORTS, sheet_rows=sheet_rows)
-        text = format_case_summary(report.summary)
-    else:
-        report = run_evaluation(folder, list(methods), mode=mode, size=size, seed=seed, limit=limit, region=region,
-                                net=net, options={name: method_options for name in methods}, progress=progress)
-        text = format_summary(report.summary)
+    with make_executor(workers) as executor:
+        report = run_evaluation(cases or folder, list(methods), mode="cases" if cases else mode, size=size, seed=seed,
+                                limit=limit, region=region, net=net, options={name: method_options for name in methods},
+                                progress=progress, executor=executor, all_references=all_references,
+                                sorts=sorts or SORTS, sheet_rows=sheet_rows)
+    text = format_summary(report.summary)
     written = write_report(report, output)
     click.echo(text)
     for path in written:
@@ -104,7 +97,7 @@ def cases(people: Path, output: Path, seed: int, limit: int | None) -> None:
     Example:
       unmask cases ../shared/data/people -o procedural && unmask eval --cases procedural/cases.csv -m warp -o out
     """
-    from unmask.evaluate_cases import write_synthetic_cases
+    from unmask.evaluation.cases import write_synthetic_cases
 
     path, skipped = write_synthetic_cases(people, output, seed, limit)
     for line in skipped:

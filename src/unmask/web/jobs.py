@@ -77,15 +77,22 @@ def preview_region(masked: str | Path, face: int | None = None, face_box: tuple[
     or `eyes`, as `face_marks` gives them; then `face` must be None). A photo that cannot be read
     raises `UnmaskError`; a face or region that is not found is reported in `message`, so the user
     can paint the region or mark the face."""
-    from unmask.face import detect_faces
+    from unmask.face import choose_face, detect_faces
     from unmask.pipeline import locate
 
     path = Path(masked)
     photo = read_photo(path)  # with its metadata, which the scene hands on to the written result
+    faces = None  # detected once, here, when the user marked no face: the count is shown either way
     try:
-        scene = locate(photo, face=face, face_box=face_box, eyes=eyes)
+        if face_box is None and eyes is None:
+            faces = detect_faces(photo.pixels)
+            scene = locate(photo, face=choose_face(faces, face, path))
+            scene.detected = len(faces)
+        else:
+            scene = locate(photo, face=face, face_box=face_box, eyes=eyes)
     except UnmaskError as exc:
-        return RegionPreview(photo.pixels, None, len(detect_faces(photo.pixels)), page_message(exc))
+        count = len(faces if faces is not None else detect_faces(photo.pixels))
+        return RegionPreview(photo.pixels, None, count, page_message(exc))
     spot = scene.faces[0]
     message = user_message(UnmaskError(spot.message, path)) if spot.region is None else ""
     return RegionPreview(photo.pixels, spot.region, scene.detected, message, scene)

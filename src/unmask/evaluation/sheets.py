@@ -1,9 +1,16 @@
-"""Contact sheets of `unmask eval --cases` at the size a person looks at a photo: the worst cases by
-one metric first, one row per case: masked | result | truth, each cut around the true region and
-shown with the face at least 400 px tall (`SHEET_HEIGHT`), a few rows per sheet."""
+"""Contact sheets of `unmask eval`: the first cases aligned or the worst ones (sheet.png), and
+full-size worst-first sheets per metric (sheets/).
+
+`sheet.png`: the first cases of a synthetic or real run
+(`contact_sheet`: masked | reference | each method's result | truth, aligned), or the failures and
+worst cases of a `--cases` run (`worst_sheet`: masked | result | truth | remnant map). `sheets/`
+(`--cases`) at the size a person looks at a photo (`sheet_set`): the worst cases by one metric
+first, one row per case: masked | result | truth, each cut around the true region and shown with
+the face at least 400 px tall (`SHEET_HEIGHT`), a few rows per sheet."""
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any, Callable
 
 import numpy as np
@@ -19,6 +26,14 @@ ROWS_PER_SHEET = 3
 SHEET_ROWS = 12
 """Default count of worst cases per method and metric put on sheets."""
 CROPS = ("masked", "result", "truth")
+CONTACT_CASES = 8
+"""Cases shown in a synthetic or real run's contact sheet (the first ones scored)."""
+WORST = 6
+"""Cases shown per method and per metric in a `--cases` run's contact sheet (the worst ones)."""
+TILE = 200
+"""Height (px) of a `--cases` contact sheet's tiles."""
+REMNANT_COLOUR = (255, 0, 255)
+"""Unchanged true-region pixels in the remnant map."""
 
 
 def face_box(region: np.ndarray) -> tuple[int, int, int, int]:
@@ -101,3 +116,69 @@ def sheet_set(rows: list[dict[str, Any]], crops: list[dict[str, np.ndarray]], me
 
     return {f"{prefix}-{metric}-{n}.png": draw(page, 1 + (n - 1) * ROWS_PER_SHEET)
             for n, page in enumerate(pages, start=1)}
+
+
+def contact_sheet(shown: list[tuple[str, dict[str, np.ndarray], dict[str, np.ndarray]]], last: str) -> np.ndarray:
+    """One row per case (name, its aligned "masked", "reference" and "truth" crops, each method's
+    result crop): masked | reference | each method's result (white when it has none) | `last`
+    (the truth's label: "ground truth" or "identity probe")."""
+    from unmask.panel import make_panel
+
+    methods = list(dict.fromkeys(name for _, _, results in shown for name in results))
+    tiles: dict[str, np.ndarray] = {}
+    for name, crops, results in shown:
+        blank = np.full_like(crops["masked"], 255)
+        tiles[f"{name} masked"] = crops["masked"]
+        tiles[f"{name} reference"] = crops["reference"]
+        for method in methods:
+            tiles[f"{name} {method}"] = results.get(method, blank)
+        tiles[f"{name} {last}"] = crops["truth"]
+    return make_panel(tiles, tile=160, per_row=len(methods) + 3)
+
+
+def remnant_map(result: np.ndarray, masked: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """`result` (H, W, 3) dimmed outside the true `region`, with the region's unchanged pixels
+    (mask fabric left) in `REMNANT_COLOUR`."""
+    from unmask.metrics import unchanged
+
+    out = result.copy()
+    out[~region] = out[~region] // 3 + 170
+    out[region & unchanged(result, masked)] = REMNANT_COLOUR
+    return out
+
+
+def case_tiles(result: np.ndarray, masked: np.ndarray, truth: np.ndarray, region: np.ndarray) -> dict[str, np.ndarray]:
+    """The `--cases` contact-sheet tiles of one case: masked, result, truth and the remnant map,
+    cut to the true region's box grown by 40 % and scaled to `TILE` px high (uint8)."""
+    from unmask.metrics import crop, region_box
+    from unmask.panel import fit_tile
+
+    box = region_box(region, margin=0.4)
+    images = {"masked": masked, "result": result, "truth": truth, "remnant": remnant_map(result, masked, region)}
+    return {name: fit_tile(crop(image, box), TILE) for name, image in images.items()}
+
+
+def worst_sheet(rows: list[dict[str, Any]], tiles: list[dict[str, np.ndarray]], methods: list[str],
+                count: int = WORST) -> np.ndarray:
+    """Contact sheet of a `--cases` run (`rows` with their `case_tiles`), per method: the failed
+    cases (their masked photo and message), then among the completed ones the `count` worst by
+    remnant and the `count` worst by chroma90, one row each: masked | result | truth | remnant
+    map (unchanged true-region pixels in magenta), labelled."""
+    from unmask.panel import make_panel
+
+    shown: list[tuple[str, np.ndarray]] = []
+    for method in methods:
+        mine = [i for i, row in enumerate(rows) if row["method"] == method]
+        for i in (i for i in mine if rows[i]["status"] != "done"):
+            reason = textwrap.shorten(rows[i]["message"].split(" (")[0].split(";")[0], 24, placeholder="...")
+            shown.append((f"{method} FAILED {rows[i]['case']}: {reason}", tiles[i]["masked"]))
+        shown += [("", np.full((TILE, TILE, 3), 255, np.uint8))] * (-len(shown) % 4)  # worst cases: own rows
+        done = [i for i in mine if rows[i]["status"] == "done"]
+        for metric in ("remnant", "chroma90"):
+            order = worst_first([rows[i] for i in done], metric)[:count]
+            for rank, i in enumerate((done[k] for k in order), start=1):
+                row, tile = rows[i], tiles[i]
+                shown += [(f"{method} worst {metric} #{rank}: {row['case']} {row['mask']}", tile["masked"]),
+                          (f"remnant {row['remnant']:.1%}, chroma90 {row['chroma90']:.1f}", tile["result"]),
+                          ("truth", tile["truth"]), ("unchanged in magenta", tile["remnant"])]
+    return make_panel(shown, tile=TILE, per_row=4)
