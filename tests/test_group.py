@@ -120,7 +120,7 @@ def test_the_users_assignment_overrides_the_matching(group):
                    3: (None, "no mask")}, got
     spot = scene.faces[index[0]]
     assert spot.distance == spot.people["p04"] and spot.distance > spot.limit  # p01's face is not p04's
-    assert scene.faces[index[1]].message == "given to nobody: left as it is"
+    assert scene.faces[index[1]].message == "given to nobody"
     assert scene.faces[index[2]].distance <= scene.faces[index[2]].limit
     swapped = prepare(group["photo"], people=group["people"], assign={index[0]: "p04", index[1]: "p01"})
     assert [swapped.faces[index[t]].person for t in range(4)] == ["p04", "p01", None, None]

@@ -436,7 +436,7 @@ def match(scene: Scene, reference: Any = None, people: str | Path | dict[str, An
         for index in scene.to_fill():
             spot = scene.faces[index]
             if spot.person is None and index in (assign or {}):
-                spot.status, spot.message = UNKNOWN, "given to nobody: left as it is"
+                spot.status, spot.message = UNKNOWN, "given to nobody"
             elif spot.person is None:
                 spot.status = UNKNOWN
                 closest = min(spot.people, key=lambda n: _margin(rankings[index, n]), default=None)
