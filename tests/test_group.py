@@ -9,13 +9,12 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from PIL import Image
 
 import unmask
 from unmask.cli import cli
-from unmask.face import find_face
 from unmask.images import read_image, write_image
-from unmask.region import render_mask
+
+from face_fixtures import group_photo
 
 TILE = 320  # each person's photo fits a TILE x TILE square (small photos keep the test fast)
 FACES = [("p01", "1.jpg", True), ("p04", "2.jpg", True), ("p02", "1.jpg", True), ("p06", "1.jpg", False)]
@@ -29,16 +28,7 @@ def group(people_dir, tmp_path_factory):
     """The group photo (four tiles side by side), the people folder and `unmask run --people`'s
     result and record."""
     folder = tmp_path_factory.mktemp("group")
-    tiles = []
-    for number, (person, name, masked) in enumerate(FACES):
-        image = Image.fromarray(read_image(people_dir / person / name))
-        image.thumbnail((TILE, TILE))
-        tile = np.full((TILE, TILE, 3), 128, np.uint8)
-        tile[: image.height, : image.width] = np.asarray(image)
-        if masked:
-            tile, _ = render_mask(tile, find_face(tile).landmarks, "surgical", number)
-        tiles.append(tile)
-    photo = write_image(folder / "group.png", np.concatenate(tiles, axis=1))
+    photo = write_image(folder / "group.png", group_photo(people_dir, FACES, TILE))
     for person, names in PEOPLE.items():
         for name in names:
             (folder / "people" / person).mkdir(parents=True, exist_ok=True)
@@ -148,6 +138,31 @@ def test_an_album_completes_its_group_photo_from_every_person(group, people_dir,
     before, after = read_image(group["photo"]), read_image(tmp_path / "out" / "p01" / "group.png")
     np.testing.assert_array_equal(after[:, 2 * TILE:], before[:, 2 * TILE:])
     assert not np.array_equal(after[:, :TILE], before[:, :TILE])
+
+
+def test_the_users_assignment_overrides_the_matching(group):
+    """`assign`: the faces given by hand go to the person chosen (even one over the same-person
+    limit) or to nobody (left as it is, said so); the other faces and people are matched as
+    without it. A face without a mask or a person not given is refused."""
+    from unmask.errors import UnmaskError
+    from unmask.pipeline import prepare
+
+    index = {_tile(e): e["face"] for e in group["record"]["faces"]}  # tile -> face number
+    scene = prepare(group["photo"], people=group["people"], assign={index[0]: "p04", index[1]: None})
+    got = {tile: (scene.faces[i].person, scene.faces[i].status) for tile, i in index.items()}
+    # p01, no longer taken by its own face, is within its same-person limit of p02's face
+    assert got == {0: ("p04", "to fill"), 1: (None, "unknown person"), 2: ("p01", "to fill"),
+                   3: (None, "no mask")}, got
+    spot = scene.faces[index[0]]
+    assert spot.distance == spot.people["p04"] and spot.distance > spot.limit  # p01's face is not p04's
+    assert scene.faces[index[1]].message == "given to nobody"
+    assert scene.faces[index[2]].distance <= scene.faces[index[2]].limit
+    swapped = prepare(group["photo"], people=group["people"], assign={index[0]: "p04", index[1]: "p01"})
+    assert [swapped.faces[index[t]].person for t in range(4)] == ["p04", "p01", None, None]
+    assert "given to another face" in swapped.faces[index[2]].message  # p01, its closest, is taken
+    for wrong in ({index[3]: "p01"}, {index[0]: "p09"}):
+        with pytest.raises(UnmaskError, match="cannot give faces"):
+            prepare(group["photo"], people=group["people"], assign=wrong)
 
 
 def test_people_and_one_face_options_are_refused_before_any_work(tmp_path):

@@ -182,7 +182,7 @@ def test_help_does_not_load_the_web_library():
 
 def test_the_region_preview_looks_for_faces_once(people_dir, tmp_path, monkeypatch):
     """The preview counts the faces it shows from its one detection, also when no face can be used
-    (none found, or a face number beyond those found)."""
+    (none found, a marked face that is not one, a face without a mask)."""
     import unmask.face
     from unmask.images import write_image
     from unmask.web.jobs import preview_region
@@ -191,12 +191,13 @@ def test_the_region_preview_looks_for_faces_once(people_dir, tmp_path, monkeypat
     monkeypatch.setattr(unmask.face, "detect_faces", lambda *a, **k: calls.append(1) or detect(*a, **k))
     grey = tmp_path / "grey.png"
     write_image(grey, np.full((240, 320, 3), 128, np.uint8))
-    for photo, face, faces, message in ((grey, None, 0, "no face"), (people_dir / "p10" / "1.jpg", 3, 1, "face"),
-                                        (people_dir / "p10" / "1.jpg", None, 1, "no face mask")):
+    photo = people_dir / "p10" / "1.jpg"
+    for path, marks, faces, message in ((grey, {}, 0, "no face"), (photo, {"face_box": (0, 0, 20, 20)}, 1, "face"),
+                                        (photo, {}, 1, "no face mask")):
         calls.clear()
-        preview = preview_region(photo, face=face)
-        assert (len(calls), preview.faces, preview.region) == (1, faces, None), (photo, face)
-        assert message in preview.message.lower() and (preview.scene is None) == (face is not None or faces == 0)
+        preview = preview_region(path, **marks)
+        assert (len(calls), preview.faces, preview.region) == (1, faces, None), (path, marks)
+        assert message in preview.message.lower() and (preview.scene is None) == (bool(marks) or faces == 0)
 
 
 @pytest.mark.slow

@@ -19,11 +19,11 @@ import unmask
 from unmask.errors import UnmaskError
 from unmask.images import read_image, write_image
 
-from web_fixtures import chromium_driver, masked_photo, running_app
+from web_fixtures import (by, chromium_driver, complete_and_wait, download_links, fetch, image_from_bytes,
+                          masked_photo, named, open_page, page_status, region_on_editor, running_app, upload, wait)
 
 pytestmark = pytest.mark.slow
 SCREENSHOT = os.environ.get("UNMASK_WEB_SCREENSHOT")  # e.g. docs/web.png: where the example's screenshot goes
-WAIT = 120  # seconds; generous for a shared machine
 
 
 @pytest.fixture(scope="module")
@@ -49,66 +49,11 @@ def inputs(people_dir, tmp_path_factory):
     return masked_photo(people_dir, tmp_path_factory.mktemp("web-inputs"))
 
 
-def _by():
-    from selenium.webdriver.common.by import By
-
-    return By
-
-
-def _wait(browser, condition, seconds: float = WAIT):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(browser, seconds, poll_frequency=0.2).until(lambda _: condition())
-
-
-def _open(browser, url: str) -> None:
-    browser.get(url)
-    _wait(browser, lambda: browser.find_elements(_by().CSS_SELECTOR, "#unmask-masked input[type=file]"))
-
-
-def _upload(browser, element_id: str, *paths: Path) -> None:
-    field = browser.find_element(_by().CSS_SELECTOR, f"#{element_id} input[type=file]")
-    field.send_keys("\n".join(str(p) for p in paths))
-
-
-def _status(browser) -> str:
-    return browser.execute_script("const t = document.querySelector('#unmask-status textarea');"
-                                  "return t ? t.value : '';")
-
-
-def _links(browser) -> list[str]:
-    """The download links (read in one script: the list is redrawn while a job ends)."""
-    return browser.execute_script("return Array.from(document.querySelectorAll('#unmask-downloads a'),"
-                                  " a => a.href);")
-
-
-def _region_on_editor(browser) -> None:
-    """Wait until the editor shows the photo with its region layer, on a canvas of the photo's size."""
-    _wait(browser, lambda: browser.execute_script(
-        "const e = window.editor; if (!e) return false; const b = e.layer_manager.image_container.getLocalBounds();"
-        "return e.layer_manager.layers.length == 1 && b.width == e.width && b.height == e.height && e.width > 16"))
-
-
-def _complete(browser, before: list[str]) -> list[str]:
-    """Press Complete and wait for the new downloads (an error in the page fails the test)."""
-    browser.find_element(_by().ID, "unmask-run").click()
-    _wait(browser, lambda: _links(browser) not in ([], before) or _status(browser).startswith("error"))
-    assert not _status(browser).startswith("error"), _status(browser)
-    return _links(browser)
-
-
-def _fetch(link: str) -> bytes:
-    import urllib.request
-
-    with urllib.request.urlopen(link, timeout=30) as response:
-        return response.read()
-
-
 def test_page_loads_nothing_from_outside(browser, app):
-    _open(browser, app)
+    open_page(browser, app)
     browser.get_log("performance")  # drop the log so far, then load again with an empty cache
     browser.execute_cdp_cmd("Network.clearBrowserCache", {})
-    _open(browser, app)
+    open_page(browser, app)
     hosts = set()
     for entry in browser.get_log("performance"):
         message = json.loads(entry["message"])["message"]
@@ -121,22 +66,22 @@ def test_page_loads_nothing_from_outside(browser, app):
 
 
 def test_complete_edit_region_and_download(browser, app, inputs, downloads):
-    _open(browser, app)
-    _upload(browser, "unmask-masked", inputs["masked"])
-    _upload(browser, "unmask-references", inputs["reference"])
-    _wait(browser, lambda: _status(browser))
-    assert _status(browser).startswith("region found"), _status(browser)
-    _region_on_editor(browser)
-    first = _complete(browser, [])
-    found = read_image_bytes(_fetch(_named(first, "-region.png")))[:, :, 0] > 127
+    open_page(browser, app)
+    upload(browser, "unmask-masked", inputs["masked"])
+    upload(browser, "unmask-references", inputs["reference"])
+    wait(browser, lambda: page_status(browser))
+    assert page_status(browser).startswith("region found"), page_status(browser)
+    region_on_editor(browser)
+    first = complete_and_wait(browser, [])
+    found = image_from_bytes(fetch(named(first, "-region.png")))[:, :, 0] > 127
     assert (found & inputs["region"]).sum() > 0.8 * inputs["region"].sum()
 
     # paint a stroke with the brush across the neck, below the mask, and complete again
     from selenium.webdriver.common.action_chains import ActionChains
 
-    editor = browser.find_element(_by().ID, "unmask-editor")
-    editor.find_element(_by().CSS_SELECTOR, "button[aria-label=Brush]").click()
-    canvas = editor.find_element(_by().CSS_SELECTOR, "canvas")
+    editor = browser.find_element(by().ID, "unmask-editor")
+    editor.find_element(by().CSS_SELECTOR, "button[aria-label=Brush]").click()
+    canvas = editor.find_element(by().CSS_SELECTOR, "canvas")
     photo_h, photo_w = inputs["region"].shape
     ys, xs = np.nonzero(inputs["region"])
     neck = (float(xs.mean()), float(ys.max()) + 0.12 * photo_h)  # photo pixels under the chin
@@ -145,8 +90,8 @@ def test_complete_edit_region_and_download(browser, app, inputs, downloads):
     (ActionChains(browser).move_to_element_with_offset(canvas, *start).click_and_hold()
      .move_to_element_with_offset(canvas, (start[0] + end[0]) // 2, start[1])
      .move_to_element_with_offset(canvas, *end).release().perform())
-    second = _complete(browser, first)
-    region = read_image_bytes(_fetch(_named(second, "-region.png")))[:, :, 0] > 127
+    second = complete_and_wait(browser, first)
+    region = image_from_bytes(fetch(named(second, "-region.png")))[:, :, 0] > 127
     painted = region & ~found
     assert painted.sum() > 50, "the brush stroke did not reach the region"
     rows, cols = np.nonzero(painted)
@@ -154,29 +99,29 @@ def test_complete_edit_region_and_download(browser, app, inputs, downloads):
     assert (region & found).sum() == found.sum()  # the stroke added, it removed nothing
 
     # download the result by its link in the page, and compare with the library on the same region
-    browser.find_element(_by().CSS_SELECTOR, f"#unmask-downloads a[href='{_named(second, '-unmasked.png')}']").click()
+    browser.find_element(by().CSS_SELECTOR, f"#unmask-downloads a[href='{named(second, '-unmasked.png')}']").click()
     saved = downloads / "masked-unmasked.png"
-    _wait(browser, saved.is_file, 60)
+    wait(browser, saved.is_file, 60)
     expected = unmask.complete(inputs["masked"], inputs["reference"], mask=region, method="warp").image
     np.testing.assert_array_equal(read_image(saved), expected)
-    record = json.loads(_fetch(_named(second, "-record.json")))
+    record = json.loads(fetch(named(second, "-record.json")))
     assert record["region"]["source"] == "user mask" and record["inputs"]["target"] == "masked.png"
-    assert not any(e.is_displayed() for e in browser.find_elements(_by().ID, "unmask-warning"))  # same person
+    assert not any(e.is_displayed() for e in browser.find_elements(by().ID, "unmask-warning"))  # same person
 
 
 def test_example_is_one_click_away(browser, app, tmp_path):
-    _open(browser, app)
-    browser.find_element(_by().ID, "unmask-example").click()
-    _wait(browser, lambda: _status(browser))
-    assert _status(browser).startswith("region found"), _status(browser)
-    _region_on_editor(browser)
-    links = _complete(browser, [])
+    open_page(browser, app)
+    browser.find_element(by().ID, "unmask-example").click()
+    wait(browser, lambda: page_status(browser))
+    assert page_status(browser).startswith("region found"), page_status(browser)
+    region_on_editor(browser)
+    links = complete_and_wait(browser, [])
     assert {Path(urlparse(link).path).name for link in links} == {
         "example-masked-unmasked.png", "example-masked-panel.png", "example-masked-record.json",
         "example-masked-region.png"}
-    summary = browser.find_element(_by().ID, "unmask-summary").text
+    summary = browser.find_element(by().ID, "unmask-summary").text
     assert "Identity distance" in summary
-    _wait(browser, lambda: browser.find_elements(_by().CSS_SELECTOR, "#unmask-slider img"))
+    wait(browser, lambda: browser.find_elements(by().CSS_SELECTOR, "#unmask-slider img"))
     time.sleep(1.0)  # let the images finish drawing before the screenshot
     shot = tmp_path / "web.png"
     browser.save_screenshot(str(shot))
@@ -188,16 +133,16 @@ def test_example_is_one_click_away(browser, app, tmp_path):
 
 
 def test_cancel_stops_the_job(browser, app, inputs):
-    _open(browser, app)
-    _upload(browser, "unmask-masked", inputs["masked"])
-    _upload(browser, "unmask-references", inputs["reference"])
-    _wait(browser, lambda: _status(browser))
-    _region_on_editor(browser)
-    browser.find_element(_by().ID, "unmask-run").click()
-    browser.find_element(_by().ID, "unmask-cancel").click()
-    _wait(browser, lambda: _status(browser) == "cancelled")
+    open_page(browser, app)
+    upload(browser, "unmask-masked", inputs["masked"])
+    upload(browser, "unmask-references", inputs["reference"])
+    wait(browser, lambda: page_status(browser))
+    region_on_editor(browser)
+    browser.find_element(by().ID, "unmask-run").click()
+    browser.find_element(by().ID, "unmask-cancel").click()
+    wait(browser, lambda: page_status(browser) == "cancelled")
     time.sleep(6)  # longer than the job takes: it must not deliver a result after all
-    assert _links(browser) == [] and _status(browser) == "cancelled"
+    assert download_links(browser) == [] and page_status(browser) == "cancelled"
 
 
 def _bad_photo(kind: str, folder: Path, people_dir: Path) -> Path:
@@ -228,24 +173,24 @@ EXPECTED = {  # what Complete says after each bad upload (the unreadable ones: a
 @pytest.mark.parametrize("kind", list(EXPECTED))
 def test_bad_upload_then_complete_shows_one_clear_line(browser, app, inputs, people_dir, tmp_path, kind):
     photo = _bad_photo(kind, tmp_path, people_dir)
-    _open(browser, app)
-    _upload(browser, "unmask-masked", photo)
-    _upload(browser, "unmask-references", inputs["reference"])
-    _wait(browser, lambda: _status(browser))
+    open_page(browser, app)
+    upload(browser, "unmask-masked", photo)
+    upload(browser, "unmask-references", inputs["reference"])
+    wait(browser, lambda: page_status(browser))
     if EXPECTED[kind] is None:
         with pytest.raises(UnmaskError) as raised:  # what `unmask run` prints after "error: "
             unmask.complete(photo, inputs["reference"])
         expected = "error: " + str(raised.value).replace(str(photo), photo.name)
-        assert _status(browser) == expected
+        assert page_status(browser) == expected
     else:
         problem, advice = EXPECTED[kind]
-        expected = _status(browser)
+        expected = page_status(browser)
         assert expected.startswith(f"error: {photo.name}: {problem}") and advice in expected, expected
     seen = _press_complete(browser)
     assert seen[-1] == expected and "\n" not in expected, seen
     time.sleep(1.0)  # an error badge would show now
     badges = browser.execute_script("return Array.from(document.querySelectorAll('.error'), e => e.textContent)")
-    assert badges == [] and _links(browser) == []
+    assert badges == [] and download_links(browser) == []
     assert "Traceback" not in browser.page_source
 
 
@@ -256,8 +201,8 @@ def _press_complete(browser) -> list[str]:
         "window.seen = []; const t = document.querySelector('#unmask-status textarea');"
         "window.seen_timer = setInterval(() => { if (window.seen[window.seen.length - 1] !== t.value)"
         " window.seen.push(t.value); }, 10);")
-    browser.find_element(_by().ID, "unmask-run").click()
-    _wait(browser, lambda: browser.execute_script(
+    browser.find_element(by().ID, "unmask-run").click()
+    wait(browser, lambda: browser.execute_script(
         "const s = window.seen; const i = s.indexOf('working...'); return i >= 0 && s.length > i + 1"))
     return browser.execute_script("clearInterval(window.seen_timer); return window.seen")
 
@@ -269,14 +214,14 @@ def test_region_opens_fitted_to_the_editor(browser, app, people_dir, tmp_path):
 
     photo = read_image(people_dir / "p05" / "3.jpg")  # 681 x 1024, portrait
     masked = write_image(tmp_path / "portrait.png", render_mask(photo, find_face(photo).landmarks, "surgical", 0)[0])
-    _open(browser, app)
-    _upload(browser, "unmask-masked", masked)
-    _wait(browser, lambda: _status(browser))
-    _region_on_editor(browser)
+    open_page(browser, app)
+    upload(browser, "unmask-masked", masked)
+    wait(browser, lambda: page_status(browser))
+    region_on_editor(browser)
     scale, x0, y0 = browser.execute_script(
         "const c = window.editor.image_container; return [c.scale.x, c.position.x, c.position.y]")
     ratio = browser.execute_script("return window.devicePixelRatio || 1")
-    canvas = browser.find_element(_by().CSS_SELECTOR, "#unmask-editor canvas").size
+    canvas = browser.find_element(by().CSS_SELECTOR, "#unmask-editor canvas").size
     left, top = x0 / ratio, y0 / ratio
     width, height = photo.shape[1] * scale / ratio, photo.shape[0] * scale / ratio
     assert left >= -1 and top >= -1 and left + width <= canvas["width"] + 1 and top + height <= canvas["height"] + 1
@@ -287,36 +232,24 @@ def test_wrong_person_is_a_warning_above_the_result_and_uploads_are_named(browse
     """Two references of other people: the page shows a warning box above the result, and the
     downloaded record names the uploaded files, never the server's temporary ones."""
     strangers = [people_dir / "p04" / "2.jpg", people_dir / "p01" / "2.jpg"]
-    _open(browser, app)
-    _upload(browser, "unmask-masked", inputs["masked"])
-    _upload(browser, "unmask-references", *strangers)
-    _wait(browser, lambda: _status(browser))
-    _region_on_editor(browser)
-    links = _complete(browser, [])
-    warning = browser.find_element(_by().ID, "unmask-warning")
+    open_page(browser, app)
+    upload(browser, "unmask-masked", inputs["masked"])
+    upload(browser, "unmask-references", *strangers)
+    wait(browser, lambda: page_status(browser))
+    region_on_editor(browser)
+    links = complete_and_wait(browser, [])
+    warning = browser.find_element(by().ID, "unmask-warning")
     assert warning.is_displayed() and "another person" in warning.text
-    result = browser.find_element(_by().ID, "unmask-slider")
+    result = browser.find_element(by().ID, "unmask-slider")
     assert warning.location["y"] + warning.size["height"] <= result.location["y"]
     colour = browser.execute_script("return getComputedStyle(arguments[0]).backgroundColor", warning)
     assert colour not in ("rgba(0, 0, 0, 0)", "transparent", "rgb(255, 255, 255)"), colour
-    text = _fetch(_named(links, "-record.json")).decode()
+    text = fetch(named(links, "-record.json")).decode()
     record = json.loads(text)
     assert "unmask-web" not in text and "/tmp" not in text, text
     assert record["inputs"]["target"] == "masked.png" and record["inputs"]["reference"] == "2.jpg"
     assert [entry["label"] for entry in record["references"]] == ["2.jpg", "2.jpg"]
     assert any("another person" in w for w in record["warnings"])
-
-
-def read_image_bytes(data: bytes) -> np.ndarray:
-    import io
-
-    from PIL import Image
-
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-
-
-def _named(links: list[str], suffix: str) -> str:
-    return next(link for link in links if link.endswith(suffix))
 
 
 def _to_screen(browser, canvas, point: tuple[float, float]) -> tuple[int, int]:

@@ -1,5 +1,6 @@
 """Helpers shared by the web page's tests: the real `unmask web` command on a free port of
-127.0.0.1, a headless Debian Chromium driven by selenium, and the test's masked photo."""
+127.0.0.1, a headless Debian Chromium driven by selenium and what the tests do on the page, and
+the test's masked photo."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import pytest
 
 CHROMIUM = ("chromium", "chromium-browser")
 READY_SECONDS = 120  # generous: the machine is shared; benchmarks/bench_web.py measures it
+WAIT = 120  # seconds a page waits for a job; generous for a shared machine
 
 
 def free_port() -> int:
@@ -99,3 +101,72 @@ def masked_photo(people_dir: Path, folder: Path) -> dict[str, Path | np.ndarray]
     return {"masked": write_image(folder / "masked.png", masked), "region": region,
             "reference": people_dir / "p05" / "3.jpg"}
 
+
+def by():
+    from selenium.webdriver.common.by import By
+
+    return By
+
+
+def wait(browser, condition, seconds: float = WAIT):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, seconds, poll_frequency=0.2).until(lambda _: condition())
+
+
+def open_page(browser, url: str) -> None:
+    browser.get(url)
+    wait(browser, lambda: browser.find_elements(by().CSS_SELECTOR, "#unmask-masked input[type=file]"))
+
+
+def upload(browser, element_id: str, *paths: Path) -> None:
+    field = browser.find_element(by().CSS_SELECTOR, f"#{element_id} input[type=file]")
+    field.send_keys("\n".join(str(p) for p in paths))
+
+
+def page_status(browser) -> str:
+    """The text of the page's Messages box."""
+    return browser.execute_script("const t = document.querySelector('#unmask-status textarea');"
+                                  "return t ? t.value : '';")
+
+
+def download_links(browser) -> list[str]:
+    """The download links (read in one script: the list is redrawn while a job ends)."""
+    return browser.execute_script("return Array.from(document.querySelectorAll('#unmask-downloads a'),"
+                                  " a => a.href);")
+
+
+def region_on_editor(browser) -> None:
+    """Wait until the editor shows the photo with its region layer, on a canvas of the photo's size."""
+    wait(browser, lambda: browser.execute_script(
+        "const e = window.editor; if (!e) return false; const b = e.layer_manager.image_container.getLocalBounds();"
+        "return e.layer_manager.layers.length == 1 && b.width == e.width && b.height == e.height && e.width > 16"))
+
+
+def complete_and_wait(browser, before: list[str]) -> list[str]:
+    """Press Complete and wait for the new downloads (an error in the page fails the test)."""
+    browser.find_element(by().ID, "unmask-run").click()
+    wait(browser, lambda: download_links(browser) not in ([], before) or page_status(browser).startswith("error"))
+    assert not page_status(browser).startswith("error"), page_status(browser)
+    return download_links(browser)
+
+
+def fetch(link: str) -> bytes:
+    import urllib.request
+
+    with urllib.request.urlopen(link, timeout=30) as response:
+        return response.read()
+
+
+def image_from_bytes(data: bytes) -> np.ndarray:
+    """A downloaded image as uint8 RGB (H, W, 3)."""
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def named(links: list[str], suffix: str) -> str:
+    """The link of `links` whose name ends with `suffix`."""
+    return next(link for link in links if link.endswith(suffix))

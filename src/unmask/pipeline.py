@@ -201,6 +201,7 @@ def complete(
     progress: Progress | None = None,
     bars: bool | None = None,
     people: str | Path | dict[str, Any] | None = None,
+    assign: dict[int, str | None] | None = None,
     **method_options: Any,
 ) -> Result:
     """Complete the masked face in `target` from `reference`, unmasked photos of the same person,
@@ -219,7 +220,8 @@ def complete(
     the target is looked at, each masked one is given to the person whose references are closest
     (upper-face identity within the calibrated same-person limit, one face per person) and
     completed from them; the others are left as they are, and `record["faces"]` lists every face
-    with its box, person, distance and status (see `match`, docs/usage.md). One person's
+    with its box, person, distance and status (see `match`, docs/usage.md); `assign` {face index:
+    person name, or None for nobody} overrides the matching for those faces. One person's
     `reference` on a photo with several faces and no face, face box, eyes or mask given: with two
     or more masked faces the photo is a group of that one person (named after the reference
     file or folder, else "reference"): only the face within the same-person limit is completed,
@@ -255,7 +257,8 @@ def complete(
         options["size"] = int(size)
     algorithm = _make_method(make_method, method, options)
     scene = prepare(target, reference, people=people, expression=expression, mask=mask, face=face,
-                    reference_face=reference_face, face_box=face_box, eyes=eyes, progress=say)
+                    reference_face=reference_face, face_box=face_box, eyes=eyes, progress=say,
+                    assign=assign)
     result = complete_scene(scene, algorithm, options, tries=tries, seed=seed, strict=strict, progress=say,
                             bars=progress is not None if bars is None else bars)
     result.record["warnings"] = warned
@@ -297,6 +300,7 @@ def prepare(
     face_box: tuple[float, float, float, float] | None = None,
     eyes: tuple[float, float, float, float] | None = None,
     progress: Progress | None = None,
+    assign: dict[int, str | None] | None = None,
 ) -> Scene:
     """The first stage: the photo, its faces and regions (`locate`; skipped when `target` is a
     `Scene` already, whose chosen face then takes `mask` when one is given), the references
@@ -335,7 +339,7 @@ def prepare(
         scene.inputs += [Path(expression)] if isinstance(expression, (str, Path)) else []
         clock.lap("faces")
     _add_laps(scene.seconds, clock.laps)
-    return match(scene, reference, people, reference_face, progress)
+    return match(scene, reference, people, reference_face, progress, assign)
 
 
 def locate(
@@ -429,15 +433,17 @@ def _person_name(reference: Any) -> str:
 
 
 def match(scene: Scene, reference: Any = None, people: str | Path | dict[str, Any] | None = None,
-          reference_face: int | None = None, progress: Progress | None = None) -> Scene:
+          reference_face: int | None = None, progress: Progress | None = None,
+          assign: dict[int, str | None] | None = None) -> Scene:
     """Rank the references for each face to fill (`unmask.references.rank`). One person's
     `reference` (photos, folders, a list): ranked for the scene's face. `people` (a folder
     `DIR/<name>/*` or {name: photos}): every person's photos are ranked for every masked face;
     a face's distance to a person is the upper-face identity distance to their closest reference
     (`unmask.face.identity`), and faces go to persons greedily, the pair furthest within its
     same-person limit first, one face per person; a face no person is within the limit of is
-    UNKNOWN. A person none of whose photos is usable is left out with a warning. Returns the
-    scene (its faces updated)."""
+    UNKNOWN. `assign` {face index: person name, or None for nobody}: the user's choice for those
+    faces, taken as it is (the other faces and persons are matched as above). A person none of
+    whose photos is usable is left out with a warning. Returns the scene (its faces updated)."""
     from unmask import references
 
     say = progress or (lambda message: None)
@@ -464,24 +470,34 @@ def match(scene: Scene, reference: Any = None, people: str | Path | dict[str, An
             for name, (candidates, _) in persons.items():
                 rankings[index, name] = references.rank(scene.photo.pixels, _working(spot), candidates)
                 spot.people[name] = round(_closest(rankings[index, name])[0], 4)
+        chosen = dict(assign or {})
+        if set(chosen) - set(scene.to_fill()) or set(chosen.values()) - set(persons) - {None}:
+            raise UnmaskError(f"cannot give faces {sorted(chosen)} to {sorted(map(str, chosen.values()))}: the faces "
+                              f"to fill are {scene.to_fill()}, the people {sorted(persons)}", scene.photo.path)
         margins = sorted((_margin(ranked), index, name) for (index, name), ranked in rankings.items())
-        taken: set[Any] = set()
+        taken: set[Any] = set(chosen) | set(chosen.values())
         for margin, index, name in margins:
-            if margin > 0 or index in taken or name in taken:
+            if margin <= 0 and index not in taken and name not in taken:
+                taken |= {index, name}
+                chosen[index] = name
+        for index, name in chosen.items():
+            if name is None:
                 continue
-            taken |= {index, name}
             spot = scene.faces[index]
             spot.person, spot.ranked, spot.skipped = name, rankings[index, name], persons[name][1]
             spot.distance, spot.limit = _closest(spot.ranked)
         for index in scene.to_fill():
             spot = scene.faces[index]
-            if spot.person is None:
+            if spot.person is None and index in (assign or {}):
+                spot.status, spot.message = UNKNOWN, "given to nobody"
+            elif spot.person is None:
                 spot.status = UNKNOWN
                 closest = min(spot.people, key=lambda n: _margin(rankings[index, n]), default=None)
                 distance, limit = _closest(rankings[index, closest]) if closest is not None else (0.0, 0.0)
                 spot.message = "matches none of the people" + (
+                    "" if closest is None else
                     f" (closest {closest}: upper-face identity distance {distance:.2f} > its limit {limit:.2f})"
-                    if closest is not None else "")
+                    if distance > limit else f" (closest {closest}, within its limit, is given to another face)")
                 say(f"warning: face {index}: {spot.message}")
         clock.lap("identity")
     _add_laps(scene.seconds, clock.laps)
