@@ -11,6 +11,9 @@ given (`"truth"`), and scored in the original photo against the truth:
 - `chroma90`: 90th percentile of the chroma error in the true region (`unmask.metrics.chroma90`),
 - `light90`: 90th percentile of the lightness error of areas in the true region (`unmask.metrics.light90`),
 - `collateral`: share of the ring around the true region changed visibly (`unmask.metrics.collateral`),
+- `extra_area`, `missed_area`: the region the pipeline filled (found, or the truth given) against
+  the true one: its pixels outside the truth, and the true pixels it left out, each as a share of
+  the true area (`unmask.metrics.region_areas`; a refused case filled nothing: missed 1),
 - `seam`, `seam_texture`: step in lightness / sharpness across the fill's border that the truth
   does not have (`unmask.metrics.seam`, `unmask.metrics.seam_texture`),
 - `identity`: dlib distance of the result to the truth, both described at the truth's landmarks
@@ -48,13 +51,17 @@ from unmask.sheets import SHEET_ROWS, SORTS, sheet_set
 
 COLUMNS = ("case", "person", "mask", "target", "region", "truth", "references")
 CASE_METRICS = ("remnant", "chroma90", "light90", "collateral", "seam", "seam_texture", "identity",
-                "identity_masked", "psnr_region", "ssim_region", "perceptual_region", "seconds")
+                "identity_masked", "psnr_region", "ssim_region", "perceptual_region", "extra_area", "missed_area",
+                "seconds")
 REMNANT_LIMIT = 0.01
 """A case whose remnant exceeds this share shows mask fabric: the summary counts them."""
 LIGHT_LIMIT = 20.0
 """A case whose light90 exceeds this shows a pale or dark patch: the summary counts them."""
 COLLATERAL_LIMIT = 0.05
 """A case whose collateral exceeds this share visibly damaged the photo: the summary counts them."""
+EXTRA_LIMIT = 0.05
+"""A case whose filled region exceeds the true one by more than this share of it: the summary
+counts them (issue 22 asks for a median at most this)."""
 SHEET_WORST = 6
 """Cases shown per method and per metric in the contact sheet (the worst ones)."""
 TILE = 200
@@ -189,7 +196,8 @@ def run_job(job: Job) -> CaseResult:
     from unmask.face import find_face
     from unmask.region import load_user_mask
     from unmask.images import read_image
-    from unmask.pipeline import complete
+    from unmask.metrics import region_areas
+    from unmask.pipeline import complete, locate
     from unmask.sheets import face_crops
 
     case = job.case
@@ -202,10 +210,12 @@ def run_job(job: Job) -> CaseResult:
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        filled = np.zeros_like(region)  # the region the pipeline fills (none when it refuses)
         try:
             references = list(case.references) if job.all_references else case.references[0]
-            completed = complete(masked, references, method=job.method,
-                                 mask=region if job.region == "truth" else None, **job.options)
+            scene = locate(masked, mask=region if job.region == "truth" else None)
+            filled = scene.faces[0].region if scene.faces[0].region is not None else filled
+            completed = complete(scene, references, method=job.method, **job.options)
             result = completed.image
             row.update(status="done", message="", reference=completed.record["inputs"]["reference"])
         except UnmaskError as exc:
@@ -218,6 +228,7 @@ def run_job(job: Job) -> CaseResult:
     except UnmaskError:
         truth_landmarks = None  # identity is then not scored (NaN)
     row.update(score_case(result, masked, truth, region, truth_landmarks, job.net))
+    row.update(region_areas(filled, region))
     crops = face_crops({"masked": masked, "result": result, "truth": truth}, region)
     return CaseResult(row, case_tiles(result, masked, truth, region), crops)
 
@@ -307,6 +318,8 @@ def _summary(rows: list[dict[str, Any]], methods: list[str]) -> dict[str, Any]:
             "remnant_over_1pct": sum(r["remnant"] > REMNANT_LIMIT for r in mine),
             "light90_over_20": sum(r["light90"] > LIGHT_LIMIT for r in mine),
             "collateral_over_5pct": sum(r["collateral"] > COLLATERAL_LIMIT for r in mine),
+            "extra_area_over_5pct": sum(r["extra_area"] > EXTRA_LIMIT for r in mine),
+            "missed_area_over_1pct": sum(r["missed_area"] > REMNANT_LIMIT for r in mine),
             "metrics": metrics, "failures": sorted({f"{r['case']}: {r['message']}" for r in failed}),
         }
     return out
@@ -320,7 +333,9 @@ def format_case_summary(summary: dict[str, Any]) -> str:
     entries = [summary["methods"][name] for name in methods]
     counts = (("done / cases", lambda e: f"{e['done']} / {e['cases']}"),
               ("remnant > 1%", lambda e: e["remnant_over_1pct"]), ("light90 > 20", lambda e: e["light90_over_20"]),
-              ("collateral > 5%", lambda e: e["collateral_over_5pct"]))
+              ("collateral > 5%", lambda e: e["collateral_over_5pct"]),
+              ("extra_area > 5%", lambda e: e["extra_area_over_5pct"]),
+              ("missed_area > 1%", lambda e: e["missed_area_over_1pct"]))
     lines = [f"{'median / p90 / mean':<20}" + "".join(f"{name:>{width}}" for name in methods)]
     lines += [f"{label:<20}" + "".join(f"{cell(e)}".rjust(width) for e in entries) for label, cell in counts]
     for metric in CASE_METRICS:
@@ -394,7 +409,8 @@ def evaluate_cases(
     summary.update({"cases_file": str(path), "region": region, "all_references": all_references,
                     "perceptual_net": net, "cases": len(cases),
                     "remnant_limit": REMNANT_LIMIT, "unchanged_rgb_sum": UNCHANGED, "chroma_sigma": CHROMA_SIGMA,
-                    "light90_limit": LIGHT_LIMIT, "collateral_limit": COLLATERAL_LIMIT})
+                    "light90_limit": LIGHT_LIMIT, "collateral_limit": COLLATERAL_LIMIT,
+                    "extra_area_limit": EXTRA_LIMIT, "missed_area_limit": REMNANT_LIMIT})
     inputs = sorted({p for c in cases for p in (c.target, c.region, c.truth, *c.references)})
     sheets = {}
     for method in methods:

@@ -9,6 +9,8 @@ Five metrics see the faults a person notices first and the box scores average aw
 (mask fabric left unchanged in the true region), `chroma90` (a colour cast in the fill), `light90`
 (a pale or dark patch in the fill), `collateral` (what the photo showed beside the mask, changed)
 and `seam` / `seam_texture` (a step in lightness or in sharpness along the fill's border).
+`region_areas` scores the region that was filled against the true one (`extra_area`,
+`missed_area`), before any fill.
 """
 
 from __future__ import annotations
@@ -121,6 +123,19 @@ def remnant(result: np.ndarray, masked: np.ndarray, region: np.ndarray) -> float
     face. 0 when every region pixel changed, 1 for the masked photo itself."""
     region = _region(region, result)
     return float(unchanged(result, masked)[region].mean())
+
+
+def region_areas(found: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """How the `found` region (H, W) bool (the one that was filled; may be empty) differs from the
+    true mask region `truth` (H, W) bool, non-empty: `extra_area`, the found pixels outside the
+    truth, and `missed_area`, the true pixels outside the found region, both as a share of the
+    true area (extra in [0, inf): 0.13 = 13 % more than the mask; missed in [0, 1])."""
+    found = np.asarray(found, bool)
+    if found.shape != np.shape(truth):
+        raise ValueError(f"the found region is {found.shape}, the true one {np.shape(truth)}")
+    truth = _region(truth, found)
+    area = float(truth.sum())
+    return {"extra_area": float((found & ~truth).sum() / area), "missed_area": float((truth & ~found).sum() / area)}
 
 
 CHROMA_SIGMA = 6.0
