@@ -150,6 +150,26 @@ def test_region_areas_of_known_masks(box_region):
         metrics.region_areas(found[:50], box_region)
 
 
+def test_left_beyond_counts_the_truth_farther_than_the_reach(box_region):
+    found = np.zeros((96, 96), bool)
+    found[40:80, 20:60] = True  # the true box's last 10 columns (60..69) left out: 400 of 2000 px
+    assert metrics.left_beyond(found, box_region, 0.0) == pytest.approx(400 / 2000)
+    assert metrics.left_beyond(found, box_region, 4.0) == pytest.approx(6 * 40 / 2000)  # columns 64..69
+    assert metrics.left_beyond(found, box_region, 10.0) == 0.0
+    assert metrics.left_beyond(np.zeros((96, 96), bool), box_region, 50.0) == 1.0
+
+
+def test_fill_reach_is_half_the_compositing_grow_of_the_ffhq_crop():
+    from unmask.blend import GROW
+    from unmask.face import ffhq_quad
+
+    from test_synthetic import LANDMARKS
+
+    side = float(np.linalg.norm(np.diff(ffhq_quad(LANDMARKS)[[0, 3]], axis=0)))
+    assert metrics.fill_reach(LANDMARKS) == pytest.approx(GROW * side / 2)
+    assert metrics.fill_reach(2 * LANDMARKS) == pytest.approx(2 * metrics.fill_reach(LANDMARKS))
+
+
 def test_chroma90_of_flat_colours_is_their_ab_distance(box_region):
     from skimage.color import lab2rgb, rgb2lab
 

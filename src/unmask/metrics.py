@@ -138,6 +138,31 @@ def region_areas(found: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     return {"extra_area": float((found & ~truth).sum() / area), "missed_area": float((truth & ~found).sum() / area)}
 
 
+def fill_reach(landmarks: np.ndarray) -> float:
+    """How far (photo px) outside a region the fill changes the photo at least half-way, for a face
+    with these (68, 2) landmarks: half the compositing's grow (`unmask.blend.GROW` of the aligned
+    crop's side, which spans at least the FFHQ crop), where its feathered edge's weight is 0.5."""
+    from unmask.blend import GROW
+    from unmask.face import ffhq_quad
+
+    quad = ffhq_quad(np.asarray(landmarks, np.float64))
+    return GROW * float(np.linalg.norm(quad[3] - quad[0])) / 2
+
+
+def left_beyond(found: np.ndarray, truth: np.ndarray, reach: float) -> float:
+    """Share in [0, 1] of the true region `truth` (H, W) bool, non-empty, farther than `reach` px
+    from the `found` region (H, W) bool (Euclidean distance): the mask a fill of `found` whose
+    edge reaches that far would leave (see `fill_reach`). 1 for an empty `found`."""
+    import cv2
+
+    found = np.asarray(found, bool)
+    truth = _region(truth, found)
+    if not found.any():
+        return 1.0
+    far = cv2.distanceTransform((~found).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) > reach
+    return float((truth & far).sum() / truth.sum())
+
+
 CHROMA_SIGMA = 6.0
 """chroma90 blurs both images with a Gaussian of this sigma (px) before comparing colours, so
 texture and small misplacements do not count, only the colour of areas."""
