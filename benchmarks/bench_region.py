@@ -30,6 +30,7 @@ from unmask.face import find_face
 from unmask.region.finder import find_mask_region, overlay_region
 from unmask.region.synthetic import MASK_KINDS, render_mask
 from unmask.images import read_image, write_image
+from unmask.metrics import region_areas
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,9 +40,10 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def remnant_extra(found: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
-    """(share of the truth outside `found`, area of `found` outside the truth / truth area)."""
-    area = max(1, truth.sum())
-    return float((truth & ~found).sum() / area), float((found & ~truth).sum() / area)
+    """(share of the truth outside `found`, area of `found` outside the truth / truth area):
+    `unmask.metrics.region_areas`."""
+    areas = region_areas(found, truth)
+    return areas["missed_area"], areas["extra_area"]
 
 
 def summary(name: str, remnants: list[float], extras: list[float], width: int = 20) -> str:

@@ -59,6 +59,7 @@ def test_writes_the_report_and_prints_the_summary(run):
     assert {p.name for p in out.iterdir()} == {"cases.csv", "cases.json", "summary.json", "sheet.png", "sheets"}
     assert "remnant" in output and "chroma90" in output and "1 / 2" in output  # done / cases
     assert "light90 > 20" in output and "collateral > 5%" in output and "seam_texture" in output
+    assert "extra_area > 5%" in output and "missed_area" in output
     assert read_image(out / "sheet.png").shape[1] > 3 * 200  # masked | result | truth | remnant map
     # one full-size sheet per metric (two cases: one sheet each), rows of faces at least 600 px tall
     assert {p.name for p in (out / "sheets").iterdir()} == {f"opencv-telea-{m}-1.png" for m in SORTS}
@@ -82,6 +83,10 @@ def test_a_refused_case_is_scored_as_the_masked_photo(run):
     assert (entry["cases"], entry["done"], entry["failed"], entry["remnant_over_1pct"]) == (2, 1, 1, 1)
     assert entry["metrics"]["remnant"]["n"] == 2 and entry["metrics"]["identity"]["n"] == 1
     assert entry["light90_over_20"] == (done["light90"] > 20) and entry["collateral_over_5pct"] == 0
+    # the truth given is the region filled; the refused case filled nothing
+    assert (done["extra_area"], done["missed_area"], failed["extra_area"], failed["missed_area"]) == (0, 0, 0, 1)
+    assert (entry["extra_area_over_5pct"], entry["missed_area_over_1pct"]) == (0, 1)
+    assert entry["metrics"]["missed_area"]["median"] == 0.5
     light = entry["metrics"]["light90"]
     assert light["max"] == done["light90"] and light["median"] <= light["p90"] <= light["max"]
     assert entry["failures"] == [f"b: {failed['message']}"]
@@ -174,5 +179,18 @@ def test_the_region_is_found_by_default(cases_csv):
     assert row["region"] == report.summary["region"] == "detected"
     if row["status"] == "done":
         assert row["remnant"] < 0.5
+        # the found region is scored against the painted one: the finder's own
+        from unmask.face import find_face
+        from unmask.region import find_mask_region, load_user_mask
+        from unmask.metrics import region_areas
+
+        [case, _] = read_cases(cases_csv)
+        masked = read_image(case.target)
+        found = find_mask_region(masked, find_face(masked)).mask
+        expected = region_areas(found, load_user_mask(case.region, masked.shape[:2]))
+        assert (row["extra_area"], row["missed_area"]) == pytest.approx(
+            (expected["extra_area"], expected["missed_area"]))
+        assert 0 < row["extra_area"] < 0.5 and row["missed_area"] < 0.5
     else:
         assert row["message"].startswith(("no face mask found", "a face mask is seen")) and row["remnant"] == 1.0
+        assert row["missed_area"] == 1.0 and row["extra_area"] == 0.0

@@ -133,6 +133,43 @@ def test_remnant_counts_unchanged_region_pixels(photo, box_region):
         metrics.remnant(photo, photo, box_region[:50])
 
 
+def test_region_areas_of_known_masks(box_region):
+    # the true region is 40 x 50 = 2000 px; a found region 10 rows lower and 10 columns wider
+    found = np.zeros((96, 96), bool)
+    found[50:90, 20:80] = True
+    areas = metrics.region_areas(found, box_region)
+    assert areas["extra_area"] == pytest.approx((40 * 60 - 30 * 50) / 2000)  # 900 px outside the truth
+    assert areas["missed_area"] == pytest.approx(10 * 50 / 2000)  # the top 10 rows left out
+    assert metrics.region_areas(box_region, box_region) == {"extra_area": 0.0, "missed_area": 0.0}
+    assert metrics.region_areas(np.zeros((96, 96), bool), box_region) == {"extra_area": 0.0, "missed_area": 1.0}
+    everything = metrics.region_areas(np.ones((96, 96), bool), box_region)
+    assert everything == {"extra_area": pytest.approx((96 * 96 - 2000) / 2000), "missed_area": 0.0}
+    with pytest.raises(ValueError, match="empty"):
+        metrics.region_areas(found, np.zeros((96, 96), bool))
+    with pytest.raises(ValueError, match="found region is"):
+        metrics.region_areas(found[:50], box_region)
+
+
+def test_left_beyond_counts_the_truth_farther_than_the_reach(box_region):
+    found = np.zeros((96, 96), bool)
+    found[40:80, 20:60] = True  # the true box's last 10 columns (60..69) left out: 400 of 2000 px
+    assert metrics.left_beyond(found, box_region, 0.0) == pytest.approx(400 / 2000)
+    assert metrics.left_beyond(found, box_region, 4.0) == pytest.approx(6 * 40 / 2000)  # columns 64..69
+    assert metrics.left_beyond(found, box_region, 10.0) == 0.0
+    assert metrics.left_beyond(np.zeros((96, 96), bool), box_region, 50.0) == 1.0
+
+
+def test_fill_reach_is_half_the_compositing_grow_of_the_ffhq_crop():
+    from unmask.blend import GROW
+    from unmask.face import ffhq_quad
+
+    from test_synthetic import LANDMARKS
+
+    side = float(np.linalg.norm(np.diff(ffhq_quad(LANDMARKS)[[0, 3]], axis=0)))
+    assert metrics.fill_reach(LANDMARKS) == pytest.approx(GROW * side / 2)
+    assert metrics.fill_reach(2 * LANDMARKS) == pytest.approx(2 * metrics.fill_reach(LANDMARKS))
+
+
 def test_chroma90_of_flat_colours_is_their_ab_distance(box_region):
     from skimage.color import lab2rgb, rgb2lab
 

@@ -9,6 +9,8 @@ Five metrics see the faults a person notices first and the box scores average aw
 (mask fabric left unchanged in the true region), `chroma90` (a colour cast in the fill), `light90`
 (a pale or dark patch in the fill), `collateral` (what the photo showed beside the mask, changed)
 and `seam` / `seam_texture` (a step in lightness or in sharpness along the fill's border).
+`region_areas` scores the region that was filled against the true one (`extra_area`,
+`missed_area`), before any fill.
 """
 
 from __future__ import annotations
@@ -121,6 +123,44 @@ def remnant(result: np.ndarray, masked: np.ndarray, region: np.ndarray) -> float
     face. 0 when every region pixel changed, 1 for the masked photo itself."""
     region = _region(region, result)
     return float(unchanged(result, masked)[region].mean())
+
+
+def region_areas(found: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """How the `found` region (H, W) bool (the one that was filled; may be empty) differs from the
+    true mask region `truth` (H, W) bool, non-empty: `extra_area`, the found pixels outside the
+    truth, and `missed_area`, the true pixels outside the found region, both as a share of the
+    true area (extra in [0, inf): 0.13 = 13 % more than the mask; missed in [0, 1])."""
+    found = np.asarray(found, bool)
+    if found.shape != np.shape(truth):
+        raise ValueError(f"the found region is {found.shape}, the true one {np.shape(truth)}")
+    truth = _region(truth, found)
+    area = float(truth.sum())
+    return {"extra_area": float((found & ~truth).sum() / area), "missed_area": float((truth & ~found).sum() / area)}
+
+
+def fill_reach(landmarks: np.ndarray) -> float:
+    """How far (photo px) outside a region the fill changes the photo at least half-way, for a face
+    with these (68, 2) landmarks: half the compositing's grow (`unmask.blend.GROW` of the aligned
+    crop's side, which spans at least the FFHQ crop), where its feathered edge's weight is 0.5."""
+    from unmask.blend import GROW
+    from unmask.face import ffhq_quad
+
+    quad = ffhq_quad(np.asarray(landmarks, np.float64))
+    return GROW * float(np.linalg.norm(quad[3] - quad[0])) / 2
+
+
+def left_beyond(found: np.ndarray, truth: np.ndarray, reach: float) -> float:
+    """Share in [0, 1] of the true region `truth` (H, W) bool, non-empty, farther than `reach` px
+    from the `found` region (H, W) bool (Euclidean distance): the mask a fill of `found` whose
+    edge reaches that far would leave (see `fill_reach`). 1 for an empty `found`."""
+    import cv2
+
+    found = np.asarray(found, bool)
+    truth = _region(truth, found)
+    if not found.any():
+        return 1.0
+    far = cv2.distanceTransform((~found).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) > reach
+    return float((truth & far).sum() / truth.sum())
 
 
 CHROMA_SIGMA = 6.0

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from unmask.errors import UnmaskError
-from unmask.evaluation.scores import (ALIGNED_METRICS, COLLATERAL_LIMIT, LIGHT_LIMIT, PHOTO_METRICS,
+from unmask.evaluation.scores import (ALIGNED_METRICS, COLLATERAL_LIMIT, EXTRA_LIMIT, LIGHT_LIMIT, PHOTO_METRICS,
                                       REMNANT_LIMIT)
 
 
@@ -60,6 +60,8 @@ def _per_method(rows: list[dict[str, Any]], methods: list[str], in_photo: bool) 
                 "remnant_over_1pct": sum(r["remnant"] > REMNANT_LIMIT for r in mine),
                 "light90_over_20": sum(r["light90"] > LIGHT_LIMIT for r in mine),
                 "collateral_over_5pct": sum(r["collateral"] > COLLATERAL_LIMIT for r in mine),
+                "extra_area_over_5pct": sum(r["extra_area"] > EXTRA_LIMIT for r in mine),
+                "missed_area_over_1pct": sum(r["missed_area"] > REMNANT_LIMIT for r in mine),
                 "metrics": _statistics(mine, PHOTO_METRICS, ("median", "p90", "mean", "max")),
                 "failures": sorted({f"{r['case']}: {r['message']}" for r in failed}),
             }
@@ -101,7 +103,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines = [line("median / p90 / mean", methods), line("done / cases", [f"{e['done']} / {e['cases']}" for e in entries])]
         lines += [line(label, [str(e[key]) for e in entries]) for label, key in (
             ("remnant > 1%", "remnant_over_1pct"), ("light90 > 20", "light90_over_20"),
-            ("collateral > 5%", "collateral_over_5pct"))]
+            ("collateral > 5%", "collateral_over_5pct"), ("extra_area > 5%", "extra_area_over_5pct"),
+            ("missed_area > 1%", "missed_area_over_1pct"))]
         for metric in PHOTO_METRICS:
             cells = [e["metrics"].get(metric) for e in entries]
             lines.append(line(metric, [f"{c['median']:.4f} / {c['p90']:.4f} / {c['mean']:.4f}" if c else "-"

@@ -26,7 +26,7 @@ from unmask.batch.executors import Executor
 from unmask.errors import UnmaskError
 from unmask.evaluation.cases import Case, PhotoCase, paint_case, read_cases, real_cases, synthetic_cases
 from unmask.evaluation.report import Report, summarize
-from unmask.evaluation.scores import (COLLATERAL_LIMIT, LIGHT_LIMIT, MARGIN, REMNANT_LIMIT, AlignedTruth, PhotoTruth,
+from unmask.evaluation.scores import (COLLATERAL_LIMIT, EXTRA_LIMIT, LIGHT_LIMIT, MARGIN, REMNANT_LIMIT, AlignedTruth, PhotoTruth,
                                       aligned_truth, score)
 from unmask.evaluation.sheets import CONTACT_CASES, SHEET_ROWS, SORTS, case_tiles, contact_sheet, face_crops, \
     sheet_set, worst_sheet
@@ -137,7 +137,8 @@ def evaluate(
     summary.update({"cases_file": str(source), "region": region, "all_references": all_references,
                     "perceptual_net": net, "cases": len(cases),
                     "remnant_limit": REMNANT_LIMIT, "unchanged_rgb_sum": UNCHANGED, "chroma_sigma": CHROMA_SIGMA,
-                    "light90_limit": LIGHT_LIMIT, "collateral_limit": COLLATERAL_LIMIT})
+                    "light90_limit": LIGHT_LIMIT, "collateral_limit": COLLATERAL_LIMIT,
+                    "extra_area_limit": EXTRA_LIMIT, "missed_area_limit": REMNANT_LIMIT})
     sheets = {}
     for method in methods:
         mine = [r for r in results if r.row["method"] == method]
@@ -176,6 +177,7 @@ def run_job(job: Job) -> list[CaseResult]:
     the reason; cases: it is "failed" and scored as the masked photo, its one-line `message`.
     Raises `UnmaskError` only when a cases.csv case's own files cannot be read."""
     from unmask import pipeline
+    from unmask.metrics import region_areas
 
     in_photo = job.mode == "cases"
     photo_truth = _photo_truth(job.case) if in_photo else None  # type: ignore[arg-type]
@@ -220,6 +222,8 @@ def run_job(job: Job) -> list[CaseResult]:
                 row["reference"] = completed.record["inputs"]["reference"]
             scores, _ = score(image, photo_truth, job.net)
             row.update(scores)
+            filled = scene.faces[0].region if scene is not None and scene.faces[0].region is not None else None
+            row.update(region_areas(np.zeros_like(photo_truth.region) if filled is None else filled, photo_truth.region))
             images = {"masked": photo_truth.masked, "result": image, "truth": photo_truth.truth}
             results.append(CaseResult(row, case_tiles(image, photo_truth.masked, photo_truth.truth, photo_truth.region),
                                       face_crops(images, photo_truth.region)))

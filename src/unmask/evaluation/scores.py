@@ -24,14 +24,21 @@ IDENTITY_METRICS = ("identity_result", "identity_masked", "identity_reference")
 ALIGNED_METRICS = (*IMAGE_METRICS, *IDENTITY_METRICS, "region_iou", "seconds")
 """The metrics of a synthetic or real row that the summary gives."""
 PHOTO_METRICS = ("remnant", "chroma90", "light90", "collateral", "seam", "seam_texture", "identity",
-                 "identity_masked", "psnr_region", "ssim_region", "perceptual_region", "seconds")
-"""The metrics of a `--cases` row that the summary gives."""
+                 "identity_masked", "psnr_region", "ssim_region", "perceptual_region", "extra_area", "missed_area",
+                 "seconds")
+"""The metrics of a `--cases` row that the summary gives. `extra_area`, `missed_area`: the region
+the pipeline filled (found, or the truth given) against the true one, its pixels outside the
+truth and the true pixels it left out, each as a share of the true area
+(`unmask.metrics.region_areas`; a refused case filled nothing: missed 1)."""
 REMNANT_LIMIT = 0.01
 """A case whose remnant exceeds this share shows mask fabric: the summary counts them."""
 LIGHT_LIMIT = 20.0
 """A case whose light90 exceeds this shows a pale or dark patch: the summary counts them."""
 COLLATERAL_LIMIT = 0.05
 """A case whose collateral exceeds this share visibly damaged the photo: the summary counts them."""
+EXTRA_LIMIT = 0.05
+"""A case whose filled region exceeds the true one by more than this share of it: the summary
+counts them (issue 22 asks for a median at most this)."""
 
 
 @dataclass

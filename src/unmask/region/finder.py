@@ -73,12 +73,48 @@ def find_mask_region(image: np.ndarray, face_or_landmarks, min_score: float = MI
     landmarks = np.asarray(getattr(face_or_landmarks, "landmarks", face_or_landmarks), dtype=np.float64)
     if landmarks.shape != (68, 2):
         raise ValueError(f"expected (68, 2) landmarks, got {landmarks.shape}")
-    return _find(image, landmarks, min_score, check_eyes=True)
+    work = work_region(image, landmarks, min_score)
+    full = to_photo(work, image.shape[:2])
+    coverage, above = region_checks(full, work.landmarks)
+    return MaskRegion(mask=full, found=bool(full.any()), score=work.score, coverage=coverage, above_eyes=above,
+                      landmarks=work.landmarks)
 
 
-def _find(image: np.ndarray, landmarks: np.ndarray, min_score: float, check_eyes: bool) -> MaskRegion:
-    """`find_mask_region` for checked arguments; when `check_eyes` and dlib's eye openings lie
-    on the mask's colour, once more with the upper face checked against BlazeFace's eyes."""
+@dataclass
+class WorkRegion:
+    """The region as `find_mask_region` finds it on its work crop, before it is brought to the
+    photo (`to_photo`). segment: bool (h, w), the region on the photo's `box` (x0, y0, x1, y1)
+    resized to (w, h) (all False when the evidence `score` is below the threshold); `landmarks`
+    (68, 2) in photo pixels, as in `MaskRegion`."""
+
+    segment: np.ndarray
+    box: tuple[int, int, int, int]
+    score: float
+    landmarks: np.ndarray
+
+
+def work_region(image: np.ndarray, landmarks: np.ndarray, min_score: float = MIN_SCORE,
+                margin: float | None = None) -> WorkRegion:
+    """`find_mask_region`'s region on its work crop, for checked arguments (uint8 RGB (H, W, 3),
+    float (68, 2)); `margin` (units of d) in place of `_MARGIN`, for `scripts/fit_region_margin.py`."""
+    return _find(image, landmarks, min_score, True, _MARGIN if margin is None else margin)
+
+
+def to_photo(work: WorkRegion, shape: tuple[int, int], threshold: float | None = None) -> np.ndarray:
+    """The work crop's region at the photo's size `shape` (H, W), bool: the segment resized
+    bilinearly, pixels from `threshold` (in (0, 1); default `_UPSAMPLE`) on."""
+    height, width = shape
+    full = np.zeros((height, width), bool)
+    if work.segment.any():
+        x0, y0, x1, y1 = work.box
+        up = cv2.resize(work.segment.astype(np.float32), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+        full[y0:y1, x0:x1] = up >= (_UPSAMPLE if threshold is None else threshold)
+    return full
+
+
+def _find(image: np.ndarray, landmarks: np.ndarray, min_score: float, check_eyes: bool, margin: float) -> WorkRegion:
+    """`work_region`; when `check_eyes` and dlib's eye openings lie on the mask's colour, once
+    more with the upper face checked against BlazeFace's eyes. `margin`: units of d."""
     height, width = image.shape[:2]
     frame = face_frame(landmarks)
 
@@ -99,7 +135,7 @@ def _find(image: np.ndarray, landmarks: np.ndarray, min_score: float, check_eyes
     if check_eyes and _eyes_on_fabric(fabric, points):
         moved = _eyes_checked(image, landmarks)
         if moved is not landmarks:
-            return _find(image, moved, min_score, check_eyes=False)
+            return _find(image, moved, min_score, False, margin)
     score = mask_evidence(small, local, points, fabric)
     below_nose = skin_claimed(fabric, points) > _SKIN_CLAIMED
     covered = (False, False) if below_nose else _covered_eyes(small, fabric, points)
@@ -114,18 +150,13 @@ def _find(image: np.ndarray, landmarks: np.ndarray, min_score: float, check_eyes
         seeds = wider
         segment, fabric = _grabcut(small, seeds)
     lines, weak = line_maps(small, local)
-    segment = _clean(segment, fabric, lines, weak, seeds, local)
-    segment |= _under_edge_in_eyes(small, segment, fabric, points, local.d)
-    if score >= min_score:  # the network's pieces only matter for a region that will be kept
-        segment |= _network_pieces(image, landmarks, (x0, y0, x1, y1), segment, points, weak, local)
-
-    full = np.zeros((height, width), bool)
-    if score >= min_score and segment.any():
-        up = cv2.resize(segment.astype(np.float32), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
-        full[y0:y1, x0:x1] = up >= 0.5
-    coverage, above = region_checks(full, landmarks)
-    return MaskRegion(mask=full, found=bool(full.any()), score=float(score), coverage=coverage, above_eyes=above,
-                      landmarks=landmarks)
+    segment = _clean(segment, fabric, lines, weak, seeds, local, margin)
+    segment |= _under_edge_in_eyes(small, segment, fabric, points, local.d, margin)
+    if score < min_score:
+        return WorkRegion(np.zeros_like(segment), (x0, y0, x1, y1), float(score), landmarks)
+    # the network's pieces only matter for a region that will be kept
+    segment |= _network_pieces(image, landmarks, (x0, y0, x1, y1), segment, points, weak, local, margin)
+    return WorkRegion(segment, (x0, y0, x1, y1), float(score), landmarks)
 
 
 def not_found_message(found: MaskRegion, min_score: float = MIN_SCORE) -> str:
@@ -236,7 +267,7 @@ def _covered_eyes(image: np.ndarray, fabric: np.ndarray, points: np.ndarray) -> 
 
 
 def _under_edge_in_eyes(image: np.ndarray, segment: np.ndarray, fabric: np.ndarray, points: np.ndarray,
-                        d: float) -> np.ndarray:
+                        d: float, margin: float) -> np.ndarray:
     """The mask inside dlib's eye openings (which the prior keeps out of the cut) when its upper
     edge runs over the lower eyelids, bool (h, w). In each column of an opening, the run of
     pixels that the mask's colour model claims (`fabric`, bool (h, w)) and that lie within
@@ -244,7 +275,7 @@ def _under_edge_in_eyes(image: np.ndarray, segment: np.ndarray, fabric: np.ndarr
     upwards; a straight edge is fitted to the runs' tops, twice refitted to the
     tops on or under it (a run goes on up through a dark iris on a dark mask, through the white
     of the eye on a white one: the runs that stop first show the edge), and the claimed pixels
-    under it are taken, with the region's margin (`_MARGIN` of the eye distance `d`, pixels).
+    under it are taken, with the region's `margin` (units of the eye distance `d`, pixels).
     `image`: the uint8 RGB crop (h, w, 3); `points`: the landmarks (68, 2) in its pixels."""
     out = np.zeros(segment.shape, bool)
     lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32)
@@ -277,9 +308,9 @@ def _under_edge_in_eyes(image: np.ndarray, segment: np.ndarray, fabric: np.ndarr
         for piece in attached(opening & like & (grid_y >= edge - 0.5), segment):
             taken |= piece
         # the margin the rest of the region has, up to that much over the edge (its blended rim)
-        margin = d * _MARGIN
-        grown = grow(taken, margin)
-        out |= taken | (grown & opening & (grid_y >= edge - margin))
+        reach = d * margin
+        grown = _grown(taken, reach)
+        out |= taken | (grown & opening & (grid_y >= edge - reach))
     return out
 
 
@@ -323,9 +354,20 @@ uncovered (measured: under 0.25 for 90 % of masks covering the nose)."""
 _WIDE = 0.6
 """How far (units of d) beyond the fitted jaw line the region may reach (side bulge, loops)."""
 
-_MARGIN = 0.03
-"""Margin (units of d) added around the cut region: measured on template cases held out from
-the reported ones, it takes the median share of mask left outside from 0.6 % to 0.01 %."""
+_MARGIN = 0.016
+"""Margin (units of d; 1 px of the work crop) added around the cut region and the network's
+pieces: the cut runs on a small copy and fabric edges blend into the skin. With `_UPSAMPLE`
+fitted by `scripts/fit_region_margin.py` (lowest median extra area among the settings that leave
+no more mask beyond the fill's reach than 0.03 and 0.5 did; docs/region.md, "Seventh pass")."""
+_UPSAMPLE = 0.8
+"""The work crop's region, resized bilinearly to the photo, keeps the pixels from this value on
+(0.5 = the middle of the edge; 0.8 about a third of a work pixel inside it). Fitted with
+`_MARGIN`."""
+
+
+def _grown(mask: np.ndarray, radius: float) -> np.ndarray:
+    """A bool mask grown by a disc of `radius` px; unchanged below half a pixel."""
+    return grow(mask, radius) if radius >= 0.5 else mask.copy()
 
 
 def _prior(frame: FaceFrame, points: np.ndarray, shape: tuple[int, int], below_nose: bool,
@@ -429,11 +471,11 @@ def _gmm_log_density(model: np.ndarray, pixels: np.ndarray) -> np.ndarray:
 
 
 def _clean(segment: np.ndarray, fabric: np.ndarray, lines: np.ndarray, weak: np.ndarray, seeds: np.ndarray,
-           frame: FaceFrame) -> np.ndarray:
+           frame: FaceFrame, margin: float) -> np.ndarray:
     """The region from the GrabCut answer (bool (h, w)): smoothed, the piece that holds the
     mouth/chin core with its holes filled, what `unmask.region.loops.with_loops` adds beside the
     face (straps, ear loops from the thin `lines` and `weak` lines, bool (h, w) each), and a
-    margin."""
+    `margin` (units of d)."""
     kernel = disc(frame.d * 0.05)
     seg = cv2.morphologyEx(segment.astype(np.uint8), cv2.MORPH_OPEN, kernel)
     seg = cv2.morphologyEx(seg, cv2.MORPH_CLOSE, kernel)
@@ -444,7 +486,7 @@ def _clean(segment: np.ndarray, fabric: np.ndarray, lines: np.ndarray, weak: np.
     keep = with_loops(keep, segment, fabric, lines, weak, seeds != cv2.GC_BGD, zone, frame)
     # a margin: the cut runs on a small copy and fabric edges blend into the skin; it stays out
     # of the certain background (eyes, brows, far from the face)
-    return grow(keep, frame.d * _MARGIN) & (seeds != cv2.GC_BGD) | keep
+    return _grown(keep, frame.d * margin) & (seeds != cv2.GC_BGD) | keep
 
 
 _NETWORK = 0.5
@@ -467,13 +509,14 @@ ear loops, one or two pixels wide on the network's grid, get probabilities of 0.
 
 
 def _network_pieces(image: np.ndarray, landmarks: np.ndarray, box: tuple[int, int, int, int],
-                    segment: np.ndarray, points: np.ndarray, weak: np.ndarray, frame: FaceFrame) -> np.ndarray:
+                    segment: np.ndarray, points: np.ndarray, weak: np.ndarray, frame: FaceFrame,
+                    margin: float | None = None) -> np.ndarray:
     """The region network's mask pixels on the work crop (bool (h, w), the shape of `segment`,
     which is the photo's `box` x0, y0, x1, y1 resized; `points` the landmarks and `frame` the face
     frame on it; `weak` its weak line map) in pieces connected to the region, at most
     `_NETWORK_PIECE` large and below the forehead, near the eyes only where it is sure and claims
-    the eye, with a margin (not near the eyes): what the cut left out (ear loops, prints over the
-    eyes)."""
+    the eye, with a `margin` (units of d; default `_MARGIN`; not near the eyes): what the cut left
+    out (ear loops, prints over the eyes)."""
     d = frame.d
     probability, matrix = mask_probability(image, landmarks)
     height, width = segment.shape
@@ -496,7 +539,7 @@ def _network_pieces(image: np.ndarray, landmarks: np.ndarray, box: tuple[int, in
     for piece in attached(network & ~segment, segment):
         if piece.sum() <= _NETWORK_PIECE * d**2 and not (piece & forehead).any():
             added |= piece
-    grown = grow(added, d * _MARGIN)
+    grown = _grown(added, d * (_MARGIN if margin is None else margin))
     return grown & ~near_eyes | added
 
 
