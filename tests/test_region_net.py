@@ -225,7 +225,7 @@ def test_network_adds_small_attached_pieces_and_only_eyes_it_claims(monkeypatch)
     weak[140:142, 20:50] = True
     probability[100:150, 10:12] = 0.1  # where the network does not see it, the line map alone adds nothing
     added = region_module._network_pieces(np.zeros((size, size, 3), np.uint8), points, (0, 0, size, size),
-                                          segment, points, weak, face_frame(points))
+                                          segment, points, weak, face_frame(points), region_module._MARGIN)
     assert face_frame(points).d == d
     assert added[100, 60] and not added[62, 60]  # the strip, cut 0.5 d from the unclaimed eye
     assert added[60, 130] and added[100, 130]  # the claimed eye and its strip

@@ -211,17 +211,16 @@ def face_zone(points: np.ndarray, size: int) -> np.ndarray:
 def head_zone(points: np.ndarray, size: int) -> np.ndarray:
     """Bool (S, S): the face inside its jaw line and up to the forehead (the brows raised by
     `_FOREHEAD` eye distances), from 68 landmarks in an S x S crop."""
+    return inside_jaw(points, size, _FOREHEAD)
+
+
+def inside_jaw(points: np.ndarray, size: int, forehead: float = 0.0) -> np.ndarray:
+    """Bool (S, S): the face inside the jaw line and brows of 68 landmarks in an S x S crop, the
+    brows raised by `forehead` eye distances."""
     eyes = points[42:48].mean(axis=0) - points[36:42].mean(axis=0)
-    up = np.array([eyes[1], -eyes[0]]) * _FOREHEAD
+    up = np.array([eyes[1], -eyes[0]]) * forehead
     zone = np.zeros((size, size), np.uint8)
     cv2.fillPoly(zone, [np.round(np.vstack([points[0:17], points[17:27][::-1] + up])).astype(np.int32)], 1)
-    return zone.astype(bool)
-
-
-def inside_jaw(points: np.ndarray, size: int) -> np.ndarray:
-    """Bool (S, S): the face inside the jaw line and brows of 68 landmarks in an S x S crop."""
-    zone = np.zeros((size, size), np.uint8)
-    cv2.fillPoly(zone, [np.round(np.vstack([points[0:17], points[17:27][::-1]])).astype(np.int32)], 1)
     return zone.astype(bool)
 
 

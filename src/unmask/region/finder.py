@@ -510,12 +510,12 @@ ear loops, one or two pixels wide on the network's grid, get probabilities of 0.
 
 def _network_pieces(image: np.ndarray, landmarks: np.ndarray, box: tuple[int, int, int, int],
                     segment: np.ndarray, points: np.ndarray, weak: np.ndarray, frame: FaceFrame,
-                    margin: float | None = None) -> np.ndarray:
+                    margin: float) -> np.ndarray:
     """The region network's mask pixels on the work crop (bool (h, w), the shape of `segment`,
     which is the photo's `box` x0, y0, x1, y1 resized; `points` the landmarks and `frame` the face
     frame on it; `weak` its weak line map) in pieces connected to the region, at most
     `_NETWORK_PIECE` large and below the forehead, near the eyes only where it is sure and claims
-    the eye, with a `margin` (units of d; default `_MARGIN`; not near the eyes): what the cut left
+    the eye, with a `margin` (units of d; not near the eyes): what the cut left
     out (ear loops, prints over the eyes)."""
     d = frame.d
     probability, matrix = mask_probability(image, landmarks)
@@ -539,7 +539,7 @@ def _network_pieces(image: np.ndarray, landmarks: np.ndarray, box: tuple[int, in
     for piece in attached(network & ~segment, segment):
         if piece.sum() <= _NETWORK_PIECE * d**2 and not (piece & forehead).any():
             added |= piece
-    grown = _grown(added, d * (_MARGIN if margin is None else margin))
+    grown = _grown(added, d * margin)
     return grown & ~near_eyes | added
 
 
