@@ -8,13 +8,13 @@ robust deviations of the visible skin around the region) set colours: the source
 and brightness contrast are matched to the target on those pixels of a ring just outside the
 region, and only those border pixels are boundary values of the Poisson equation. Where the
 region's border runs over hair, background, clothing or a mask remnant, the border is left free
-(zero normal derivative), so none of their colour spreads into the fill. Where in the band
-around the region the fill ends is a minimum cut (`unmask.seam`): where the fill and the photo
-show the same structure once a smooth offset is taken out; the Poisson equation is solved inside
-the cut, and a short fade across it hides what is left. The solver is our own sparse one (not
-`cv2.seamlessClone`): it is exact, leaves every pixel outside the grown region bit-identical to
-the target, and treats a region that touches the crop border correctly (no boundary condition
-there, instead of OpenCV's shifted or clipped result).
+(zero normal derivative), so none of their colour spreads into the fill. The source's fine detail
+is scaled to the target's grain on the same skin (`match_grain`: a blurrier reference is
+sharpened, a noisier one softened). Afterwards a feathered edge hides any remaining gradient
+step. The solver is our own sparse one (not `cv2.seamlessClone`): it is exact, leaves every
+pixel outside the grown region bit-identical to the target, and treats a region that touches the
+crop border correctly (no boundary condition there, instead of OpenCV's shifted or clipped
+result).
 """
 
 from __future__ import annotations
@@ -24,17 +24,13 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from unmask.seam import cut_area, mismatch
+from unmask.metrics import TEXTURE_SIGMA
 
 # Grow, feather and ring widths as fractions of the crop side (a 512 crop: 8, 8 and 20 px).
 GROW = 0.016
-FEATHER = 0.016  # `paste_into_photo`'s soft edge
+FEATHER = 0.016
 RING = 0.04
-# The fade across the cut (`poisson_composite`), a fraction of the crop side; the cut runs in the
-# rest of the grown band. Fitted on template seed 5 (scripts/fit_seam_fade.py), as is
-FADE = 0.016
-GRAIN_LIMIT = 4.0  # the most the source's fine detail is scaled up or down (`match_grain`)
-GRAIN_SIGMA = 1.5  # px: fine detail is lightness minus its Gaussian blur of this sigma (`metrics.seam_texture`'s)
+GRAIN_LIMIT = 4.0  # the most the fine detail is scaled up or down (`match_grain`; scripts/fit_grain_limit.py)
 _GAIN_LIMITS = (0.75, 1.33)  # a contrast match beyond this is more likely a bad ring than light
 _BORDER_SPREAD = 2.5  # border differences beyond this many robust deviations are left free
 _BORDER_FLOOR = 12.0  # ... but never closer than this many levels to their median
@@ -75,14 +71,12 @@ def poisson_composite(
 
     `target`, `source`: uint8 RGB (H, W, 3), the same geometry (the source already warped or
     generated in the target's crop). `region`: bool (H, W), True = to be replaced. The region is
-    grown by `grow` pixels and the source's colours are matched to the target's on a ring outside
-    it. The fill ends on a minimum cut (`unmask.seam.cut_area`) through the grown band beyond the
-    region grown by `feather` pixels (default `FADE` x crop side): where the target and the source
-    differ least once a smooth offset is taken out. The Poisson equation is solved inside the cut
-    with the target as boundary, and the outer `feather` pixels inside the cut fade back to the
-    target. Pixels outside `composite_region(region, grow)` are
-    bit-identical to `target`. `anchor` (bool (H, W), default everywhere) marks the target pixels
-    that may show the same thing as the source (e.g. the face, not the background); of those,
+    grown by `grow` pixels, the source's colours and grain are matched to the target's on a ring
+    outside it (`match_colours`, `match_grain`), the Poisson equation is solved with the target as
+    boundary, and the outer `feather` pixels of the grown region fade back to the target. Pixels
+    outside `composite_region(region, grow)` are bit-identical to `target`. `anchor` (bool (H, W),
+    default everywhere) marks the target pixels that may show the same thing as the source (e.g.
+    the face, not the background); of those,
     only the ones where both images show typical skin colours (`agreeing_pixels`) set the colours
     and are boundary values; the rest of the border is free (zero normal derivative). `skin` (bool
     (H, W), e.g. `unmask.face.skin.skin_patches`) marks pixels that surely show the face's skin in
@@ -94,12 +88,10 @@ def poisson_composite(
     if region.shape != target.shape[:2]:
         raise ValueError(f"region {region.shape} does not match the image {target.shape[:2]}")
     side = target.shape[0]
-    band = _default(grow, GROW, side)
-    grown = composite_region(region, band)
+    grown = composite_region(region, grow)
     if not grown.any():
         return target.copy()
     ring = _default(None, RING, side)
-    fade = min(_default(feather, FADE, side), band)
     # everything below happens in the grown region's bounding box plus the colour ring: the
     # box's sides are either far from the region or the image's own border (no condition there)
     box = _box(grown, ring + 2)
@@ -120,9 +112,8 @@ def poisson_composite(
             src = colour_transfer(src, target[skin].astype(np.float64), source[skin].astype(np.float64))
     src = match_grain(tgt, src, around & trusted)
     difference = tgt - src
-    area = cut_area(mismatch(tgt, src, band), grow_region(region[box], fade), grown)
-    filled = src + _membrane(difference, area, _fixed_border(difference, area, trusted))
-    alpha = feather_weights(area, fade)[:, :, None]
+    filled = src + _membrane(difference, grown, _fixed_border(difference, grown, trusted))
+    alpha = feather_weights(grown, _default(feather, FEATHER, side))[:, :, None]
     blended = alpha * filled + (1.0 - alpha) * tgt
     out = target.copy()
     out[box][grown] = np.clip(np.round(blended[grown]), 0, 255).astype(np.uint8)
@@ -213,12 +204,11 @@ def colour_transfer(source: np.ndarray, target_sample: np.ndarray, source_sample
 
 
 def match_grain(target: np.ndarray, source: np.ndarray, sample: np.ndarray) -> np.ndarray:
-    """`source` (float RGB (H, W, 3)) with its fine detail (the channels' mean minus its Gaussian
-    blur of `GRAIN_SIGMA`, added to all three channels alike) scaled so that its energy (median
-    square) on the `sample` pixels (bool (H, W), e.g. the skin both show around the region)
-    matches the target's (float RGB (H, W, 3)) there: a reference photo blurrier than the target
-    is sharpened, a sharper or noisier one softened, by at most a factor `GRAIN_LIMIT`. Unchanged
-    when the sample is too small. Float out (not clipped)."""
+    """`source` (float RGB (H, W, 3)) with its fine detail (`_detail`, added to all three channels
+    alike) scaled so that its energy (median square) on the `sample` pixels (bool (H, W), e.g. the
+    skin both show around the region) matches the target's (float RGB (H, W, 3)) there: a
+    reference photo blurrier than the target is sharpened, a sharper or noisier one softened, by
+    at most a factor `GRAIN_LIMIT`. Unchanged when the sample is too small. Float out (not clipped)."""
     if GRAIN_LIMIT <= 1.0 or sample.sum() < _MIN_SAMPLE:
         return source
     detail = _detail(source)
@@ -229,9 +219,9 @@ def match_grain(target: np.ndarray, source: np.ndarray, sample: np.ndarray) -> n
 
 def _detail(image: np.ndarray) -> np.ndarray:
     """Float (H, W): the fine detail of an RGB image (H, W, 3): its channels' mean minus that mean's
-    Gaussian blur of `GRAIN_SIGMA` px."""
+    Gaussian blur of `metrics.TEXTURE_SIGMA` px (the scale `seam_texture` measures sharpness at)."""
     grey = image.mean(axis=2).astype(np.float32)
-    return (grey - cv2.GaussianBlur(grey, (0, 0), GRAIN_SIGMA)).astype(np.float64)
+    return (grey - cv2.GaussianBlur(grey, (0, 0), TEXTURE_SIGMA)).astype(np.float64)
 
 
 def agreeing_pixels(target: np.ndarray, source: np.ndarray, sample: np.ndarray) -> np.ndarray:
