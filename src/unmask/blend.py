@@ -8,11 +8,13 @@ robust deviations of the visible skin around the region) set colours: the source
 and brightness contrast are matched to the target on those pixels of a ring just outside the
 region, and only those border pixels are boundary values of the Poisson equation. Where the
 region's border runs over hair, background, clothing or a mask remnant, the border is left free
-(zero normal derivative), so none of their colour spreads into the fill. Afterwards a feathered
-edge hides any remaining gradient step. The solver is our own sparse one (not
-`cv2.seamlessClone`): it is exact, leaves every pixel outside the grown region bit-identical to
-the target, and treats a region that touches the crop border correctly (no boundary condition
-there, instead of OpenCV's shifted or clipped result).
+(zero normal derivative), so none of their colour spreads into the fill. The source's fine detail
+is scaled to the target's grain on the same skin (`match_grain`: a blurrier reference is
+sharpened, a noisier one softened). Afterwards a feathered edge hides any remaining gradient
+step. The solver is our own sparse one (not `cv2.seamlessClone`): it is exact, leaves every
+pixel outside the grown region bit-identical to the target, and treats a region that touches the
+crop border correctly (no boundary condition there, instead of OpenCV's shifted or clipped
+result).
 """
 
 from __future__ import annotations
@@ -22,10 +24,13 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from unmask.metrics import TEXTURE_SIGMA
+
 # Grow, feather and ring widths as fractions of the crop side (a 512 crop: 8, 8 and 20 px).
 GROW = 0.016
 FEATHER = 0.016
 RING = 0.04
+GRAIN_LIMIT = 4.0  # the most the fine detail is scaled up or down (`match_grain`; scripts/fit_grain_limit.py)
 _GAIN_LIMITS = (0.75, 1.33)  # a contrast match beyond this is more likely a bad ring than light
 _BORDER_SPREAD = 2.5  # border differences beyond this many robust deviations are left free
 _BORDER_FLOOR = 12.0  # ... but never closer than this many levels to their median
@@ -66,11 +71,12 @@ def poisson_composite(
 
     `target`, `source`: uint8 RGB (H, W, 3), the same geometry (the source already warped or
     generated in the target's crop). `region`: bool (H, W), True = to be replaced. The region is
-    grown by `grow` pixels, the source's colours are matched to the target's on a ring outside it,
-    the Poisson equation is solved with the target as boundary, and the outer `feather` pixels of
-    the grown region fade back to the target. Pixels outside `composite_region(region, grow)` are
-    bit-identical to `target`. `anchor` (bool (H, W), default everywhere) marks the target pixels
-    that may show the same thing as the source (e.g. the face, not the background); of those,
+    grown by `grow` pixels, the source's colours and grain are matched to the target's on a ring
+    outside it (`match_colours`, `match_grain`), the Poisson equation is solved with the target as
+    boundary, and the outer `feather` pixels of the grown region fade back to the target. Pixels
+    outside `composite_region(region, grow)` are bit-identical to `target`. `anchor` (bool (H, W),
+    default everywhere) marks the target pixels that may show the same thing as the source (e.g.
+    the face, not the background); of those,
     only the ones where both images show typical skin colours (`agreeing_pixels`) set the colours
     and are boundary values; the rest of the border is free (zero normal derivative). `skin` (bool
     (H, W), e.g. `unmask.face.skin.skin_patches`) marks pixels that surely show the face's skin in
@@ -104,6 +110,7 @@ def poisson_composite(
             src = match_colours(tgt, src, grown, ring, trusted)
         else:  # the region's surroundings are no skin at all: match the colours on the skin patches
             src = colour_transfer(src, target[skin].astype(np.float64), source[skin].astype(np.float64))
+    src = match_grain(tgt, src, around & trusted)
     difference = tgt - src
     filled = src + _membrane(difference, grown, _fixed_border(difference, grown, trusted))
     alpha = feather_weights(grown, _default(feather, FEATHER, side))[:, :, None]
@@ -194,6 +201,27 @@ def colour_transfer(source: np.ndarray, target_sample: np.ndarray, source_sample
     t, s = target_sample, source_sample
     gain = np.clip(t.mean(axis=1).std() / max(s.mean(axis=1).std(), 1.0), *_GAIN_LIMITS)
     return (source - s.mean(axis=0)) * gain + t.mean(axis=0)
+
+
+def match_grain(target: np.ndarray, source: np.ndarray, sample: np.ndarray) -> np.ndarray:
+    """`source` (float RGB (H, W, 3)) with its fine detail (`_detail`, added to all three channels
+    alike) scaled so that its energy (median square) on the `sample` pixels (bool (H, W), e.g. the
+    skin both show around the region) matches the target's (float RGB (H, W, 3)) there: a
+    reference photo blurrier than the target is sharpened, a sharper or noisier one softened, by
+    at most a factor `GRAIN_LIMIT`. Unchanged when the sample is too small. Float out (not clipped)."""
+    if GRAIN_LIMIT <= 1.0 or sample.sum() < _MIN_SAMPLE:
+        return source
+    detail = _detail(source)
+    want, have = np.median(np.square(_detail(target)[sample])), np.median(np.square(detail[sample]))
+    gain = np.clip(np.sqrt(want / max(have, 1e-6)), 1.0 / GRAIN_LIMIT, GRAIN_LIMIT)
+    return source + (gain - 1.0) * detail[:, :, None]
+
+
+def _detail(image: np.ndarray) -> np.ndarray:
+    """Float (H, W): the fine detail of an RGB image (H, W, 3): its channels' mean minus that mean's
+    Gaussian blur of `metrics.TEXTURE_SIGMA` px (the scale `seam_texture` measures sharpness at)."""
+    grey = image.mean(axis=2).astype(np.float32)
+    return (grey - cv2.GaussianBlur(grey, (0, 0), TEXTURE_SIGMA)).astype(np.float64)
 
 
 def agreeing_pixels(target: np.ndarray, source: np.ndarray, sample: np.ndarray) -> np.ndarray:
