@@ -9,8 +9,9 @@ eyes are checked against BlazeFace's when a mask pulls dlib's down. Thin fabric-
 and thin salient lines beside the face that start at the mask (ear loops, straps) are added, and
 a small margin; then the pixels a small segmentation network (`unmask.region.net`) marks
 as mask and that are connected to the region (printed shapes over the eyes, loops the lines
-missed). A photo is reported as unmasked when the lower face looks like skin with lips
-(`unmask.region.evidence`). Areas are placed in the face frame of `unmask.region.frame`.
+missed). A photo is reported as unmasked when the lower face looks like skin with lips and the
+network does not claim it (`unmask.region.evidence`); when only the network sees the mask, the
+region is the network's own. Areas are placed in the face frame of `unmask.region.frame`.
 """
 
 from __future__ import annotations
