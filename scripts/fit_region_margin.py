@@ -1,9 +1,9 @@
-"""Fit the region finder's margin and upsampling threshold (`unmask.region.finder._MARGIN`,
-`_UPSAMPLE`) on masked photos whose true region is known, and check them on others.
+"""Fit the region finder's margin, upsampling threshold and network rim (`unmask.region.finder._MARGIN`,
+`_UPSAMPLE`, `_RIM`) on masked photos whose true region is known, and check them on others.
 
 Every case of the given cases.csv files (`shared/tools/make_cases.py`'s templates, `unmask cases`'
-procedural masks) is run through the finder on its work crop once per margin of `MARGINS`
-(`finder.work_region`; cached in --cache), brought to the photo at every threshold of
+procedural masks) is run through the finder on its work crop once per margin of `MARGINS` and rim
+of `RIMS` (`finder.work_region`; cached in --cache), brought to the photo at every threshold of
 `THRESHOLDS` (`finder.to_photo`) and scored against the true region: `extra_area` and
 `missed_area` (`unmask.metrics.region_areas`), and `left`, the share of the true region farther
 from the found one than the fill changes the photo at least half-way (`unmask.metrics.fill_reach`,
@@ -15,7 +15,8 @@ the mask sources (a template with its recolours, a procedural kind) are shuffled
 halved. The constants are chosen on the second half of the persons with the first half of the
 sources; the check is the first half of the persons with the second half of the sources. The
 choice: the lowest median extra area among the settings that leave more than 1 % of the mask
-(`left`) on no more fitting cases than the current constants do, ties to the larger margin.
+(`left`) on no more fitting cases than the current constants do, ties to the larger margin and
+the smaller rim.
 
     python /work/shared/tools/make_cases.py --people ../shared/data/people --out fit/t2 --seed 2
     python /work/shared/tools/make_cases.py --people ../shared/data/people --out fit/t7 --seed 7
@@ -44,6 +45,9 @@ MARGINS = (0.0, 0.016, 0.03)
 """Margins tried (units of d): 0, 1 and 2 px on the work crop, where d is 64 px."""
 THRESHOLDS = (0.2, 0.35, 0.5, 0.65, 0.8)
 """Upsampling thresholds tried: from about a third of a work pixel outwards to inwards."""
+RIMS = (0.0, 0.016, 0.03, 0.05)
+"""Rims tried (units of d): the network's pieces join only where they reach farther than this from
+the region (0: every piece, as before the rim)."""
 LEFT_LIMIT = 0.01
 """A case leaving more than this share of its mask (`left`) counts against a setting."""
 
@@ -62,28 +66,33 @@ def scored(work: finder.WorkRegion | None, truth: np.ndarray, threshold: float) 
     return {**region_areas(found, truth), "left": left_beyond(found, truth, fill_reach(work.landmarks))}
 
 
-def work_regions(row: dict[str, str], folder: Path, cache: Path) -> tuple[np.ndarray, dict[float, finder.WorkRegion | None]]:
-    """The true region of one case and its work-crop region per margin (None when no face is found),
-    read from or written to `cache`."""
+Setting = tuple[float, float]
+"""(margin, rim) of one run of the finder, units of d."""
+SETTINGS: list[Setting] = [(m, r) for m in MARGINS for r in RIMS]
+
+
+def work_regions(row: dict[str, str], folder: Path, cache: Path) -> tuple[np.ndarray, dict[Setting, finder.WorkRegion | None]]:
+    """The true region of one case and its work-crop region per (margin, rim) (None when no face is
+    found), read from or written to `cache`."""
     truth = read_image(folder / row["region"])[..., 0] > 127
     file = cache / f"{folder.name}-{row['case']}.npz"
     if file.is_file():
         stored = np.load(file)
         if not stored["face"]:
-            return truth, {m: None for m in MARGINS}
-        return truth, {m: finder.WorkRegion(stored[f"segment{i}"], tuple(int(v) for v in stored["box"]),
+            return truth, {s: None for s in SETTINGS}
+        return truth, {s: finder.WorkRegion(stored[f"segment{i}"], tuple(int(v) for v in stored["box"]),
                                             float(stored["score"]), stored["landmarks"])
-                       for i, m in enumerate(MARGINS)}
+                       for i, s in enumerate(SETTINGS)}
     image = read_image(folder / row["target"])
     try:
         face = find_face(image, path=folder / row["target"])
     except UnmaskError:
         np.savez_compressed(file, face=False)
-        return truth, {m: None for m in MARGINS}
-    works = {m: finder.work_region(image, face.landmarks, margin=m) for m in MARGINS}
-    first = works[MARGINS[0]]
+        return truth, {s: None for s in SETTINGS}
+    works = {(m, r): finder.work_region(image, face.landmarks, margin=m, rim=r) for m, r in SETTINGS}
+    first = works[SETTINGS[0]]
     np.savez_compressed(file, face=True, box=np.array(first.box), score=first.score, landmarks=first.landmarks,
-                        **{f"segment{i}": works[m].segment for i, m in enumerate(MARGINS)})
+                        **{f"segment{i}": works[s].segment for i, s in enumerate(SETTINGS)})
     return truth, works
 
 
@@ -122,30 +131,31 @@ def main() -> None:
         truth, works = work_regions(row, folder, args.cache)
         part = ("check" if row["person"] in held_persons else "") if source_of(row["mask"]) not in fit_sources \
             else ("fit" if row["person"] not in held_persons else "")
-        for margin, work in works.items():
+        for (margin, rim), work in works.items():
             for threshold in THRESHOLDS:
                 rows.append({"set": folder.name, "case": row["case"], "mask": row["mask"], "part": part or "other",
-                             "margin": margin, "threshold": threshold, **scored(work, truth, threshold)})
+                             "margin": margin, "rim": rim, "threshold": threshold, **scored(work, truth, threshold)})
         if (index + 1) % 20 == 0:
             print(f"{index + 1} / {len(cases)} cases", flush=True)
 
-    def of(part: str, margin: float, threshold: float) -> list[dict]:
-        return [r for r in rows if r["part"] == part and r["margin"] == margin and r["threshold"] == threshold]
+    def of(part: str, margin: float, rim: float, threshold: float) -> list[dict]:
+        return [r for r in rows if r["part"] == part and r["margin"] == margin and r["rim"] == rim
+                and r["threshold"] == threshold]
 
-    current = (finder._MARGIN, finder._UPSAMPLE)
+    current = (finder._MARGIN, finder._RIM, finder._UPSAMPLE)
     limit = sum(r["left"] > LEFT_LIMIT for r in of("fit", *current))
-    print(f"\nfitting cases, per setting (margin d, threshold); current {current}: left > 1 % on {limit}")
+    print(f"\nfitting cases, per setting (margin d, rim d, threshold); current {current}: left > 1 % on {limit}")
     allowed = []
-    for margin in MARGINS:
+    for margin, rim in SETTINGS:
         for threshold in THRESHOLDS:
-            mine = of("fit", margin, threshold)
-            print(f"  {margin:5.3f} {threshold:4.2f}  {summary(mine)}")
+            mine = of("fit", margin, rim, threshold)
+            print(f"  {margin:5.3f} {rim:5.3f} {threshold:4.2f}  {summary(mine)}")
             if sum(r["left"] > LEFT_LIMIT for r in mine) <= limit:
-                allowed.append((float(np.median([r["extra_area"] for r in mine])), -margin, margin, threshold))
-    _, _, margin, threshold = min(allowed)
-    print(f"\nchosen: margin {margin} d, threshold {threshold}")
+                allowed.append((float(np.median([r["extra_area"] for r in mine])), -margin, rim, margin, threshold))
+    _, _, rim, margin, threshold = min(allowed)
+    print(f"\nchosen: margin {margin} d, rim {rim} d, threshold {threshold}")
     for part in ("fit", "check", "other"):
-        for name, setting in (("current", current), ("chosen", (margin, threshold))):
+        for name, setting in (("current", current), ("chosen", (margin, rim, threshold))):
             print(f"{part:6s} {name:8s} {summary(of(part, *setting))}")
     if args.cases_out:
         with args.cases_out.open("w", newline="", encoding="utf-8") as handle:

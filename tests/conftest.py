@@ -31,6 +31,12 @@ def mfr2_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def wild_dir() -> Path:
+    """`wild/mNNN.jpg`: real photos of masked people from the web."""
+    return _need("wild")
+
+
+@pytest.fixture(scope="session")
 def expressions_dir() -> Path:
     """`expressions/*.jpg`: one face per expression."""
     return _need("expressions")

@@ -196,7 +196,7 @@ def test_region_takes_printed_shapes_over_the_eyes(people_dir, templates_dir, mo
     assert missed_by_cut > 0.02 and missed < 0.5 * missed_by_cut, (missed, missed_by_cut)
 
 
-def test_network_adds_small_attached_pieces_and_only_eyes_it_claims(monkeypatch):
+def test_network_adds_small_attached_pieces_and_only_eyes_it_claims():
     """`_network_pieces` on a made-up probability map (the crop is the photo, eyes 60 px apart):
     attached pieces up to 0.5 d^2 join; a larger one (a wall of the mask's colour), one that
     reaches the forehead and a detached one do not; near an eye whose opening it does not claim
@@ -217,20 +217,43 @@ def test_network_adds_small_attached_pieces_and_only_eyes_it_claims(monkeypatch)
     points = np.zeros((68, 2))
     hexagon = 8 * np.stack([np.cos(np.arange(6) * np.pi / 3), 0.5 * np.sin(np.arange(6) * np.pi / 3)], 1)
     points[36:42], points[42:48] = hexagon + (70, 60), hexagon + (130, 60)
-    monkeypatch.setattr(region_module, "mask_probability", lambda image, landmarks: (probability, np.eye(3)[:2]))
     probability[100:150, 20:22] = 0.3  # a faint line: joins only where the line map agrees
     weak = np.zeros((size, size), bool)
     weak[100:150, 20:22] = weak[100:150, 10:12] = True
     probability[140:142, 20:50] = 0.3  # ... and reaches the region through a faint piece it agrees with
     weak[140:142, 20:50] = True
     probability[100:150, 10:12] = 0.1  # where the network does not see it, the line map alone adds nothing
-    added = region_module._network_pieces(np.zeros((size, size, 3), np.uint8), points, (0, 0, size, size),
-                                          segment, points, weak, face_frame(points), region_module._MARGIN)
+    added = region_module._network_pieces(probability, segment, points, weak, face_frame(points),
+                                          region_module._MARGIN, 0.0)
     assert face_frame(points).d == d
     assert added[100, 60] and not added[62, 60]  # the strip, cut 0.5 d from the unclaimed eye
     assert added[60, 130] and added[100, 130]  # the claimed eye and its strip
     assert not added[190, 100] and not added[15, 15] and not added[80, 100]
     assert added[110, 21] and not added[110, 11]
+
+
+def test_network_adds_no_rim_along_the_region():
+    """With the fitted `_RIM`, the network's thin rim along the region's edge (its mask ends a
+    little outside the cut's) is not added; a loop reaching beyond it is, joined to the region."""
+    from unmask.region import finder as region_module
+    from unmask.region.frame import face_frame
+
+    size = 200
+    segment = np.zeros((size, size), bool)
+    segment[120:170, 50:150] = True
+    probability = np.zeros((size, size), np.float32)
+    probability[119:171, 49:151] = 0.9  # a rim one pixel wide round the region (0.017 d)
+    probability[130:133, 0:49] = 0.9  # a loop leaving its left side
+    points = np.zeros((68, 2))
+    hexagon = 8 * np.stack([np.cos(np.arange(6) * np.pi / 3), 0.5 * np.sin(np.arange(6) * np.pi / 3)], 1)
+    points[36:42], points[42:48] = hexagon + (70, 60), hexagon + (130, 60)
+    weak = np.zeros((size, size), bool)
+    frame = face_frame(points)
+    added = region_module._network_pieces(probability, segment, points, weak, frame, 0.0, region_module._RIM)
+    assert added[131, 10] and added[131, 49]  # the loop and where it meets the region
+    assert not added[119, 100] and not added[170, 100] and not added[140, 150]  # the rim elsewhere
+    everything = region_module._network_pieces(probability, segment, points, weak, frame, 0.0, 0.0)
+    assert everything[119, 100] and everything[131, 10]  # without the rim: all of it
 
 
 @pytest.mark.slow

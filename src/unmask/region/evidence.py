@@ -25,6 +25,14 @@ def skin_claimed(fabric: np.ndarray, points: np.ndarray) -> float:
     return float(fabric[skin].mean()) if skin.any() else 0.0
 
 
+def network_cue(probability: np.ndarray, frame: FaceFrame) -> float:
+    """The region network's mean mask probability over the lower face any mask covers (from just
+    under the nose to just above the chin), in [0, 1]. probability: float (h, w) in [0, 1];
+    `frame` the face frame on its pixels (`unmask.region.net.grid_frame` for its own grid)."""
+    lower = polygon_mask(frame, _EXPECTED_CORE, probability.shape)
+    return float(probability[lower].mean()) if lower.any() else 0.0
+
+
 def mask_evidence(image: np.ndarray, frame: FaceFrame, points: np.ndarray, fabric: np.ndarray) -> float:
     """How unlike an unmasked lower face the photo is, in [0, 1] (0.5 = undecided).
 
@@ -68,6 +76,25 @@ def mask_evidence(image: np.ndarray, frame: FaceFrame, points: np.ndarray, fabri
              - 3.52 * claimed + _PRINT_WEIGHT * printed + _LIGHTER_WEIGHT * lighter - 2.18)
     return float(1 / (1 + np.exp(-logit)))
 
+
+def with_network(colour: float, cue: float) -> float:
+    """The mask evidence in [0, 1] from the colour cues' (`mask_evidence`) and the region network's
+    mean probability on the lower face (`network_cue`): the larger of the colour evidence and a
+    logistic curve of the network's cue (`_NETWORK_SLOPE`, `_NETWORK_AT`), so that a mask either
+    one sees counts and an unmasked face needs both to say so."""
+    return max(colour, float(1 / (1 + np.exp(-_NETWORK_SLOPE * (cue - _NETWORK_AT)))))
+
+
+_NETWORK_SLOPE = 13.16
+_NETWORK_AT = 0.576
+"""The logistic curve of the network's cue in `with_network`: evidence 0.5 at a mean probability
+of `_NETWORK_AT` on the lower face. Fitted by `scripts/fit_mask_evidence.py` (a logistic
+regression on the cue alone, unmasked faces weighted 4) on 123 template and procedural cases
+(seeds 2, 7, 3; cues 0.75-1.0 but for one wrong face, 0.14) and 48 unmasked photos (people/,
+expressions/; cues 0 but for a grey beard, 0.41, and a detection beside a face, 0.52). Checked on
+what it never saw: mfr2's 48 unmasked crops all 0.0; on wild/ it finds 4 masks the colours
+missed (cues 0.84-1.0) and none of its unmasked bystander or false detections (docs/region.md,
+"Eighth pass")."""
 
 _LIGHTER_WEIGHT = 4.2
 """Logit for a lower face at least 5 L (CIELAB) lighter than the visible skin around the eyes,

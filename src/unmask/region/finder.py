@@ -9,8 +9,9 @@ eyes are checked against BlazeFace's when a mask pulls dlib's down. Thin fabric-
 and thin salient lines beside the face that start at the mask (ear loops, straps) are added, and
 a small margin; then the pixels a small segmentation network (`unmask.region.net`) marks
 as mask and that are connected to the region (printed shapes over the eyes, loops the lines
-missed). A photo is reported as unmasked when the lower face looks like skin with lips
-(`unmask.region.evidence`). Areas are placed in the face frame of `unmask.region.frame`.
+missed). A photo is reported as unmasked when the lower face looks like skin with lips and the
+network does not claim it (`unmask.region.evidence`); when only the network sees the mask, the
+region is the network's own. Areas are placed in the face frame of `unmask.region.frame`.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ import cv2
 import numpy as np
 
 from unmask.errors import UnmaskError
-from unmask.region.evidence import mask_evidence, skin_claimed
+from unmask.region.evidence import mask_evidence, network_cue, skin_claimed, with_network
 from unmask.region.frame import FaceFrame, face_frame, polygon_mask
 from unmask.region.loops import line_maps, with_loops
 from unmask.region.morphology import attached, disc, fill_holes, grow, touching
-from unmask.region.net import mask_probability, resized_box_to_photo
+from unmask.region.net import grid_frame, mask_probability, resized_box_to_photo
 from unmask.region.upper import eye_centres, pulled_down, upper_face_on_eyes
 
 _WORK_FACE_WIDTH = 160
@@ -85,19 +86,23 @@ class WorkRegion:
     """The region as `find_mask_region` finds it on its work crop, before it is brought to the
     photo (`to_photo`). segment: bool (h, w), the region on the photo's `box` (x0, y0, x1, y1)
     resized to (w, h) (all False when the evidence `score` is below the threshold); `landmarks`
-    (68, 2) in photo pixels, as in `MaskRegion`."""
+    (68, 2) in photo pixels, as in `MaskRegion`; `cues` the colour evidence (`mask_evidence`) and
+    the network's (`network_cue`) that `score` combines (`with_network`)."""
 
     segment: np.ndarray
     box: tuple[int, int, int, int]
     score: float
     landmarks: np.ndarray
+    cues: tuple[float, float] = (float("nan"), float("nan"))
 
 
 def work_region(image: np.ndarray, landmarks: np.ndarray, min_score: float = MIN_SCORE,
-                margin: float | None = None) -> WorkRegion:
+                margin: float | None = None, rim: float | None = None) -> WorkRegion:
     """`find_mask_region`'s region on its work crop, for checked arguments (uint8 RGB (H, W, 3),
-    float (68, 2)); `margin` (units of d) in place of `_MARGIN`, for `scripts/fit_region_margin.py`."""
-    return _find(image, landmarks, min_score, True, _MARGIN if margin is None else margin)
+    float (68, 2)); `margin` and `rim` (units of d) in place of `_MARGIN` and `_RIM`, for
+    `scripts/fit_region_margin.py`."""
+    return _find(image, landmarks, min_score, True, _MARGIN if margin is None else margin,
+                 _RIM if rim is None else rim)
 
 
 def to_photo(work: WorkRegion, shape: tuple[int, int], threshold: float | None = None) -> np.ndarray:
@@ -112,9 +117,10 @@ def to_photo(work: WorkRegion, shape: tuple[int, int], threshold: float | None =
     return full
 
 
-def _find(image: np.ndarray, landmarks: np.ndarray, min_score: float, check_eyes: bool, margin: float) -> WorkRegion:
+def _find(image: np.ndarray, landmarks: np.ndarray, min_score: float, check_eyes: bool, margin: float,
+          rim: float) -> WorkRegion:
     """`work_region`; when `check_eyes` and dlib's eye openings lie on the mask's colour, once
-    more with the upper face checked against BlazeFace's eyes. `margin`: units of d."""
+    more with the upper face checked against BlazeFace's eyes. `margin`, `rim`: units of d."""
     height, width = image.shape[:2]
     frame = face_frame(landmarks)
 
@@ -135,8 +141,11 @@ def _find(image: np.ndarray, landmarks: np.ndarray, min_score: float, check_eyes
     if check_eyes and _eyes_on_fabric(fabric, points):
         moved = _eyes_checked(image, landmarks)
         if moved is not landmarks:
-            return _find(image, moved, min_score, False, margin)
-    score = mask_evidence(small, local, points, fabric)
+            return _find(image, moved, min_score, False, margin, rim)
+    colour = mask_evidence(small, local, points, fabric)
+    probability, matrix = mask_probability(image, landmarks)
+    cue = network_cue(probability, grid_frame())
+    score = with_network(colour, cue)
     below_nose = skin_claimed(fabric, points) > _SKIN_CLAIMED
     covered = (False, False) if below_nose else _covered_eyes(small, fabric, points)
     if below_nose or any(covered):
@@ -153,10 +162,17 @@ def _find(image: np.ndarray, landmarks: np.ndarray, min_score: float, check_eyes
     segment = _clean(segment, fabric, lines, weak, seeds, local, margin)
     segment |= _under_edge_in_eyes(small, segment, fabric, points, local.d, margin)
     if score < min_score:
-        return WorkRegion(np.zeros_like(segment), (x0, y0, x1, y1), float(score), landmarks)
+        return WorkRegion(np.zeros_like(segment), (x0, y0, x1, y1), float(score), landmarks, (colour, cue))
     # the network's pieces only matter for a region that will be kept
-    segment |= _network_pieces(image, landmarks, (x0, y0, x1, y1), segment, points, weak, local, margin)
-    return WorkRegion(segment, (x0, y0, x1, y1), float(score), landmarks)
+    probability = cv2.warpAffine(probability, matrix @ resized_box_to_photo((x0, y0, x1, y1), segment.shape),
+                                 segment.shape[::-1], flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+    if colour < min_score:
+        # only the network sees a mask: the colour models did not tell the lower face from the
+        # skin, so their cut is not the mask's outline (the neck, the hair); the network's is
+        segment = _network_region(probability, seeds, local, margin)
+    else:
+        segment |= _network_pieces(probability, segment, points, weak, local, margin, rim)
+    return WorkRegion(segment, (x0, y0, x1, y1), float(score), landmarks, (colour, cue))
 
 
 def not_found_message(found: MaskRegion, min_score: float = MIN_SCORE) -> str:
@@ -506,22 +522,35 @@ black on people/ p04/2 and p02/1, lids 0.05-0.13 d from the mask)."""
 _NETWORK_LINE = 0.2
 """Probability from which the network's pixels join where the weak line map (`loops.line_maps`) agrees:
 ear loops, one or two pixels wide on the network's grid, get probabilities of 0.2-0.5."""
+_RIM = 0.016
+"""Of the network's pieces only what reaches farther than this (units of d; 1 px of the work crop)
+from the region joins, with the part of the piece that joins it to the region: the network's
+mask ends a little outside the cut's, and that rim along the region's edge was half of the extra
+area. Fitted with `_MARGIN` and `_UPSAMPLE` by `scripts/fit_region_margin.py` (0.03 and 0.05 left
+a second fitting case above 1 % beyond the fill's reach; docs/region.md, "Eighth pass")."""
 
 
-def _network_pieces(image: np.ndarray, landmarks: np.ndarray, box: tuple[int, int, int, int],
-                    segment: np.ndarray, points: np.ndarray, weak: np.ndarray, frame: FaceFrame,
-                    margin: float) -> np.ndarray:
-    """The region network's mask pixels on the work crop (bool (h, w), the shape of `segment`,
-    which is the photo's `box` x0, y0, x1, y1 resized; `points` the landmarks and `frame` the face
-    frame on it; `weak` its weak line map) in pieces connected to the region, at most
+def _network_region(probability: np.ndarray, seeds: np.ndarray, frame: FaceFrame, margin: float) -> np.ndarray:
+    """The region network's own region on the work crop, bool (h, w): its pixels from `_NETWORK`
+    (`probability` float (h, w)) outside the certain background of the GrabCut `seeds` (h, w),
+    the piece that holds the mouth/chin core, its holes filled, with a `margin` (units of d)."""
+    certain = seeds == cv2.GC_BGD
+    keep = fill_holes(touching((probability >= _NETWORK) & ~certain, seeds == cv2.GC_FGD)) & ~certain
+    return _grown(keep, frame.d * margin) & ~certain | keep
+
+
+def _network_pieces(probability: np.ndarray, segment: np.ndarray, points: np.ndarray, weak: np.ndarray,
+                    frame: FaceFrame, margin: float, rim: float) -> np.ndarray:
+    """The region network's mask pixels (its `probability` on the work crop, float (h, w) in
+    [0, 1]) as bool (h, w), the shape of `segment`, the region on the work crop (`points` the
+    landmarks and `frame` the face frame on it; `weak` its weak line map) in pieces connected to the region, at most
     `_NETWORK_PIECE` large and below the forehead, near the eyes only where it is sure and claims
     the eye, with a `margin` (units of d; not near the eyes): what the cut left
-    out (ear loops, prints over the eyes)."""
+    out (ear loops, prints over the eyes). Of a piece only what reaches farther than `rim`
+    (units of d) from the region is added, with the part of the piece within `rim` of it that
+    joins it to the region: not the thin rim along the region's edge where the network's mask
+    ends a little outside the cut's."""
     d = frame.d
-    probability, matrix = mask_probability(image, landmarks)
-    height, width = segment.shape
-    probability = cv2.warpAffine(probability, matrix @ resized_box_to_photo(box, (height, width)), (width, height),
-                                 flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
     # near an eye (eyelids and lashes are lines too) only what the network is sure of, and only
     # if it claims the eye's opening: a print over the eye, not a mask's edge under it
     near_eyes = np.zeros(segment.shape, bool)
@@ -535,10 +564,13 @@ def _network_pieces(image: np.ndarray, landmarks: np.ndarray, box: tuple[int, in
         near_eyes |= near
     network = sure | (probability >= _NETWORK_LINE) & weak & ~near_eyes
     forehead = frame.grid(segment.shape)[..., 1] < _EAR_TOP
+    near_region = _grown(segment, d * rim)
     added = np.zeros(segment.shape, bool)
     for piece in attached(network & ~segment, segment):
         if piece.sum() <= _NETWORK_PIECE * d**2 and not (piece & forehead).any():
-            added |= piece
+            # what reaches beyond the rim, and the part of the piece that joins it to the region
+            beyond = piece & ~near_region
+            added |= beyond | piece & _grown(beyond, d * rim + 1)
     grown = _grown(added, d * margin)
     return grown & ~near_eyes | added
 

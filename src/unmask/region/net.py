@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from unmask.errors import UnmaskError
-from unmask.region.frame import face_frame
+from unmask.region.frame import FaceFrame, face_frame
 
 SIDE = 128
 """The network's input and output side (px)."""
@@ -41,6 +41,15 @@ def crop_matrix(landmarks: np.ndarray, side: int = SIDE) -> np.ndarray:
     linear = np.stack([frame.right * sx, frame.down * sy]) / frame.d
     offset = -linear @ frame.origin - np.array([x0 * sx, y0 * sy]) - 0.5
     return np.hstack([linear, offset[:, None]])
+
+
+def grid_frame(side: int = SIDE) -> FaceFrame:
+    """The face frame on the network's grid (side x side pixels): where the frame's points lie on
+    `mask_probability`'s output (the crop is square: one scale)."""
+    x0, x1, y0, y1 = CROP
+    scale = side / (x1 - x0)
+    return FaceFrame(np.array([-x0 * scale - 0.5, -y0 * scale - 0.5]), np.array([1.0, 0.0]), np.array([0.0, 1.0]),
+                     scale)
 
 
 def coordinate_channels(side: int = SIDE) -> np.ndarray:
