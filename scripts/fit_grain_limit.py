@@ -25,6 +25,8 @@ import numpy as np
 
 import unmask.blend as blend
 from unmask.evaluation import evaluate
+from unmask.evaluation.report import rows_csv
+from unmask.images import write_text
 
 GRAINS = (1.0, 2.0, 4.0)
 """Limits tried: none, at most twice (or half) the fine detail, at most four times."""
@@ -47,13 +49,7 @@ def run(cases: Path, limit: float, out: Path) -> dict[str, float]:
     file = out / f"{cases.parent.name}-{limit:g}.csv"
     if not file.is_file():
         blend.GRAIN_LIMIT = limit
-        rows = evaluate(cases, ["warp"], mode="cases", sorts=[], sheet_rows=0).rows
-        part = file.with_suffix(".part")
-        with open(part, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        part.replace(file)
+        write_text(file, rows_csv(evaluate(cases, ["warp"], mode="cases", sorts=[], sheet_rows=0).rows))
     with open(file, newline="") as f:
         return statistics(list(csv.DictReader(f)))
 

@@ -37,7 +37,8 @@ import numpy as np
 
 from unmask.errors import UnmaskError
 from unmask.face import find_face
-from unmask.images import read_image
+from unmask.evaluation.report import rows_csv
+from unmask.images import read_image, write_text
 from unmask.metrics import fill_reach, left_beyond, region_areas
 from unmask.region import finder
 
@@ -158,10 +159,7 @@ def main() -> None:
         for name, setting in (("current", current), ("chosen", (margin, rim, threshold))):
             print(f"{part:6s} {name:8s} {summary(of(part, *setting))}")
     if args.cases_out:
-        with args.cases_out.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
+        write_text(args.cases_out, rows_csv(rows))
 
 
 if __name__ == "__main__":

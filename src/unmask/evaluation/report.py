@@ -130,7 +130,7 @@ def write_report(report: Report, outdir: str | Path) -> list[Path]:
         raise UnmaskError("the output path exists and is not a folder", outdir)
     protect = report.inputs
     written = [
-        write_text(outdir / "cases.csv", _csv(report.rows), protect=protect),
+        write_text(outdir / "cases.csv", rows_csv(report.rows), protect=protect),
         write_text(outdir / "cases.json", _json(report.rows), protect=protect),
         write_text(outdir / "summary.json", _json(report.summary), protect=protect),
     ]
@@ -141,7 +141,9 @@ def write_report(report: Report, outdir: str | Path) -> list[Path]:
     return written
 
 
-def _csv(rows: list[dict[str, Any]]) -> str:
+def rows_csv(rows: list[dict[str, Any]]) -> str:
+    """CSV text of dict rows: a header of every key in first-seen order, floats to 6 significant
+    digits (cases.csv; the fitting scripts' caches)."""
     columns = list(dict.fromkeys(key for row in rows for key in row))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
