@@ -1,7 +1,7 @@
 """Real masked photos from the web (../shared/data/wild, 239 photos): how many faces are found, and
-how many of those at least `MIN_WIDTH` px wide get a mask region, with the reason when none.
+how many of those at least `MIN_FACE_SIZE` px wide get a mask region, with the reason when none.
 
-Every face `unmask.face.detect_faces` finds is counted; each one at least `MIN_WIDTH` px wide (box
+Every face `unmask.face.detect_faces` finds is counted; each one at least `MIN_FACE_SIZE` px wide (box
 width) goes through `unmask.region.find_mask_region` (timed). Printed: photos, photos without a
 face, faces found, faces wide enough, faces with a region and without (each with the finder's
 message), region time per face, wall and CPU (the first face of each worker process includes
@@ -17,8 +17,6 @@ without a region first (their message written on them), then photo by photo.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -26,9 +24,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from unmask.face import MIN_FACE_SIZE
+from unmask.tables import rows_csv
+
 ROOT = Path(__file__).resolve().parents[1]
-MIN_WIDTH = 48
-"""Faces narrower than this (box width, photo pixels) are counted but not given to the finder."""
 FACE_PX = 400
 """Face width on the sheets."""
 CROP = 1.5
@@ -55,7 +54,7 @@ def face_tiles(image: np.ndarray, box: tuple[float, ...], mask: np.ndarray | Non
 
 def look_at(path: Path) -> tuple[list[dict], list[np.ndarray]]:
     """Every face of one photo as a row of `faces.csv`, and the sheet tiles of those at least
-    `MIN_WIDTH` px wide (region found, timed), in the same order."""
+    `MIN_FACE_SIZE` px wide (region found, timed), in the same order."""
     from unmask.errors import UnmaskError
     from unmask.face import detect_faces
     from unmask.images import read_image
@@ -67,7 +66,7 @@ def look_at(path: Path) -> tuple[list[dict], list[np.ndarray]]:
         row = {"photo": path.name, "face": index, "width": round(face.width, 1), "detector": face.detector,
                "region": "", "score": "", "seconds": "", "cpu_seconds": "", "message": ""}
         rows.append(row)
-        if row["width"] < MIN_WIDTH:
+        if row["width"] < MIN_FACE_SIZE:
             continue
         start, cpu = time.perf_counter(), time.process_time()
         try:
@@ -119,18 +118,18 @@ def main() -> None:
     with ProcessPoolExecutor(args.workers, initializer=cv2.setNumThreads, initargs=(1,)) as pool:
         for path, (photo_rows, tiles) in zip(photos, pool.map(look_at, photos)):
             rows += photo_rows
-            shown += zip([r for r in photo_rows if r["width"] >= MIN_WIDTH], tiles)
+            shown += zip([r for r in photo_rows if r["width"] >= MIN_FACE_SIZE], tiles)
             if not photo_rows:
                 faceless.append(path.name)
             print(f"{path.name}: {len(photo_rows)} face(s)" + "".join(
                 f"; {r['width']:.0f} px {r['region'] or 'small'} {r['score']} {r['seconds']} s {r['cpu_seconds']} cpu"
                 for r in photo_rows), flush=True)
 
-    wide = [r for r in rows if r["width"] >= MIN_WIDTH]
+    wide = [r for r in rows if r["width"] >= MIN_FACE_SIZE]
     with_region = [r for r in wide if r["region"] == "yes"]
     seconds = np.array([(r["seconds"], r["cpu_seconds"]) for r in wide if r["seconds"] != ""], float).reshape(-1, 2)
     print(f"\nwild: {len(photos)} photos, {len(faceless)} without a face found, {len(rows)} faces found, "
-          f"{len(wide)} at least {MIN_WIDTH} px wide")
+          f"{len(wide)} at least {MIN_FACE_SIZE} px wide")
     print(f"region found for {len(with_region)} of {len(wide)} ({100 * len(with_region) / max(1, len(wide)):.1f} %), "
           f"none for {len(wide) - len(with_region)}")
     if len(seconds):
@@ -143,7 +142,7 @@ def main() -> None:
     print(f"  photos without a face: {' '.join(faceless) or '-'}")
 
     args.out.mkdir(parents=True, exist_ok=True)
-    write_text(args.out / "faces.csv", _csv(rows))
+    write_text(args.out / "faces.csv", rows_csv(rows))
     shown.sort(key=lambda item: item[0]["region"] == "yes")  # stable: no region first, then by photo
     for number, start in enumerate(range(0, len(shown), args.per_sheet), start=1):
         tiles = [label(tile, [f"{r['photo']} face {r['face']} {r['width']:.0f} px {r['detector']} "
@@ -154,15 +153,6 @@ def main() -> None:
                                 for t in tiles])
         write_image(args.out / f"sheet-{number:03d}.png", sheet)
     print(f"wrote {args.out / 'faces.csv'} and {-(-len(shown) // args.per_sheet)} sheets to {args.out}")
-
-
-def _csv(rows: list[dict]) -> str:
-    """The rows as CSV text with a header."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["photo"])
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import numpy as np
 
 import unmask.blend as blend
 from unmask.evaluation import evaluate
-from unmask.evaluation.report import rows_csv
+from unmask.tables import rows_csv
 from unmask.images import write_text
 
 GRAINS = (1.0, 2.0, 4.0)

@@ -10,7 +10,7 @@ mean probability on the lower face (`evidence.network_cue`). Faces:
   templates, `unmask cases`' procedural masks);
 - fitting, unmasked: every photo of --unmasked (people/, expressions/; the largest face);
 - check: mfr2/ (--mfr2: labels.csv says which are masked) and wild/ (--wild: every face at least
-  `MIN_WIDTH` px wide that `detect_faces` finds, all taken as masked; a few are not faces or not
+  `MIN_FACE_SIZE` px wide that `detect_faces` finds, all taken as masked; a few are not faces or not
   masked, see docs/evaluation.md).
 
 The curve is a logistic regression of masked / unmasked on the network's cue alone over every
@@ -34,12 +34,10 @@ from pathlib import Path
 import numpy as np
 
 from unmask.errors import UnmaskError
-from unmask.face import detect_faces, find_face
+from unmask.face import MIN_FACE_SIZE, detect_faces, find_face
 from unmask.images import read_image
 from unmask.region import finder
 
-MIN_WIDTH = 48
-"""Wild faces narrower than this (box width, px) are left out, as in benchmarks/bench_wild.py."""
 UNMASKED_WEIGHT = 4.0
 """Weight of an unmasked face in the fit, against 1 for a masked one."""
 FIELDS = ["set", "name", "face", "masked", "colour", "cue"]
@@ -80,7 +78,7 @@ def collect(args: argparse.Namespace) -> list[dict]:
             found = []
             try:
                 faces = [find_face(image, path=path)] if how == "one" else \
-                    [f for f in detect_faces(image) if f.width >= MIN_WIDTH]
+                    [f for f in detect_faces(image) if f.width >= MIN_FACE_SIZE]
             except UnmaskError:
                 faces = []
             for index, face in enumerate(faces):

@@ -37,7 +37,7 @@ import numpy as np
 
 from unmask.errors import UnmaskError
 from unmask.face import find_face
-from unmask.evaluation.report import rows_csv
+from unmask.tables import rows_csv
 from unmask.images import read_image, write_text
 from unmask.metrics import fill_reach, left_beyond, region_areas
 from unmask.region import finder

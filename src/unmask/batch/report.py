@@ -6,14 +6,13 @@ them, every few seconds while the batch runs and at its end."""
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import json
 from pathlib import Path
 from typing import Any
 
 from unmask.images import write_text
+from unmask.tables import rows_csv
 
 RECORDS = "records"
 THUMBS = "thumbs"
@@ -84,7 +83,7 @@ def write_report(out: Path, rows: list[dict[str, Any]], header: dict[str, Any], 
     """Write OUT/report.csv, report.json (`header` + the rows) and index.html; returns their paths."""
     document = {**header, "targets": rows}
     return [
-        write_text(out / "report.csv", _csv(rows), protect=protect),
+        write_text(out / "report.csv", rows_csv(rows, CSV_COLUMNS), protect=protect),
         write_text(out / "report.json", json.dumps(document, indent=1, default=str) + "\n", protect=protect),
         write_text(out / "index.html", _html(rows, header), protect=protect),
     ]
@@ -101,15 +100,6 @@ def failure_lines(failures: list[tuple[str, str]], report: Path, limit: int = FA
     if len(failures) > limit:
         lines.append(f"... and {len(failures) - limit} more failed: see {report}")
     return lines
-
-
-def _csv(rows: list[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in CSV_COLUMNS})
-    return buffer.getvalue()
 
 
 def _html(rows: list[dict[str, Any]], header: dict[str, Any]) -> str:

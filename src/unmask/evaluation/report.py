@@ -3,8 +3,6 @@ mask kind (summary.json, and as the text table the command prints) and the sheet
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from dataclasses import dataclass, field
@@ -14,6 +12,7 @@ from typing import Any, Callable
 import numpy as np
 
 from unmask.errors import UnmaskError
+from unmask.tables import rows_csv
 from unmask.evaluation.scores import (ALIGNED_METRICS, COLLATERAL_LIMIT, EXTRA_LIMIT, LIGHT_LIMIT, PHOTO_METRICS,
                                       REMNANT_LIMIT)
 
@@ -139,18 +138,6 @@ def write_report(report: Report, outdir: str | Path) -> list[Path]:
     for name, draw in report.sheets.items():
         written.append(write_image(outdir / "sheets" / name, draw(), protect=protect))
     return written
-
-
-def rows_csv(rows: list[dict[str, Any]]) -> str:
-    """CSV text of dict rows: a header of every key in first-seen order, floats to 6 significant
-    digits (cases.csv; the fitting scripts' caches)."""
-    columns = list(dict.fromkeys(key for row in rows for key in row))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
-    return buffer.getvalue()
 
 
 def _json(value: Any) -> str:
