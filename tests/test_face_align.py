@@ -202,3 +202,23 @@ def test_paste_back_resamples_only_the_rows_the_mask_reaches_with_the_same_pixel
     box[inside] = np.clip(np.rint(box[inside] * (1.0 - w) + warped[inside] * w), 0, 255).astype(np.uint8)
     assert 0.02 < inside.mean() < 0.5 and (weight == 1.0).any()
     assert np.array_equal(out, expected)
+
+
+@pytest.mark.parametrize("centre, size", [((310, 330), 160), ((20, 640), 512), ((590, 10), 64)])
+def test_region_to_crop_reads_only_the_square_with_the_same_pixels(centre, size):
+    """A region warped into the crop from the photo's pixels under the crop's square alone: the
+    same as warping the whole photo's region (faces inside the photo and over its edges)."""
+    import cv2
+
+    rng = np.random.default_rng(size)
+    region = np.zeros((700, 600), np.uint8)
+    for i in range(6):
+        x, y = centre if i == 0 else (int(v) for v in rng.integers(0, 600, 2))
+        cv2.ellipse(region, (x, y), (int(rng.integers(5, 150)), int(rng.integers(5, 150))), float(rng.uniform(0, 180)),
+                    0, 360, 1, -1)
+    region = region.astype(bool)
+    al = Alignment.from_quad(ffhq_quad(_face(90, 23, centre)), size)
+    whole = cv2.warpAffine(region.astype(np.float32), al.matrix[:2], (size, size), flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=0.0) >= 0.5
+    assert whole.any() and not whole.all()
+    assert np.array_equal(al.region_to_crop(region), whole)

@@ -70,8 +70,17 @@ class Alignment:
         """A photo region (H, W) bool warped into the crop (S, S) bool (bilinear, >= 0.5)."""
         import cv2
 
-        warped = cv2.warpAffine(region.astype(np.float32), self.matrix[:2], (self.size, self.size),
-                                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+        # only the photo's pixels under the crop's square are read (a 12 MP region is 48 MB as float)
+        h, w = region.shape[:2]
+        lo = np.clip(np.floor(self.quad.min(axis=0)).astype(int) - 2, 0, [w, h])
+        hi = np.clip(np.ceil(self.quad.max(axis=0)).astype(int) + 3, lo, [w, h])
+        inverse = cv2.invertAffineTransform(self.matrix[:2])  # crop -> photo, as warpAffine inverts it
+        inverse[:, 2] -= lo
+        part = region[lo[1] : hi[1], lo[0] : hi[0]].astype(np.float32)
+        if part.size == 0:
+            return np.zeros((self.size, self.size), bool)
+        warped = cv2.warpAffine(part, inverse, (self.size, self.size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
         return warped >= 0.5
 
     def crop_like(self, photo: np.ndarray) -> np.ndarray:
