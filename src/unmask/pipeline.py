@@ -13,6 +13,7 @@ original photo (full-size image, aligned crop, step images, JSON-able record).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import platform
 import time
@@ -410,10 +411,11 @@ def locate(
     return Scene(photo, _label(target), spots, detected, group=every, inputs=inputs, seconds=clock.laps)
 
 
+@functools.lru_cache(maxsize=None)
 def _start_colour_tables() -> None:
     """Have OpenCV build its CIELAB tables (about 0.07 s, once per process; the region finder's
     first colour conversion waits for them) in a thread while the photo is read and its faces
-    found: OpenCV releases the GIL, so on a free core they cost no time."""
+    found: OpenCV releases the GIL, so on a free core they cost no time. Once per process."""
     import threading
 
     import cv2
