@@ -316,10 +316,12 @@ def _relax(difference: np.ndarray, region: np.ndarray, fixed: np.ndarray, start:
     yy, xx = np.indices(box.shape)
     colours = [np.repeat((box & ((yy + xx) % 2 == parity))[:, :, None], h.shape[2], axis=2) for parity in (0, 1)]
     inverse = np.repeat((1.0 / np.maximum(count, 1.0))[:, :, None], h.shape[2], axis=2)
+    total = np.empty_like(h)
     for _ in range(steps):
         for colour in colours:
-            total = cv2.filter2D(h, -1, cross, borderType=cv2.BORDER_CONSTANT)
-            np.copyto(h, total * inverse, where=colour)
+            cv2.filter2D(h, -1, cross, dst=total, borderType=cv2.BORDER_CONSTANT)
+            np.multiply(total, inverse, out=total)
+            np.copyto(h, total, where=colour)
     out = np.zeros(difference.shape)
     out[y0:y1, x0:x1] = np.where(box[:, :, None], h, 0.0)
     return out
