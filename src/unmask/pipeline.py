@@ -872,9 +872,9 @@ def _check_identity(distance: float, limit: float, strict: bool, reference_name:
 
 def _zoom_to_fit(region: np.ndarray, landmarks: np.ndarray, size: int) -> float:
     """How much wider than the FFHQ crop a crop must be to hold `region` with a margin (1 .. 2)."""
-    from unmask.face import Alignment, ffhq_quad
-
     import cv2
+
+    from unmask.face import Alignment, ffhq_quad
 
     alignment = Alignment.from_quad(ffhq_quad(landmarks), size)
     # the farthest pixel from the centre, in either crop direction, is a corner of the region's

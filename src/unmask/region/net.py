@@ -66,14 +66,14 @@ def network_input(crop: np.ndarray) -> np.ndarray:
     return np.concatenate([rgb, coordinate_channels(crop.shape[0])])
 
 
-def load_network(path: str | Path = NETWORK, probe: np.ndarray | None = None) -> cv2.dnn.Net:
+def load_network(path: str | Path = NETWORK) -> cv2.dnn.Net:
     """The ONNX network file read by OpenCV's DNN module (once per path), checked once on two
-    inputs: `probe` float32 (INPUTS, SIDE, SIDE) (default zeros) and the same with its last
-    channel raised by 1: it must give logits (1, 1, SIDE, SIDE) and read that channel. `UnmaskError`
-    for a missing, unreadable or wrong file."""
+    inputs, zeros float32 (INPUTS, SIDE, SIDE) and the same with its last channel raised by 1 (or,
+    when `mask_probability` uses the file first, on its first face's input): it must give logits
+    (1, 1, SIDE, SIDE) and read that channel. `UnmaskError` for a missing, unreadable or wrong file."""
     network = _read_network(str(path))
     if str(path) not in _CHECKED:
-        _checked_run(network, str(path), np.zeros((INPUTS, SIDE, SIDE), np.float32) if probe is None else probe)
+        _checked_run(network, str(path), np.zeros((INPUTS, SIDE, SIDE), np.float32))
     return network
 
 
