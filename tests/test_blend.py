@@ -149,3 +149,19 @@ def test_a_border_that_is_almost_all_mask_takes_its_colour_from_the_skin_patches
     blue = np.linalg.norm(_chroma(poisson_composite(target, source, region)[region]) - skin)
     fixed = np.linalg.norm(_chroma(poisson_composite(target, source, region, skin=forehead)[region]) - skin)
     assert blue > 10 and fixed < 3
+
+
+@pytest.mark.parametrize("pixels", [1, 5, 16])
+@pytest.mark.parametrize("region", [_ellipse(150, 128, 20, 30), _ellipse(250, 5, 30, 40), _ellipse(-5, 128, 10, 200)],
+                         ids=["inside", "corner", "top-edge"])
+def test_grow_region_takes_every_pixel_within_the_distance(region, pixels):
+    """`grow_region` (a distance transform on the region's box) against the definition: every
+    pixel at most `pixels` (Euclidean) from a region pixel, and no other."""
+    region = region.copy()
+    region[40, 200] = True  # a lone pixel far from the rest: the box holds both
+    ys, xs = np.nonzero(region)
+    yy, xx = np.mgrid[:S, :S]
+    nearest = np.full((S, S), np.inf)
+    for y, x in zip(ys, xs):
+        nearest = np.minimum(nearest, (yy - y) ** 2 + (xx - x) ** 2)
+    assert np.array_equal(blend.grow_region(region, pixels), nearest <= pixels**2)

@@ -126,3 +126,99 @@ def cv2_smooth(img: np.ndarray) -> np.ndarray:
     import cv2
 
     return cv2.GaussianBlur(img, (0, 0), 3)
+
+
+def _whole_copy_padding(region: np.ndarray, pad_lo, pad_hi, qsize: float) -> np.ndarray:
+    """The recipe's padding as its docstring says, on the whole padded copy (the slow way)."""
+    import cv2
+
+    padded = region
+    lo, hi = np.array(pad_lo), np.array(pad_hi)
+    while np.any(lo > 0) or np.any(hi > 0):
+        step_lo = np.minimum(lo, [padded.shape[1] - 1, padded.shape[0] - 1])
+        step_hi = np.minimum(hi, [padded.shape[1] - 1, padded.shape[0] - 1])
+        padded = cv2.copyMakeBorder(padded, int(step_lo[1]), int(step_hi[1]), int(step_lo[0]), int(step_hi[0]),
+                                    cv2.BORDER_REFLECT_101)
+        lo, hi = lo - step_lo, hi - step_hi
+    h, w = padded.shape[:2]
+    ramp_lo, ramp_hi = np.maximum(pad_lo, 0.3 * qsize), np.maximum(pad_hi, 0.3 * qsize)
+    t = np.full((h, w), -np.inf)
+    for axis, (size, n_lo, n_hi) in enumerate([(w, pad_lo[0], pad_hi[0]), (h, pad_lo[1], pad_hi[1])]):
+        at = np.arange(size, dtype=np.float32)
+        side = np.full(size, -np.inf)
+        if n_lo > 0:
+            side = np.maximum(side, (n_lo - at) / ramp_lo[axis])
+        if n_hi > 0:
+            side = np.maximum(side, (at - (size - 1 - n_hi)) / ramp_hi[axis])
+        t = np.maximum(t, side[None, :] if axis == 0 else side[:, None])
+    t = t[:, :, None]
+    img = padded.astype(np.float32)
+    img += (cv2.GaussianBlur(img, (0, 0), sigmaX=max(0.02 * qsize, 0.5)) - img) * np.clip(t * 3.0 + 1.0, 0.0, 1.0)
+    img += (np.median(img[::4, ::4].reshape(-1, 3), axis=0) - img) * np.clip(t, 0.0, 1.0)
+    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("shape, pad_lo, pad_hi, qsize", [
+    ((300, 280), (0, 12), (0, 0), 290.0),  # a face near the top: a thin band changes
+    ((300, 280), (40, 0), (0, 90), 200.0),  # two sides, the corner where the bands meet
+    ((120, 90), (150, 200), (130, 20), 80.0),  # pads larger than the photo: several reflections
+    ((64, 64), (10, 10), (10, 10), 900.0),  # a band wider than the photo: all of it changes
+    ((200, 150), (0, 0), (0, 0), 100.0),  # nothing to pad
+])
+def test_banded_padding_is_the_whole_copy_recipe_bit_for_bit(shape, pad_lo, pad_hi, qsize):
+    from unmask.face.align import _pad_blurred_reflection
+
+    rng = np.random.default_rng(sum(shape))
+    region = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    expected = _whole_copy_padding(region, np.array(pad_lo), np.array(pad_hi), qsize)
+    assert np.array_equal(_pad_blurred_reflection(region, np.array(pad_lo), np.array(pad_hi), qsize), expected)
+
+
+def test_paste_back_resamples_only_the_rows_the_mask_reaches_with_the_same_pixels():
+    """Pasting a feathered patch of a rotated, upscaled crop: the same pixels as resampling the
+    crop's whole box and blending every pixel the weights reach."""
+    import cv2
+
+    rng = np.random.default_rng(5)
+    photo = rng.integers(0, 256, (700, 600, 3), dtype=np.uint8)
+    crop = cv2_smooth(rng.integers(0, 256, (160, 160, 3), dtype=np.uint8))
+    al = Alignment.from_quad(ffhq_quad(_face(90, 11, (310, 330))), 160)
+    inner = np.zeros((162, 162), np.uint8)
+    inner[91:141, 31:121] = 1
+    weights = np.clip(cv2.distanceTransform(inner, cv2.DIST_L2, 5)[1:-1, 1:-1] / 8, 0, 1).astype(np.float32)
+    out = paste_back(photo, crop, al, weights)
+    # the whole box, every pixel with weight > 0 blended
+    lo = np.maximum(np.floor(al.quad.min(axis=0)).astype(int) - 2, 0)
+    hi = np.minimum(np.ceil(al.quad.max(axis=0)).astype(int) + 3, [600, 700])
+    matrix = (al.matrix @ np.array([[1.0, 0, lo[0]], [0, 1.0, lo[1]], [0, 0, 1.0]]))[:2]
+    size = (int(hi[0] - lo[0]), int(hi[1] - lo[1]))
+    warped = cv2.warpAffine(crop, matrix, size, flags=cv2.INTER_LANCZOS4 | cv2.WARP_INVERSE_MAP,
+                            borderMode=cv2.BORDER_REPLICATE)
+    weight = cv2.warpAffine(weights, matrix, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+    expected = photo.copy()
+    box = expected[lo[1]:hi[1], lo[0]:hi[0]]
+    inside = weight > 0
+    w = weight[inside][:, None]
+    box[inside] = np.clip(np.rint(box[inside] * (1.0 - w) + warped[inside] * w), 0, 255).astype(np.uint8)
+    assert 0.02 < inside.mean() < 0.5 and (weight == 1.0).any()
+    assert np.array_equal(out, expected)
+
+
+@pytest.mark.parametrize("centre, size", [((310, 330), 160), ((20, 640), 512), ((590, 10), 64)])
+def test_region_to_crop_reads_only_the_square_with_the_same_pixels(centre, size):
+    """A region warped into the crop from the photo's pixels under the crop's square alone: the
+    same as warping the whole photo's region (faces inside the photo and over its edges)."""
+    import cv2
+
+    rng = np.random.default_rng(size)
+    region = np.zeros((700, 600), np.uint8)
+    for i in range(6):
+        x, y = centre if i == 0 else (int(v) for v in rng.integers(0, 600, 2))
+        cv2.ellipse(region, (x, y), (int(rng.integers(5, 150)), int(rng.integers(5, 150))), float(rng.uniform(0, 180)),
+                    0, 360, 1, -1)
+    region = region.astype(bool)
+    al = Alignment.from_quad(ffhq_quad(_face(90, 23, centre)), size)
+    whole = cv2.warpAffine(region.astype(np.float32), al.matrix[:2], (size, size), flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=0.0) >= 0.5
+    assert whole.any() and not whole.all()
+    assert np.array_equal(al.region_to_crop(region), whole)

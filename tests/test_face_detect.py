@@ -124,3 +124,16 @@ def test_parse_numbers():
     for bad in ("1,2,3", "1,2,3,4,5", "a,b,c,d", "1,2,nan,4", ""):
         with pytest.raises(UnmaskError, match="--face-box expects 4 numbers"):
             parse_numbers(bad, "X0,Y0,X1,Y1", "--face-box")
+
+
+def test_window_is_the_photo_with_its_border_replicated_outside():
+    """`_window`: inside the photo its pixels (a view, not copied), outside the photo's edge
+    pixels repeated; the window's corner in photo pixels (boxes rounded outwards)."""
+    photo = np.random.default_rng(0).integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    inside, corner = detect._window(photo, (10.5, 5.2, 30.0, 40.9))
+    assert corner == (10, 5) and inside.shape == (36, 20, 3) and np.shares_memory(inside, photo)
+    assert np.array_equal(inside, photo[5:41, 10:30])
+    over, corner = detect._window(photo, (-3, 50, 12, 66))
+    assert corner == (-3, 50) and over.shape == (16, 15, 3)
+    assert np.array_equal(over[:10, 3:], photo[50:60, 0:12])
+    assert np.array_equal(over[:10, 0], photo[50:60, 0]) and np.array_equal(over[15, 3:], photo[59, 0:12])

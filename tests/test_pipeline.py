@@ -146,3 +146,32 @@ def test_zoomed_alignment_keeps_the_landmark_transform(photos):
     centre = plain_alignment.quad.mean(axis=0)
     assert np.allclose(alignment.quad, centre + 1.3 * (plain_alignment.quad - centre))
     assert crop.shape == (384, 384, 3)
+
+
+def test_zoom_to_fit_from_the_region_outline_is_the_zoom_from_all_its_pixels():
+    """The crop's zoom is set by the region's farthest pixel: found on its outline, it is the
+    same zoom as from every pixel (regions with holes and several pieces, some clipped at 2)."""
+    import cv2
+
+    from unmask.face import ffhq_quad
+    from unmask.face.mean_shape import MEAN_SHAPE
+    from unmask.pipeline import _MAX_ZOOM, _ZOOM_MARGIN, _zoom_to_fit
+
+    rng = np.random.default_rng(3)
+    zooms = []
+    for _ in range(12):
+        region = np.zeros((600, 500), np.uint8)
+        for _ in range(int(rng.integers(1, 4))):
+            x, y = (int(v) for v in rng.integers(0, 500, 2))
+            cv2.ellipse(region, (x, y), (int(rng.integers(3, 160)), int(rng.integers(3, 160))),
+                        float(rng.uniform(0, 180)), 0, 360, 1, -1)
+        region = region.astype(bool) & (rng.random((600, 500)) < 0.95)
+        landmarks = MEAN_SHAPE * rng.uniform(60, 200) + rng.uniform(100, 400, 2)
+        alignment = Alignment.from_quad(ffhq_quad(landmarks), 256)
+        ys, xs = np.nonzero(region)
+        points = alignment.to_crop(np.stack([xs, ys], axis=1).astype(np.float64))
+        reach = np.abs(points - 255 / 2.0).max() / 128.0
+        expected = float(np.clip(reach * (1.0 + _ZOOM_MARGIN), 1.0, _MAX_ZOOM))
+        zooms.append(_zoom_to_fit(region, landmarks, 256))
+        assert zooms[-1] == expected
+    assert any(1.0 < z < _MAX_ZOOM for z in zooms)

@@ -325,3 +325,28 @@ def test_thin_parts_are_what_an_opening_removes():
     thin = _training_script().thin_parts(target)[0].numpy()
     assert thin[2].all() and thin[19:22, 10:12].all()
     assert thin.sum() == 24 + 6
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_a_network_first_used_on_a_face_is_checked_on_it(tmp_path):
+    """`mask_probability` checks a network file on its first face (the check's first input is the
+    face's own): a network that ignores the frame coordinates is refused, the shipped one gives
+    the same probabilities as running it directly."""
+    import torch
+    from torch import nn
+
+    from unmask.face.mean_shape import MEAN_SHAPE
+    from unmask.region.net import mask_probability
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (400, 300, 3), dtype=np.uint8)
+    landmarks = MEAN_SHAPE * 120 + [150, 170]
+    blind = nn.Conv2d(INPUTS, 1, 3, padding=1)
+    with torch.no_grad():
+        blind.weight[:, -1] = 0.0  # reads the colour and one frame coordinate, not the other
+    path = _export(blind, tmp_path / "blind.onnx", INPUTS)
+    with pytest.raises(UnmaskError, match="blind.onnx: not a region network file"):
+        mask_probability(image, landmarks, network_path=path)
+    probability, matrix = mask_probability(image, landmarks)
+    direct = _logits(region_net.NETWORK, network_input(face_crop(image, matrix)))
+    assert np.array_equal(probability, (1 / (1 + np.exp(-direct))).astype(np.float32))

@@ -44,11 +44,15 @@ _RELAX_STEPS = 30  # full-resolution sweeps after the coarse solve (error < 1 le
 
 def grow_region(region: np.ndarray, pixels: int) -> np.ndarray:
     """Dilate a bool mask (H, W) by `pixels` (Euclidean distance; a distance transform, whose cost
-    does not grow with `pixels` as a dilation's does)."""
+    does not grow with `pixels` as a dilation's does, on the region's box only)."""
     if pixels <= 0 or not region.any():
         return region.copy()
-    distance = cv2.distanceTransform((~region).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    return distance <= pixels
+    # only the region's box grown by `pixels` can change: its distances are the whole mask's
+    box = _box(region, pixels + 1)
+    grown = np.zeros_like(region)
+    distance = cv2.distanceTransform((~region[box]).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    grown[box] = distance <= pixels
+    return grown
 
 
 def composite_region(region: np.ndarray, grow: int | None = None) -> np.ndarray:
@@ -312,10 +316,12 @@ def _relax(difference: np.ndarray, region: np.ndarray, fixed: np.ndarray, start:
     yy, xx = np.indices(box.shape)
     colours = [np.repeat((box & ((yy + xx) % 2 == parity))[:, :, None], h.shape[2], axis=2) for parity in (0, 1)]
     inverse = np.repeat((1.0 / np.maximum(count, 1.0))[:, :, None], h.shape[2], axis=2)
+    total = np.empty_like(h)
     for _ in range(steps):
         for colour in colours:
-            total = cv2.filter2D(h, -1, cross, borderType=cv2.BORDER_CONSTANT)
-            np.copyto(h, total * inverse, where=colour)
+            cv2.filter2D(h, -1, cross, dst=total, borderType=cv2.BORDER_CONSTANT)
+            np.multiply(total, inverse, out=total)
+            np.copyto(h, total, where=colour)
     out = np.zeros(difference.shape)
     out[y0:y1, x0:x1] = np.where(box[:, :, None], h, 0.0)
     return out

@@ -98,8 +98,8 @@ def _decode(source: Path | io.BytesIO, path: Path, head: bytes, max_pixels: int)
                         path,
                     )
                 img.load()
-                upright = ImageOps.exif_transpose(img)
-                return NamedImage(path, _to_rgb(upright), photo_info(img, upright))
+                ImageOps.exif_transpose(img, in_place=True)  # upright; a photo upright already is not copied
+                return NamedImage(path, _to_rgb(img), photo_info(img, img))
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -127,7 +127,7 @@ def _to_rgb(img: Image.Image) -> np.ndarray:
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, rgba)
-    arr = np.asarray(img.convert("RGB"), dtype=np.uint8)
+    arr = np.asarray(img if img.mode == "RGB" else img.convert("RGB"), dtype=np.uint8)
     return np.ascontiguousarray(arr)
 
 
@@ -159,7 +159,8 @@ def encode_image(image: np.ndarray | Image.Image, path: str | Path, info: PhotoI
     pil = image if isinstance(image, Image.Image) else Image.fromarray(_check_uint8(image))
     if path.suffix.lower() in HEIF_SUFFIXES:
         register_heif(path)
-    fmt = Image.registered_extensions().get(path.suffix.lower())
+    Image.preinit()  # the common formats; every plugin is loaded (about 25 ms) only for the others
+    fmt = Image.EXTENSION.get(path.suffix.lower()) or Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:
         raise ImageError(f"unknown image format '{path.suffix}': use .png, .jpg, .webp, .bmp, .tif or .heic", path)
     options = {"quality": _JPEG_QUALITY} if fmt in ("JPEG", "WEBP") else {}

@@ -70,8 +70,17 @@ class Alignment:
         """A photo region (H, W) bool warped into the crop (S, S) bool (bilinear, >= 0.5)."""
         import cv2
 
-        warped = cv2.warpAffine(region.astype(np.float32), self.matrix[:2], (self.size, self.size),
-                                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+        # only the photo's pixels under the crop's square are read (a 12 MP region is 48 MB as float)
+        h, w = region.shape[:2]
+        lo = np.clip(np.floor(self.quad.min(axis=0)).astype(int) - 2, 0, [w, h])
+        hi = np.clip(np.ceil(self.quad.max(axis=0)).astype(int) + 3, lo, [w, h])
+        inverse = cv2.invertAffineTransform(self.matrix[:2])  # crop -> photo, as warpAffine inverts it
+        inverse[:, 2] -= lo
+        part = region[lo[1] : hi[1], lo[0] : hi[0]].astype(np.float32)
+        if part.size == 0:
+            return np.zeros((self.size, self.size), bool)
+        warped = cv2.warpAffine(part, inverse, (self.size, self.size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
         return warped >= 0.5
 
     def crop_like(self, photo: np.ndarray) -> np.ndarray:
@@ -147,7 +156,9 @@ def _pad_blurred_reflection(region: np.ndarray, pad_lo: np.ndarray, pad_hi: np.n
     """The recipe's padding: pad (x, y) amounts with the reflected photo, then blend toward a
     Gaussian-blurred copy (sigma 0.02 * qsize, qsize = quad side in region pixels) and the median
     colour. Along each padded side t = distance outside the photo edge / max(pad, 0.3 * qsize)
-    (negative inside); the blur weight is clip(3t + 1, 0, 1), the median weight clip(t, 0, 1)."""
+    (negative inside); the blur weight is clip(3t + 1, 0, 1), the median weight clip(t, 0, 1).
+    Only the band along the padded sides where t > -1/3 changes; it is blurred on its own (with
+    the filter's reach around it, so every value is the whole copy's) and the rest is copied."""
     import cv2
 
     padded = region
@@ -175,13 +186,40 @@ def _pad_blurred_reflection(region: np.ndarray, pad_lo: np.ndarray, pad_hi: np.n
         (pad_lo[1] - y) / lo_ramp[1] if pad_lo[1] > 0 else far[1],
         (y - (h - 1 - pad_hi[1])) / hi_ramp[1] if pad_hi[1] > 0 else far[1],
     )
-    t = np.maximum(tx[None, :], ty[:, None])[:, :, None]
+    sigma = max(0.02 * qsize, 0.5)
+    reach = int(np.ceil(4 * sigma)) + 2  # OpenCV's float kernel reaches round(4 sigma) px
     img = padded.astype(np.float32)
-    blurred = cv2.GaussianBlur(img, (0, 0), sigmaX=max(0.02 * qsize, 0.5))
-    img += (blurred - img) * np.clip(t * 3.0 + 1.0, 0.0, 1.0)
+    blended = []
+    for rows, cols in _band(tx > -1 / 3, ty > -1 / 3):
+        t = np.maximum(tx[None, cols], ty[rows, None])[:, :, None]
+        outer = slice(max(rows.start - reach, 0), rows.stop + reach), slice(max(cols.start - reach, 0), cols.stop + reach)
+        blurred = cv2.GaussianBlur(img[outer], (0, 0), sigmaX=sigma)
+        inner = blurred[rows.start - outer[0].start:, cols.start - outer[1].start:][: rows.stop - rows.start,
+                                                                                     : cols.stop - cols.start]
+        part = img[rows, cols].copy()
+        part += (inner - part) * np.clip(t * 3.0 + 1.0, 0.0, 1.0)
+        blended.append((rows, cols, part, t))
+    for rows, cols, part, _ in blended:
+        img[rows, cols] = part
     median = np.median(img[::4, ::4].reshape(-1, 3), axis=0)  # every 16th pixel: the same colour, 1/12 of the time
-    img += (median - img) * np.clip(t, 0.0, 1.0)
-    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+    out = padded.copy()
+    for rows, cols, part, t in blended:
+        part += (median - part) * np.clip(t, 0.0, 1.0)
+        out[rows, cols] = np.clip(np.rint(part), 0, 255).astype(np.uint8)
+    return out
+
+
+def _band(columns: np.ndarray, rows: np.ndarray) -> list[tuple[slice, slice]]:
+    """Disjoint (rows, columns) rectangles covering every pixel whose column or row is marked
+    (bool (W,), (H,); the marks run in from the ends)."""
+    h, w = len(rows), len(columns)
+    top = int(np.argmin(rows)) if not rows.all() else h
+    bottom = h - int(np.argmin(rows[::-1])) if not rows.all() else h
+    left = int(np.argmin(columns)) if not columns.all() else w
+    right = w - int(np.argmin(columns[::-1])) if not columns.all() else w
+    pieces = [(slice(0, top), slice(0, w)), (slice(bottom, h), slice(0, w)),
+              (slice(top, bottom), slice(0, left)), (slice(top, bottom), slice(right, w))]
+    return [(r, c) for r, c in pieces if r.stop > r.start and c.stop > c.start]
 
 
 def _lrtb(lo: np.ndarray, hi: np.ndarray) -> tuple[int, int, int, int]:
@@ -214,19 +252,28 @@ def paste_back(
     roi = (hi - lo)[::-1]
     shift = np.array([[1.0, 0, lo[0]], [0, 1.0, lo[1]], [0, 0, 1.0]])
     # roi -> crop, used with WARP_INVERSE_MAP so every roi pixel samples the crop
-    matrix = (alignment.matrix @ shift)[:2]
+    matrix = alignment.matrix @ shift
     flags = cv2.WARP_INVERSE_MAP
-    warped = cv2.warpAffine(
-        crop, matrix, (int(roi[1]), int(roi[0])), flags=cv2.INTER_LANCZOS4 | flags,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
     weight = cv2.warpAffine(
-        np.clip(weights, 0.0, 1.0), matrix, (int(roi[1]), int(roi[0])),
+        np.clip(weights, 0.0, 1.0), matrix[:2], (int(roi[1]), int(roi[0])),
         flags=cv2.INTER_LINEAR | flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
     )
-    target = out[lo[1] : hi[1], lo[0] : hi[0]]
-    inside = weight > 0  # only these pixels change (a 12 MP photo's box holds millions of others)
-    w = weight[inside][:, None]
-    blend = np.rint(target[inside] * (1.0 - w) + warped[inside] * w)
-    target[inside] = np.clip(blend, 0, 255).astype(np.uint8)
+    # only the rows the weights reach are resampled (a row's samples do not depend on the others)
+    rows = np.flatnonzero(weight.max(axis=1) > 0)
+    if len(rows) == 0:
+        return out
+    top, bottom = int(rows[0]), int(rows[-1]) + 1
+    down = np.array([[1.0, 0, 0], [0, 1.0, top], [0, 0, 1.0]])
+    warped = cv2.warpAffine(
+        crop, (matrix @ down)[:2], (int(roi[1]), bottom - top), flags=cv2.INTER_LANCZOS4 | flags,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    weight = weight[top:bottom]
+    target = out[lo[1] + top : lo[1] + bottom, lo[0] : hi[0]]
+    whole = weight == 1.0  # the crop's pixel as it is
+    np.copyto(target, warped, where=whole[:, :, None])
+    edge = (weight > 0) & ~whole  # only these and the whole ones change (a 12 MP photo's box holds millions of others)
+    w = weight[edge][:, None]
+    blend = np.rint(target[edge] * (1.0 - w) + warped[edge] * w)
+    target[edge] = np.clip(blend, 0, 255).astype(np.uint8)
     return out

@@ -146,7 +146,8 @@ def _dlib_box_near(image: np.ndarray, box: tuple[float, float, float, float]) ->
 
 def _window(image: np.ndarray, box: tuple[float, float, float, float]) -> tuple[np.ndarray, tuple[int, int]]:
     """The photo's pixels in `box` (x0, y0, x1, y1; rounded outwards), the replicated border where
-    the box leaves the photo, and the window's top-left corner in photo pixels."""
+    the box leaves the photo, and the window's top-left corner in photo pixels. A window inside the
+    photo is a view of it (not contiguous)."""
     import cv2
 
     h, w = image.shape[:2]
@@ -154,6 +155,8 @@ def _window(image: np.ndarray, box: tuple[float, float, float, float]) -> tuple[
     wx1, wy1 = max(int(np.ceil(box[2])), wx0 + 1), max(int(np.ceil(box[3])), wy0 + 1)
     cx0, cy0 = min(max(wx0, 0), w - 1), min(max(wy0, 0), h - 1)
     cx1, cy1 = max(min(wx1, w), cx0 + 1), max(min(wy1, h), cy0 + 1)
+    if (cx0, cy0, cx1, cy1) == (wx0, wy0, wx1, wy1):
+        return image[wy0:wy1, wx0:wx1], (wx0, wy0)
     window = cv2.copyMakeBorder(image[cy0:cy1, cx0:cx1], cy0 - wy0, max(wy1 - cy1, 0), cx0 - wx0,
                                 max(wx1 - cx1, 0), cv2.BORDER_REPLICATE)
     return window, (wx0, wy0)
@@ -189,7 +192,7 @@ def face_landmarks(image: np.ndarray, box: tuple[float, float, float, float]) ->
     margin = max(x1 - x0, y1 - y0)
     window, (wx0, wy0) = _window(image, (x0 - margin, y0 - margin, x1 + margin, y1 + margin))
     shifted = (x0 - wx0, y0 - wy0, x1 - wx0, y1 - wy0)
-    return _landmarks(landmark_predictor(), window, shifted) + [wx0, wy0]
+    return _landmarks(landmark_predictor(), np.ascontiguousarray(window), shifted) + [wx0, wy0]
 
 
 def choose_face(faces: list[Face], index: int | None = None, path: str | Path | None = None) -> Face:
@@ -301,7 +304,7 @@ def _shifted(boxes: Boxes, pad: int) -> Boxes:
 def _mmod(image: np.ndarray, scale: float) -> Boxes:
     from unmask.face.models import face_detector
 
-    small = _resized(image, scale)
+    small = np.ascontiguousarray(_resized(image, scale))  # dlib reads contiguous pixels
     found = face_detector()(small, 0)
     return [(_unscale(d.rect, scale), d.confidence) for d in found]
 
@@ -309,7 +312,7 @@ def _mmod(image: np.ndarray, scale: float) -> Boxes:
 def _hog(image: np.ndarray, scale: float, upsample: int = 0, threshold: float = 0.0) -> Boxes:
     from unmask.face.models import hog_detector
 
-    small = _resized(image, scale)
+    small = np.ascontiguousarray(_resized(image, scale))
     rects, scores, _ = hog_detector().run(small, upsample, threshold)
     return [(_unscale(r, scale), s) for r, s in zip(rects, scores)]
 

@@ -66,27 +66,51 @@ def network_input(crop: np.ndarray) -> np.ndarray:
     return np.concatenate([rgb, coordinate_channels(crop.shape[0])])
 
 
-@lru_cache(maxsize=4)
 def load_network(path: str | Path = NETWORK) -> cv2.dnn.Net:
-    """The ONNX network file read by OpenCV's DNN module, checked on two probes: it must take an
-    input float32 (1, INPUTS, SIDE, SIDE), read its last channel and give logits (1, 1, SIDE,
-    SIDE). `UnmaskError` for a missing, unreadable or wrong file."""
+    """The ONNX network file read by OpenCV's DNN module (once per path), checked once on two
+    inputs, zeros float32 (INPUTS, SIDE, SIDE) and the same with its last channel raised by 1 (or,
+    when `mask_probability` uses the file first, on its first face's input): it must give logits
+    (1, 1, SIDE, SIDE) and read that channel. `UnmaskError` for a missing, unreadable or wrong file."""
+    network = _read_network(str(path))
+    if str(path) not in _CHECKED:
+        _checked_run(network, str(path), np.zeros((INPUTS, SIDE, SIDE), np.float32))
+    return network
+
+
+@lru_cache(maxsize=4)
+def _read_network(path: str) -> cv2.dnn.Net:
     if not Path(path).is_file():
         raise UnmaskError(f"{path}: the region network file is missing")
-    probe = np.zeros((INPUTS, SIDE, SIDE), np.float32)
     try:
-        network = cv2.dnn.readNetFromONNX(str(path))
-        zero = _run(network, probe)
-        probe[-1] = 1.0
-        last = _run(network, probe)
+        return cv2.dnn.readNetFromONNX(path)
     except cv2.error as error:
         raise UnmaskError(f"{path}: not a region network file (OpenCV: {_message(error)})") from None
-    if zero.shape != (1, 1, SIDE, SIDE):
-        raise UnmaskError(f"{path}: not a region network file (output {zero.shape}, "
+
+
+_CHECKED: set[str] = set()
+"""The network files `_checked_run` found right."""
+
+
+def _checked_run(network: cv2.dnn.Net, path: str, x: np.ndarray) -> np.ndarray:
+    """The output of `network` (read from `path`) for x float32 (INPUTS, SIDE, SIDE), checked as
+    `load_network` says the first time the file is used (the check's first input is then the
+    caller's own: one forward pass less)."""
+    try:
+        out = _run(network, x)
+        if path in _CHECKED:
+            return out
+        raised = x.copy()
+        raised[-1] += 1.0
+        other = _run(network, raised)
+    except cv2.error as error:
+        raise UnmaskError(f"{path}: not a region network file (OpenCV: {_message(error)})") from None
+    if out.shape != (1, 1, SIDE, SIDE):
+        raise UnmaskError(f"{path}: not a region network file (output {out.shape}, "
                           f"expected {(1, 1, SIDE, SIDE)})")
-    if np.array_equal(zero, last):  # OpenCV 5 reads the first channels of a wider input without a word
+    if np.array_equal(out, other):  # OpenCV 5 reads the first channels of a wider input without a word
         raise UnmaskError(f"{path}: not a region network file (it does not read {INPUTS} input channels)")
-    return network
+    _CHECKED.add(path)
+    return out
 
 
 _LOCK = threading.Lock()
@@ -138,7 +162,7 @@ def mask_probability(image: np.ndarray, landmarks: np.ndarray,
     """The network's face-mask probability on its grid, float32 (SIDE, SIDE) in [0, 1], and the
     2x3 map from photo pixels to that grid (`cv2.warpAffine(..., WARP_INVERSE_MAP)` puts it on
     the photo). image: uint8 RGB (H, W, 3); landmarks: (68, 2) photo pixels."""
-    network = load_network(network_path)
+    network = _read_network(str(network_path))
     matrix = crop_matrix(landmarks)
-    logits = _run(network, network_input(face_crop(image, matrix)))[0, 0]
+    logits = _checked_run(network, str(network_path), network_input(face_crop(image, matrix)))[0, 0]
     return (1 / (1 + np.exp(-logits))).astype(np.float32), matrix
