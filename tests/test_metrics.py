@@ -236,6 +236,14 @@ def test_light90_of_a_region_shifted_by_a_constant_lightness_is_the_shift(square
     assert metrics.light90(brighter, truth, square_region) == pytest.approx(shift, rel=1e-4)
 
 
+def test_light_difference_is_signed_paler_positive(square_region):
+    truth = np.full((200, 200, 3), 120, np.uint8)
+    for value in (140, 100):  # the whole photo paler, then darker: no edge to blur
+        expected = _grey_lightness(value) - _grey_lightness(120)
+        found = metrics.light_difference(np.full_like(truth, value), truth, square_region)
+        assert found.shape == (120 * 120,) and found == pytest.approx(np.full(found.shape, expected), rel=1e-4)
+
+
 def test_light90_sees_patches_not_small_specks(photo):
     region = np.zeros((96, 96), bool)
     region[30:90, 20:80] = True

@@ -1,6 +1,7 @@
-"""`warp` on a real photo: what the photo shows beside the mask (a collar under the chin, an
-earring, a beard along the jaw) stays exactly as it was beyond the compositing band (the region
-grown by `blend.GROW` of the crop side, where the fill fades into the photo)."""
+"""`warp` on a real photo, in colour and in grey (where the skin tests cannot lean on colour):
+what the photo shows beside the mask (a collar under the chin, an earring, a beard along the jaw)
+stays exactly as it was beyond the compositing band (the region grown by `blend.GROW` of the crop
+side, where the fill fades into the photo)."""
 
 from __future__ import annotations
 
@@ -26,10 +27,14 @@ def _band(result) -> float:
     return GROW * float(np.linalg.norm(quad[1] - quad[0]))
 
 
-@pytest.fixture(scope="module")
-def case(people_dir):
+@pytest.fixture(scope="module", params=["colour", "grey"])
+def case(people_dir, request):
     photo = read_image(people_dir / "p02" / "2.jpg")
     photo = cv2.resize(photo, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)  # crop px ~ photo px
+    reference = people_dir / "p02" / "3.jpg"
+    if request.param == "grey":
+        photo = np.repeat(cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)[:, :, None], 3, axis=2)
+        reference = np.repeat(cv2.cvtColor(read_image(reference), cv2.COLOR_RGB2GRAY)[:, :, None], 3, axis=2)
     points = find_face(photo).landmarks
     region = np.zeros(photo.shape[:2], np.uint8)
     cv2.fillPoly(region, [np.vstack([points[2:15], points[[29]]]).round().astype(np.int32)], 1)
@@ -50,7 +55,7 @@ def case(people_dir):
     masked[things["earring"]] = (212, 175, 55)
     masked[things["beard"]] = rng.integers(20, 60, (int(things["beard"].sum()), 3))
     masked[region] = (150, 196, 226)
-    result = unmask.complete(masked, people_dir / "p02" / "3.jpg", mask=region, method="warp")
+    result = unmask.complete(masked, reference, mask=region, method="warp")
     return masked, region, distance, things, result.image, _band(result) + RESAMPLING
 
 

@@ -206,6 +206,13 @@ def light90(result: np.ndarray, truth: np.ndarray, region: np.ndarray) -> float:
     over a tenth of the region shows. 0 for identical images; a region shifted by a constant L* of
     s scores s when a tenth of it lies 4 sigma inside its border. About 5 is hard to see, above 20 a
     plain patch."""
+    return float(np.percentile(np.abs(light_difference(result, truth, region)), 90))
+
+
+def light_difference(result: np.ndarray, truth: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """Float (N,): the signed blurred L* difference, result minus truth (positive: paler), at the N
+    pixels of `region` (H, W) bool in row-major order, blurred as `light90` blurs them (uint8 sRGB
+    images (H, W, 3))."""
     import cv2
 
     _check_pair(result, truth, None)
@@ -213,7 +220,7 @@ def light90(result: np.ndarray, truth: np.ndarray, region: np.ndarray) -> float:
     sigma = LIGHT_SIGMA * _height(region)
     box = _padded_box(region, int(np.ceil(4 * sigma)) + 1)
     light = [cv2.GaussianBlur(lightness(crop(image, box)), (0, 0), sigma) for image in (result, truth)]
-    return float(np.percentile(np.abs(light[0] - light[1])[crop(region, box)], 90))
+    return (light[0] - light[1])[crop(region, box)]
 
 
 COLLATERAL_SIGMA = 2.0
