@@ -1,10 +1,14 @@
 """Train the face-mask region network (`unmask.region.net_model.RegionNet`) on the project's own composites.
 
-Composites: procedural masks (`unmask.region.synthetic.render_mask`, every kind) and mask templates
-(`unmask.region.templates`: RGBA pictures with anchor points, photographed ones recoloured, all
-moved a little off their anchors) on unmasked photos, plus unmasked photos with an empty region;
-each seen through a jittered face-frame crop (rotation, scale, shift; mirrored in half the batches) with photometric
-changes (contrast, brightness, colour balance, grey, blur, JPEG, noise). Needs torch and onnx
+Composites: procedural masks (`unmask.region.synthetic.render_mask`, every kind, half of them in
+a colour of `random_colour`, 40 % with the top edge moved up to the nose bridge's top) and mask
+templates (`unmask.region.templates`: RGBA pictures with anchor points, recoloured, half of those
+with a print of `cloth_pattern`: plaid, specks, text, stripes...; all moved a little off their
+anchors) on unmasked photos, plus unmasked photos with an empty region. The colours lean dark
+(black, navy, dark hues: 40 %), as real photos do. 30 % are seen as a turned head (`turn`) and
+25 % as a tight crop whose edge cuts the mask below the chin or beside a cheek (`cut_frame`).
+Each is seen through a jittered face-frame crop (rotation, scale, shift; mirrored in half the
+batches) with photometric changes (contrast, brightness, colour balance, grey, blur, JPEG, noise). Needs torch and onnx
 (the dev extra); the package runs the written ONNX file with OpenCV's DNN module
 (`unmask.region.net`). That file is also the checkpoint a fine-tuning run starts from (`--init`),
 and it keeps the training note (the command's settings, and those of the run it started from).
@@ -32,6 +36,7 @@ import argparse
 import csv
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -44,7 +49,7 @@ from unmask.face import find_face
 from unmask.region.frame import face_frame
 from unmask.region.net import SIDE, crop_matrix, face_crop, network_input
 from unmask.region.net_model import RegionNet, layer_names, read_onnx, write_onnx
-from unmask.region.synthetic import MASK_KINDS, render_mask
+from unmask.region.synthetic import MASK_KINDS, PATTERNS, cloth_pattern, render_mask
 from unmask.region.templates import load_templates, put_template, recolour
 from unmask.images import read_image
 
@@ -121,32 +126,107 @@ def photometric(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def random_colour(rng: np.random.Generator) -> tuple[int, int, int]:
-    """A fabric colour: grey levels from black to white half the time, else any hue."""
-    if rng.random() < 0.5:
+    """A fabric colour: a dark one 40 % of the time (black or charcoal, navy, a dark hue: what
+    real photos show most and the network missed), a grey level from black to white 25 %, else
+    any hue."""
+    draw = rng.random()
+    if draw < 0.4:
+        family = rng.integers(3)
+        if family == 0:
+            return tuple(int(v) for v in np.clip(rng.integers(8, 55) + rng.integers(-4, 5, 3), 0, 255))
+        if family == 1:
+            return int(rng.integers(10, 40)), int(rng.integers(15, 50)), int(rng.integers(45, 100))
+        hsv = np.uint8([[[rng.integers(0, 180), rng.integers(60, 255), rng.integers(25, 80)]]])
+    elif draw < 0.65:
         level = int(rng.integers(15, 250))
         return level, level, level
-    hsv = np.uint8([[[rng.integers(0, 180), rng.integers(40, 255), rng.integers(40, 255)]]])
+    else:
+        hsv = np.uint8([[[rng.integers(0, 180), rng.integers(40, 255), rng.integers(40, 255)]]])
     return tuple(int(v) for v in cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0])
+
+
+def printed(shape: tuple[int, int], base: tuple[int, int, int], rng: np.random.Generator) -> np.ndarray:
+    """A print on fabric of colour `base` over a template of `shape` (h, w): one of the patterns
+    of `cloth_pattern` but solid, in a second colour (on dark fabric white or pale half the time,
+    as white dots on black). float (h, w, 3) RGB 0-255."""
+    if np.mean(base) < 80 and rng.random() < 0.5:
+        second = np.full(3, rng.integers(190, 256), np.float32)
+    else:
+        second = np.asarray(random_colour(rng), np.float32)
+    v, u = np.meshgrid(np.linspace(0, 1, shape[0]), np.linspace(0, 1, shape[1]), indexing="ij")
+    weight = cloth_pattern(str(rng.choice(PATTERNS[1:])), u, v, rng)[..., None]
+    return (1 - weight) * np.asarray(base, np.float32) + weight * second
+
+
+def turn(image: np.ndarray, region: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The composite as if the head were turned: a perspective map about the nose that makes one
+    side of the face 10 to 35 % narrower at the jaw and the other wider. Returns the image
+    (H, W, 3), region (H, W) and landmarks (68, 2), all mapped."""
+    frame = face_frame(landmarks)
+    centre = frame.origin + 1.2 * frame.d * frame.down
+    lean = rng.choice([-1, 1]) * rng.uniform(0.1, 0.35) / (2 * frame.d)
+    to_centre = np.array([[1, 0, -centre[0]], [0, 1, -centre[1]], [0, 0, 1]])
+    homography = np.linalg.inv(to_centre) @ np.array([[1, 0, 0], [0, 1, 0], [lean, 0, 1]]) @ to_centre
+    size = image.shape[1], image.shape[0]
+    image = cv2.warpPerspective(image, homography, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    region = cv2.warpPerspective(region.astype(np.float32), homography, size, flags=cv2.INTER_LINEAR,
+                                 borderMode=cv2.BORDER_REPLICATE) >= 0.5
+    return image, region, cv2.perspectiveTransform(landmarks[None].astype(np.float64), homography)[0]
+
+
+def cut_frame(image: np.ndarray, region: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The composite as a tight crop: the photo ends on a line from 0.4 inter-ocular distances
+    above the chin to 0.15 below it (60 %), or beside a cheek, from 0.15 outside the jaw to 0.5
+    inside it; the mask then mostly touches the frame. Returns the cut image, region and
+    landmarks (moved with the cut)."""
+    d = face_frame(landmarks).d
+    if rng.random() < 0.6:
+        y = int(round(landmarks[8, 1] + rng.uniform(-0.4, 0.15) * d))
+        y = min(max(y, 8), image.shape[0])
+        return image[:y], region[:y], landmarks
+    if rng.random() < 0.5:
+        x = int(round(landmarks[2, 0] + rng.uniform(-0.15, 0.5) * d))
+        x = min(max(x, 0), image.shape[1] - 8)
+        return image[:, x:], region[:, x:], landmarks - (x, 0)
+    x = int(round(landmarks[14, 0] - rng.uniform(-0.15, 0.5) * d))
+    x = min(max(x, 8), image.shape[1])
+    return image[:, :x], region[:, :x], landmarks
 
 
 def sample(canvas: np.ndarray, landmarks: np.ndarray, templates, rng: np.random.Generator
            ) -> tuple[np.ndarray, np.ndarray]:
-    """One training pair: crop uint8 (SIDE, SIDE, 3) and region bool (SIDE, SIDE)."""
+    """One training pair: crop uint8 (SIDE, SIDE, 3) and region bool (SIDE, SIDE). Procedural
+    masks in a random colour half the time, their top edge moved over the nose bridge 40 % of
+    the time (respirators sit up to landmark 27); templates recoloured (a print half of those
+    times); then a turned head 30 % and a tight crop 25 % of the time."""
     draw = rng.random()
     if draw < 0.12:
         masked, region = canvas, np.zeros(canvas.shape[:2], bool)
     elif draw < 0.5:
-        masked, region = render_mask(canvas, landmarks, str(rng.choice(MASK_KINDS)), rng)
+        colour = random_colour(rng) if rng.random() < 0.5 else None
+        apex = rng.uniform(-0.7, 0.45) if rng.random() < 0.4 else None
+        masked, region = render_mask(canvas, landmarks, str(rng.choice(MASK_KINDS)), rng, colour, apex)
     else:
         template = templates[rng.integers(len(templates))]
-        if rng.random() < (0.6 if template.name.startswith("surgical") else 0.25):
-            template = type(template)(template.name, recolour(template.rgba, random_colour(rng)),
-                                      template.landmarks, template.anchors)
+        if rng.random() < (0.75 if template.name.startswith("surgical") else 0.5):
+            colour = random_colour(rng)
+            if rng.random() < 0.5:
+                colour = printed(template.rgba.shape[:2], colour, rng)
+            template = replace(template, rgba=recolour(template.rgba, colour))
         shift = rng.normal(0, 0.03, (len(template.landmarks), 2)) + rng.normal(0, [0.03, 0.07])
         masked, region = put_template(canvas, landmarks, template, shift)
+    if rng.random() < 0.3:
+        masked, region, landmarks = turn(masked, region, landmarks, rng)
+    if rng.random() < 0.25:
+        masked, region, landmarks = cut_frame(masked, region, landmarks, rng)
     matrix = jitter(rng)[:2] @ np.vstack([crop_matrix(landmarks), [0, 0, 1]])
     crop = photometric(face_crop(masked, matrix), rng)
-    return crop, cv2.warpAffine(region.astype(np.float32), matrix, (SIDE, SIDE), flags=cv2.INTER_LINEAR) >= 0.5
+    # beyond the photo's edge the crop repeats its last pixels (face_crop): so does the region
+    grid = cv2.warpAffine(region.astype(np.float32), matrix, (SIDE, SIDE), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+    return crop, grid >= 0.5
 
 
 def to_input(crops: np.ndarray) -> torch.Tensor:

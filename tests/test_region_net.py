@@ -350,3 +350,72 @@ def test_a_network_first_used_on_a_face_is_checked_on_it(tmp_path):
     probability, matrix = mask_probability(image, landmarks)
     direct = _logits(region_net.NETWORK, network_input(face_crop(image, matrix)))
     assert np.array_equal(probability, (1 / (1 + np.exp(-direct))).astype(np.float32))
+
+
+def _masked_face():
+    from unmask.region.synthetic import render_mask
+
+    photo = face_photo(192)
+    masked, region = render_mask(photo, LANDMARKS, "surgical", 2)
+    return photo, masked, region
+
+
+def test_composites_of_tight_crops_touch_the_frame():
+    pytest.importorskip("torch")
+    script = _training_script()
+    photo, masked, region = _masked_face()
+    sides, touching = set(), 0
+    for seed in range(30):
+        image, cut, points = script.cut_frame(masked, region, LANDMARKS, np.random.default_rng(seed))
+        assert image.shape[:2] == cut.shape and image.shape[0] * image.shape[1] < photo.shape[0] * photo.shape[1]
+        x, y = np.round(points[30]).astype(int)  # the nose is where the moved landmarks say
+        assert np.array_equal(image[y, x], masked[round(LANDMARKS[30, 1]), round(LANDMARKS[30, 0])])
+        edges = {"bottom": cut[-1].any(), "left": cut[:, 0].any(), "right": cut[:, -1].any()}
+        touching += any(edges.values())  # the mask reaches the photo's new edge
+        sides |= {side for side, touched in edges.items() if touched}
+    assert touching >= 26 and sides == {"bottom", "left", "right"}
+
+
+def test_composites_of_turned_heads_keep_the_region_on_the_mask():
+    pytest.importorskip("torch")
+    script = _training_script()
+    photo, masked, region = _masked_face()
+    widths = []
+    for seed in range(6):
+        turned, turned_region, points = script.turn(masked, region, LANDMARKS, np.random.default_rng(seed))
+        bare, _, _ = script.turn(photo, region, LANDMARKS, np.random.default_rng(seed))
+        changed = np.abs(turned.astype(int) - bare).max(axis=2) > 0
+        assert (changed & turned_region).sum() / (changed | turned_region).sum() > 0.95
+        for x, y in np.round(points[[51, 57, 62]]).astype(int):
+            assert turned_region[y, x]
+        left, right = points[30, 0] - points[2, 0], points[14, 0] - points[30, 0]
+        widths.append(min(left, right) / max(left, right))
+    assert 0.45 < min(widths) and max(widths) < 0.93  # one side narrower, by 10 to 35 % at the jaw and more
+
+
+def test_composite_colours_are_often_dark():
+    pytest.importorskip("torch")
+    script = _training_script()
+    rng = np.random.default_rng(0)
+    colours = np.array([script.random_colour(rng) for _ in range(2000)])
+    dark = colours.mean(axis=1) < 60
+    assert 0.35 < dark.mean() < 0.55
+    navy = (colours[:, 2] > colours[:, 0] + 25) & (colours.max(axis=1) < 110)
+    assert navy.mean() > 0.1
+    print_ = script.printed((60, 100), (20, 20, 20), np.random.default_rng(3))
+    assert print_.shape == (60, 100, 3) and len(np.unique(print_.mean(axis=2).round())) >= 2
+
+
+def test_composites_are_crops_with_their_region(templates_dir):
+    pytest.importorskip("torch")
+    from unmask.region.templates import load_templates
+
+    script = _training_script()
+    templates = load_templates(templates_dir)
+    rng = np.random.default_rng(1)
+    empty = 0
+    for _ in range(40):
+        crop, region = script.sample(face_photo(192), LANDMARKS, templates, rng)
+        assert crop.shape == (SIDE, SIDE, 3) and crop.dtype == np.uint8 and region.shape == (SIDE, SIDE)
+        empty += not region.any()
+    assert 1 <= empty <= 12  # about 12 % unmasked faces with an empty region

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from unmask.region.synthetic import MASK_KINDS, render_mask
+from unmask.region.synthetic import MASK_KINDS, PATTERNS, cloth_pattern, render_mask
 
 
 def template_landmarks(cx: float, cy: float, d: float) -> np.ndarray:
@@ -98,3 +98,34 @@ def test_colour_override_and_bad_input():
         render_mask(image, LANDMARKS, "bandana", 0)
     with pytest.raises(ValueError, match="landmarks"):
         render_mask(image, LANDMARKS[:5], "cloth", 0)
+
+
+def test_apex_moves_the_top_edge_over_the_nose_bridge():
+    image = face_photo()
+    usual = render_mask(image, LANDMARKS, "n95", 4)
+    same = render_mask(image, LANDMARKS, "n95", 4, apex=0.25)  # None keeps the kind's own apex
+    assert np.array_equal(usual[0], same[0]) and np.array_equal(usual[1], same[1])
+    _, high = render_mask(image, LANDMARKS, "n95", 4, apex=-0.7)
+    column = round(LANDMARKS[27, 0])
+    top, top_high = np.nonzero(usual[1][:, column])[0][0], np.nonzero(high[:, column])[0][0]
+    rise = LANDMARKS[29, 1] - LANDMARKS[28, 1]
+    assert top - top_high == pytest.approx(0.95 * rise, abs=1.5)
+    assert top_high < LANDMARKS[28, 1] < top
+    assert not high[: round(LANDMARKS[36:48, 1].max()) + 1].any()  # still under the eyes
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_patterns_mix_two_colours(pattern):
+    v, u = np.meshgrid(np.linspace(0, 1, 90), np.linspace(0, 1, 160), indexing="ij")
+    weight = cloth_pattern(pattern, u, v, np.random.default_rng(5))
+    assert weight.shape == u.shape and 0 <= weight.min() <= weight.max() <= 1
+    second = (weight >= 0.5).mean()
+    if pattern == "solid":
+        assert second == 0
+    else:
+        assert 0.02 < second < 0.9
+    if pattern == "specks":  # small sparse dots: many separate pieces, each a few pixels
+        count, _ = cv2.connectedComponents((weight >= 0.5).astype(np.uint8))
+        assert count - 1 >= 40 and second < 0.15
+    with pytest.raises(ValueError, match="unknown pattern"):
+        cloth_pattern("paisley", u, v, np.random.default_rng(0))

@@ -55,6 +55,19 @@ def test_recolour_keeps_the_shading():
     assert np.array_equal(out[..., 3], rgba[..., 3])
 
 
+def test_recolour_takes_a_colour_per_pixel():
+    rgba = np.zeros((4, 4, 4), np.uint8)
+    rgba[..., 3] = 255
+    rgba[:3, :, :3] = 200
+    rgba[3:, :, :3] = 100
+    colour = np.zeros((4, 4, 3))
+    colour[:, :2] = (20, 20, 20)  # a print: black on the left, white on the right
+    colour[:, 2:] = (240, 240, 240)
+    out = recolour(rgba, colour)
+    assert out[0, 0, :3].tolist() == [20, 20, 20] and out[0, 3, :3].tolist() == [240, 240, 240]
+    assert out[3, 0, :3].tolist() == [10, 10, 10] and out[3, 3, :3].tolist() == [120, 120, 120]
+
+
 def test_bad_template_folders_name_the_file(tmp_path):
     with pytest.raises(UnmaskError, match="anchors.csv"):
         load_templates(tmp_path)

@@ -14,6 +14,10 @@ import numpy as np
 
 MASK_KINDS: tuple[str, ...] = ("surgical", "cloth", "n95", "kn95", "printed", "pulled_down")
 """Every kind `render_mask` draws."""
+PATTERNS: tuple[str, ...] = ("solid", "stripes", "checks", "dots", "woven", "plaid", "specks", "text")
+"""Every pattern `cloth_pattern` draws (cloth masks use the first five; the region network's
+training composites all of them)."""
+_CLOTH_LOOKS = PATTERNS[:5]
 
 _SURGICAL_COLOURS = {
     "light blue": (150, 196, 226),
@@ -33,13 +37,16 @@ def render_mask(
     kind: str,
     rng_or_seed: np.random.Generator | int,
     color: tuple[int, int, int] | None = None,
+    apex: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Paint a synthetic face mask of `kind` (one of `MASK_KINDS`) on a face.
 
     image: uint8 RGB (H, W, 3), an unmasked photo; landmarks: float (68, 2) (x, y) photo pixels,
     iBUG 300-W order. `rng_or_seed` makes the colour, pattern and lighting reproducible; `color`
-    (RGB 0-255) overrides the base fabric colour. Returns `(masked, region)`: masked uint8
-    (H, W, 3) and region bool (H, W).
+    (RGB 0-255) overrides the base fabric colour; `apex` overrides where the upper edge crosses
+    the nose, as a fraction of the way from landmark 28 to 29 (negative: above 28, towards the
+    bridge's top 27; None: 0.25 for respirators, 0.45 for the others; ignored for pulled_down).
+    Returns `(masked, region)`: masked uint8 (H, W, 3) and region bool (H, W).
 
     Edges are antialiased inside the region only: coverage alpha >= 0.5 is the region (blended
     with that alpha), alpha < 0.5 is left untouched. So `region` is exactly the set of pixels
@@ -56,7 +63,7 @@ def render_mask(
         raise ValueError(f"expected (68, 2) landmarks, got {points.shape}")
     rng = rng_or_seed if isinstance(rng_or_seed, np.random.Generator) else np.random.default_rng(rng_or_seed)
 
-    top, bottom = _outline(points, kind)
+    top, bottom = _outline(points, kind, apex)
     outline = np.concatenate([top, bottom[::-1][1:-1]])
     height, width = image.shape[:2]
     alpha = _coverage(outline, height, width)
@@ -89,8 +96,9 @@ def render_mask(
     return masked, region
 
 
-def _outline(points: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
-    """The mask's upper and lower edges, both running from its left to its right corner.
+def _outline(points: np.ndarray, kind: str, apex_at: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The mask's upper and lower edges, both running from its left to its right corner
+    (`apex_at`: `render_mask`'s `apex`).
 
     Returns two (N, 2) polylines sharing their end points. The lower edge follows the jaw line
     pushed outwards (fabric bulges beyond the jaw) and under the chin; the upper edge crosses the
@@ -108,7 +116,9 @@ def _outline(points: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
         apex = points[33] + 0.35 * (points[51] - points[33])
         corner_index = 3.2
     else:
-        apex = points[28] + (0.25 if respirator else 0.45) * (points[29] - points[28])
+        if apex_at is None:
+            apex_at = 0.25 if respirator else 0.45
+        apex = points[28] + apex_at * (points[29] - points[28])
         corner_index = 1.35 if respirator else 1.0
     bulge = (0.05 if respirator else 0.035) * bridge_to_chin
     chin_drop = (0.10 if respirator else 0.13) * bridge_to_chin
@@ -235,8 +245,8 @@ def _albedo(
     if look == "cloth":
         base = np.array(color if color is not None else _cloth_colour(rng), float)
         second = np.clip(base * rng.uniform(0.45, 0.8) + rng.uniform(-40, 40, 3), 0, 255)
-        pattern = str(rng.choice(["solid", "stripes", "checks", "dots", "woven"]))
-        weight = _cloth_pattern(pattern, u, v, rng)
+        pattern = str(rng.choice(_CLOTH_LOOKS))
+        weight = cloth_pattern(pattern, u, v, rng)
         out = base * (1 - weight[..., None]) + second * weight[..., None]
         return out * (1 + 0.06 * grain)[..., None]
     # printed: small motifs (flowers, stars, circles) of several colours on a base print colour
@@ -274,8 +284,12 @@ def _cloth_colour(rng: np.random.Generator) -> tuple[float, float, float]:
     return tuple(float(c) for c in cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0])
 
 
-def _cloth_pattern(pattern: str, u: np.ndarray, v: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Weight (h, w) in [0, 1] of the second colour for a simple woven pattern."""
+def cloth_pattern(pattern: str, u: np.ndarray, v: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Weight (h, w) in [0, 1] of the second colour for `pattern` (one of `PATTERNS`) at the
+    fabric coordinates u, v (float (h, w), 0..1 across the mask's width and height): woven ones,
+    plaid, specks (small sparse dots, as white dots on black fabric) and lines of printed text."""
+    if pattern not in PATTERNS:
+        raise ValueError(f"unknown pattern {pattern!r}; choose one of {', '.join(PATTERNS)}")
     if pattern == "solid":
         return np.zeros_like(u)
     freq = rng.uniform(6, 14)
@@ -290,8 +304,37 @@ def _cloth_pattern(pattern: str, u: np.ndarray, v: np.ndarray, rng: np.random.Ge
         du = (u * freq) % 1 - 0.5
         dv = (v * freq * 0.6) % 1 - 0.5
         return (np.hypot(du, dv) < 0.22).astype(float)
+    if pattern == "plaid":  # bands of two widths both ways, a thin line between
+        wide = (np.sin(u * freq * np.pi) > 0.4).astype(float) + (np.sin(v * freq * 0.6 * np.pi) > 0.4)
+        thin = (np.abs(np.sin(u * freq * 2 * np.pi)) > 0.97) | (np.abs(np.sin(v * freq * 1.2 * np.pi)) > 0.97)
+        return np.clip(0.35 * wide + 0.8 * thin, 0, 1)
+    if pattern == "specks":  # small dots on a staggered grid, each moved a little within its cell
+        cells = rng.uniform(10, 22)
+        cu, cv_ = u * cells, v * cells * 0.6
+        iu, iv = np.floor(cu), np.floor(cv_)
+        seed = rng.uniform(0, 6)
+        du = cu - iu - 0.5 - 0.25 * np.sin(iu * 12.9898 + iv * 78.233 + seed) - 0.5 * (iv % 2)
+        dv = cv_ - iv - 0.5 - 0.25 * np.sin(iu * 39.346 + iv * 11.135 + seed)
+        return (np.hypot(np.abs(du) % 1, dv) < rng.uniform(0.1, 0.18)).astype(float)
+    if pattern == "text":  # a word in rows, as printed slogans and logos
+        return _text_pattern(u, v, rng)
     # woven: a fine twill of diagonal threads with random strength
     return 0.5 + 0.5 * np.sin((u * 3 + v) * freq * 8 * np.pi) * rng.uniform(0.3, 0.8)
+
+
+def _text_pattern(u: np.ndarray, v: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Weight (h, w) in [0, 1]: a random capital-letter word repeated in 1 to 4 rows over (u, v)."""
+    letters = np.array(list("ABCDEFGHKLMNOPRSTUVWXYZ"))
+    word = "".join(rng.choice(letters, int(rng.integers(3, 8))))
+    font, scale, thick = cv2.FONT_HERSHEY_SIMPLEX, 1.0, int(rng.integers(2, 5))
+    (width, height), _ = cv2.getTextSize(word + " ", font, scale, thick)
+    tile = np.zeros((2 * height, width), np.uint8)
+    cv2.putText(tile, word, (0, int(1.5 * height)), font, scale, 255, thick, cv2.LINE_AA)
+    rows = rng.uniform(1, 4)
+    across = rows * 0.5 * tile.shape[0] / tile.shape[1] * 4  # the word's look kept on a mask twice as wide as high
+    x = ((u * across + rng.uniform(0, 1)) % 1) * (tile.shape[1] - 1)
+    y = ((v * rows) % 1) * (tile.shape[0] - 1)
+    return cv2.remap(tile, x.astype(np.float32), y.astype(np.float32), cv2.INTER_LINEAR) / 255.0
 
 
 def _grain(u: np.ndarray, v: np.ndarray, rng: np.random.Generator, face_width: float) -> np.ndarray:

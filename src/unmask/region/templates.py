@@ -52,9 +52,10 @@ def load_templates(folder: str | Path) -> list[MaskTemplate]:
     return templates
 
 
-def recolour(rgba: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
-    """The template in `colour` (RGB 0-255) with its shading kept: each pixel's lightness
-    relative to the template's median lightness scales the new colour. uint8 (h, w, 4)."""
+def recolour(rgba: np.ndarray, colour: tuple[int, int, int] | np.ndarray) -> np.ndarray:
+    """The template in `colour` (RGB 0-255: one colour, or float (h, w, 3) one per pixel, for a
+    print) with its shading kept: each pixel's lightness relative to the template's median
+    lightness scales the new colour. uint8 (h, w, 4)."""
     rgb = rgba[..., :3].astype(np.float32)
     light = rgb.mean(axis=2)
     opaque = rgba[..., 3] > 127
