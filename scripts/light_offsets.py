@@ -24,12 +24,12 @@ import numpy as np
 from unmask import pipeline
 from unmask.errors import UnmaskError
 from unmask.evaluation.cases import read_cases
-from unmask.evaluation.report import rows_csv
 from unmask.evaluation.run import checked_method
 from unmask.evaluation.scores import LIGHT_LIMIT
 from unmask.images import read_image, write_text
 from unmask.metrics import light_difference
 from unmask.region import load_user_mask
+from unmask.tables import rows_csv
 
 
 def offsets(result: np.ndarray, truth: np.ndarray, region: np.ndarray) -> dict[str, float]:
