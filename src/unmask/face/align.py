@@ -194,8 +194,8 @@ def _pad_blurred_reflection(region: np.ndarray, pad_lo: np.ndarray, pad_hi: np.n
         t = np.maximum(tx[None, cols], ty[rows, None])[:, :, None]
         outer = slice(max(rows.start - reach, 0), rows.stop + reach), slice(max(cols.start - reach, 0), cols.stop + reach)
         blurred = cv2.GaussianBlur(img[outer], (0, 0), sigmaX=sigma)
-        inner = blurred[rows.start - outer[0].start:, cols.start - outer[1].start:][: rows.stop - rows.start,
-                                                                                     : cols.stop - cols.start]
+        r0, c0 = rows.start - outer[0].start, cols.start - outer[1].start  # the band inside the blurred piece
+        inner = blurred[r0 : r0 + rows.stop - rows.start, c0 : c0 + cols.stop - cols.start]
         part = img[rows, cols].copy()
         part += (inner - part) * np.clip(t * 3.0 + 1.0, 0.0, 1.0)
         blended.append((rows, cols, part, t))
