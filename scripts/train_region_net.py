@@ -48,6 +48,7 @@ from unmask.errors import UnmaskError
 from unmask.face import find_face
 from unmask.region.frame import face_frame
 from unmask.region.net import SIDE, crop_matrix, face_crop, network_input
+from unmask.region.negatives import NEGATIVE_KINDS, OVER_MASK, paint_negative, skin_colour
 from unmask.region.net_model import RegionNet, layer_names, read_onnx, write_onnx
 from unmask.region.synthetic import MASK_KINDS, PATTERNS, cloth_pattern, render_mask
 from unmask.region.templates import load_templates, put_template, recolour
@@ -195,16 +196,33 @@ def cut_frame(image: np.ndarray, region: np.ndarray, landmarks: np.ndarray, rng:
     return image[:, :x], region[:, :x], landmarks
 
 
+NEGATIVE_SHARE = 0.45
+"""Share of masked composites with things beside the mask that are not mask (hair, collars, hands...);
+the photos without a mask get them twice as often, as the cases where only they are dark."""
+
+
+def negatives_for(rng: np.random.Generator, empty: bool) -> list[str]:
+    """The kinds of `NEGATIVE_KINDS` to paint on one composite: none, one, or two different ones."""
+    if rng.random() >= NEGATIVE_SHARE * (2 if empty else 1):
+        return []
+    return [str(k) for k in rng.choice(NEGATIVE_KINDS, int(rng.integers(1, 3)), replace=False)]
+
+
 def sample(canvas: np.ndarray, landmarks: np.ndarray, templates, rng: np.random.Generator
            ) -> tuple[np.ndarray, np.ndarray]:
     """One training pair: crop uint8 (SIDE, SIDE, 3) and region bool (SIDE, SIDE). Procedural
     masks in a random colour half the time, their top edge moved over the nose bridge 40 % of
     the time (respirators sit up to landmark 27); templates recoloured (a print half of those
-    times); then a turned head 30 % and a tight crop 25 % of the time."""
-    draw = rng.random()
-    if draw < 0.12:
+    times); then a turned head 30 % and a tight crop 25 % of the time. Things that are not mask
+    (`negatives_for`) are painted under the mask or in front of it, their pixels out of the region."""
+    beside = negatives_for(rng, empty := rng.random() < 0.12)
+    skin = skin_colour(canvas, landmarks)
+    for kind in beside:
+        if kind not in OVER_MASK:
+            canvas, _ = paint_negative(canvas, landmarks, kind, rng)
+    if empty:
         masked, region = canvas, np.zeros(canvas.shape[:2], bool)
-    elif draw < 0.5:
+    elif rng.random() < 0.43:
         colour = random_colour(rng) if rng.random() < 0.5 else None
         apex = rng.uniform(-0.7, 0.45) if rng.random() < 0.4 else None
         masked, region = render_mask(canvas, landmarks, str(rng.choice(MASK_KINDS)), rng, colour, apex)
@@ -217,6 +235,11 @@ def sample(canvas: np.ndarray, landmarks: np.ndarray, templates, rng: np.random.
             template = replace(template, rgba=recolour(template.rgba, colour))
         shift = rng.normal(0, 0.03, (len(template.landmarks), 2)) + rng.normal(0, [0.03, 0.07])
         masked, region = put_template(canvas, landmarks, template, shift)
+    for kind in beside:
+        if kind in OVER_MASK:
+            colour = skin if kind == "hand" and rng.random() < 0.8 else None
+            masked, covered = paint_negative(masked, landmarks, kind, rng, colour)
+            region &= ~covered
     if rng.random() < 0.3:
         masked, region, landmarks = turn(masked, region, landmarks, rng)
     if rng.random() < 0.25:

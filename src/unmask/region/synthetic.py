@@ -66,7 +66,7 @@ def render_mask(
     top, bottom = _outline(points, kind, apex)
     outline = np.concatenate([top, bottom[::-1][1:-1]])
     height, width = image.shape[:2]
-    alpha = _coverage(outline, height, width)
+    alpha = coverage(outline, height, width)
     region = alpha >= 0.5
     if not region.any():
         return image.copy(), region
@@ -171,7 +171,7 @@ def _resample(curve: np.ndarray, count: int) -> np.ndarray:
     return np.stack([np.interp(target, length, curve[:, 0]), np.interp(target, length, curve[:, 1])], axis=1)
 
 
-def _coverage(outline: np.ndarray, height: int, width: int) -> np.ndarray:
+def coverage(outline: np.ndarray, height: int, width: int) -> np.ndarray:
     """Antialiased fill of a closed polygon: float (H, W) coverage in [0, 1]."""
     canvas = np.zeros((height, width), np.uint8)
     scale = 1 << _EDGE_SUPERSAMPLE_BITS
