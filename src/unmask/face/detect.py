@@ -4,9 +4,11 @@ BlazeFace (`face/blazeface.py`, its models packaged with unmask) runs first: a f
 milliseconds on any photo, and it finds faces under black, white and N95 masks. For each of its
 faces, dlib's MMOD looks at a small window around it: its box when it sees the face too (the box
 dlib's shape predictor was trained on), else a box from BlazeFace's eyes (`box_from_eyes`). dlib's
-68-point predictor runs in that box at full resolution. When BlazeFace finds nothing, dlib
-searches the photo (on downscaled copies; each later stage only when the earlier ones found
-nothing):
+68-point predictor runs in that box at full resolution. A face MMOD does not confirm that
+BlazeFace sees from the front but does not keep across views (mirrored, larger and smaller
+windows) is a false one and left out (`false_face`: a wall, an ear). When BlazeFace finds
+nothing, or only false faces, dlib searches the photo (on downscaled copies; each later stage
+only when the earlier ones found nothing):
 
 1. MMOD on a copy of about `COARSE_PIXELS` pixels: finds every face wider than about a quarter
    of the photo's long side (portraits, selfies, phone photos of one person).
