@@ -94,8 +94,8 @@ class Face:
 def detect_faces(image: np.ndarray, use_blazeface: bool = True) -> list[Face]:
     """All faces found in a uint8 RGB photo (H, W, 3), largest first (see the module docstring
     for which faces are searched; BlazeFace's false faces, `false_face`, are left out); an empty
-    list when there is none. `use_blazeface=False`
-    searches with dlib alone (the detector before BlazeFace; for comparisons)."""
+    list when there is none. `use_blazeface=False` searches with dlib alone (the detector before
+    BlazeFace; for comparisons)."""
     image = _check_image(image)
     faces = [face for face, d in blazeface_faces(image) if not false_face(image, face, d)] if use_blazeface else []
     if not faces:
