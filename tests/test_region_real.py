@@ -210,8 +210,9 @@ def test_masks_the_colours_miss_found_by_the_network(wild_dir, photo):
 
 
 def test_bearded_and_smiling_faces_stay_unmasked(people_dir, expressions_dir):
-    """The unmasked faces the network claims most of (a grey beard, people/ p05/3: mean 0.41; a
-    smile whose detection is off the face, expressions/happy: 0.52) are still reported unmasked."""
+    """The unmasked faces the network claims most of (a grey beard, people/ p05/3: mean 0.41;
+    expressions/happy: 0.52 when its chosen face was the wall beside it, 0.00 on the face since
+    false faces are left out) are still reported unmasked."""
     for path in (people_dir / "p05" / "3.jpg", expressions_dir / "happy.jpg"):
         image = read_image(path)
         found = find_mask_region(image, find_face(image, path=path))

@@ -4,9 +4,11 @@ BlazeFace (`face/blazeface.py`, its models packaged with unmask) runs first: a f
 milliseconds on any photo, and it finds faces under black, white and N95 masks. For each of its
 faces, dlib's MMOD looks at a small window around it: its box when it sees the face too (the box
 dlib's shape predictor was trained on), else a box from BlazeFace's eyes (`box_from_eyes`). dlib's
-68-point predictor runs in that box at full resolution. When BlazeFace finds nothing, dlib
-searches the photo (on downscaled copies; each later stage only when the earlier ones found
-nothing):
+68-point predictor runs in that box at full resolution. A face MMOD does not confirm that
+BlazeFace sees from the front but does not keep across views (mirrored, larger and smaller
+windows) is a false one and left out (`false_face`: a wall, an ear). When BlazeFace finds
+nothing, or only false faces, dlib searches the photo (on downscaled copies; each later stage
+only when the earlier ones found nothing):
 
 1. MMOD on a copy of about `COARSE_PIXELS` pixels: finds every face wider than about a quarter
    of the photo's long side (portraits, selfies, phone photos of one person).
@@ -29,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from unmask.errors import FaceError
-from unmask.face.blazeface import inside_share
+from unmask.face.blazeface import Detection, inside_share
 
 MIN_FACE_SIZE = 48
 """Smallest usable face: detector box width in photo pixels (the box spans brows to chin). Measured
@@ -91,19 +93,58 @@ class Face:
 
 def detect_faces(image: np.ndarray, use_blazeface: bool = True) -> list[Face]:
     """All faces found in a uint8 RGB photo (H, W, 3), largest first (see the module docstring
-    for which faces are searched); an empty list when there is none. `use_blazeface=False`
-    searches with dlib alone (the detector before BlazeFace; for comparisons)."""
+    for which faces are searched; BlazeFace's false faces, `false_face`, are left out); an empty
+    list when there is none. `use_blazeface=False` searches with dlib alone (the detector before
+    BlazeFace; for comparisons)."""
+    image = _check_image(image)
+    faces = [face for face, d in blazeface_faces(image) if not false_face(image, face, d)] if use_blazeface else []
+    if not faces:
+        faces = [Face(box, float(score), face_landmarks(image, box), "dlib") for box, score in _find_boxes(image)]
+    faces.sort(key=lambda face: face.width, reverse=True)
+    return faces
+
+
+def blazeface_faces(image: np.ndarray) -> list[tuple[Face, Detection]]:
+    """Every face BlazeFace finds in a uint8 RGB photo (H, W, 3), as a `Face` (dlib's box and
+    score when MMOD sees it too, else a box from BlazeFace's eyes and BlazeFace's score; the 68
+    landmarks) beside BlazeFace's own detection, in BlazeFace's order (best first)."""
     from unmask.face import blazeface
 
     image = _check_image(image)
-    found = [_dlib_box_near(image, d.box)
-             or (box_from_eyes(d.eyes, BLAZE_BOX_SHARE * (d.box[2] - d.box[0])), d.score, "blazeface")
-             for d in (blazeface.detect(image) if use_blazeface else [])]
-    if not found:
-        found = [(box, score, "dlib") for box, score in _find_boxes(image)]
-    faces = [Face(box, float(score), face_landmarks(image, box), detector) for box, score, detector in found]
-    faces.sort(key=lambda face: face.width, reverse=True)
-    return faces
+    pairs = []
+    for d in blazeface.detect(image):
+        box, score, detector = _dlib_box_near(image, d.box) or (
+            box_from_eyes(d.eyes, BLAZE_BOX_SHARE * (d.box[2] - d.box[0])), d.score, "blazeface")
+        pairs.append((Face(box, float(score), face_landmarks(image, box), detector), d))
+    return pairs
+
+
+FRONTAL_EYE_SHARE = 0.399
+"""Eye distance in box widths (`blazeface.eye_share`) from which `false_face` takes a BlazeFace face
+as seen from the front. Fitted with `FALSE_VIEW_SCORE` by scripts/fit_false_faces.py on every face
+found in people/, expressions/, mfr2/ and wild/ (438 faces, 12 false by eye): half-way between the
+turned true faces that score below `FALSE_VIEW_SCORE` across views (eye share up to 0.38) and the
+false ones it drops (0.417, 0.418)."""
+
+FALSE_VIEW_SCORE = 0.553
+"""A face seen from the front that dlib's MMOD does not confirm is false when BlazeFace's mean score
+over six views (`blazeface.view_score`) is below this. Same fit: half-way between the false faces
+it drops (0.42, 0.44) and the lowest true face seen from the front (0.63); leaving out any one
+folder, the fit on the others drops no true face of it (docs/evaluation.md)."""
+
+
+def false_face(image: np.ndarray, face: Face, detection: Detection) -> bool:
+    """Whether a face BlazeFace found (`detection`, and the `Face` made of it) in the uint8 RGB
+    photo (H, W, 3) is a false one: dlib's MMOD does not confirm it (`face.detector` is
+    "blazeface"), BlazeFace sees it from the front (eyes at least `FRONTAL_EYE_SHARE` box widths
+    apart) and does not keep it across views (`blazeface.view_score` below `FALSE_VIEW_SCORE`).
+    A masked face is often not confirmed and scores low once, but a face seen from the front keeps
+    its score in the mirrored photo and in larger and smaller windows; a turned one need not, so it
+    is kept. Both constants are fitted by scripts/fit_false_faces.py (docs/faces.md)."""
+    from unmask.face import blazeface
+
+    return (face.detector == "blazeface" and blazeface.eye_share(detection) >= FRONTAL_EYE_SHARE
+            and blazeface.view_score(image, detection) < FALSE_VIEW_SCORE)
 
 
 def find_face(
