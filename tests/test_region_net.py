@@ -291,6 +291,22 @@ def test_training_script_writes_a_network_the_package_runs(people_dir, templates
     assert "Traceback" not in run.stderr and not (tmp_path / "x.onnx").exists()
 
 
+def test_composites_are_the_same_for_the_same_seed_and_workers(templates_dir, monkeypatch):
+    """`make_set` in two processes: the same seed gives the same composites, another seed others."""
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))  # the spawned workers import the script by name
+    import train_region_net as script
+    from unmask.region.templates import load_templates
+
+    faces = [(face_photo(192), LANDMARKS)]
+    templates = load_templates(templates_dir)
+    crops, regions = script.make_set(faces, templates, 5, np.random.SeedSequence(4), workers=2)
+    assert crops.shape == (5, SIDE, SIDE, 3) and regions.shape == (5, SIDE, SIDE)
+    again = script.make_set(faces, templates, 5, np.random.SeedSequence(4), workers=2)
+    assert np.array_equal(crops, again[0]) and np.array_equal(regions, again[1])
+    other = script.make_set(faces, templates, 5, np.random.SeedSequence(5), workers=1)
+    assert not np.array_equal(crops, other[0])
+
+
 def test_weights_of_the_numpy_era_are_written_unchanged(tmp_path):
     """`--export-from` (how the shipped file was made from the numpy-run `net.npz`): the same
     weights, the training note kept."""
