@@ -220,7 +220,7 @@ def sample(canvas: np.ndarray, landmarks: np.ndarray, templates, rng: np.random.
     times); then a turned head 30 % and a tight crop 25 % of the time. Things that are not mask
     (`negatives_for`) are painted under the mask or in front of it, their pixels out of the region."""
     beside = negatives_for(rng, empty := rng.random() < 0.12)
-    skin = skin_colour(canvas, landmarks)
+    skin = skin_colour(canvas, landmarks) if "hand" in beside else None  # before the mask covers the cheeks
     for kind in beside:
         if kind not in OVER_MASK:
             canvas, _ = paint_negative(canvas, landmarks, kind, rng)

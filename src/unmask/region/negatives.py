@@ -59,8 +59,9 @@ def paint_negative(
             colour = skin_colour(image, points)
         else:
             colour = _hair_colour(rng) if kind in ("hair", "beard") else _dark_leaning(rng)
-    texture = _texture(kind, alpha.shape, frame, rng)
-    light = _light(alpha.shape, frame, rng)
+    grid = frame.grid(alpha.shape)  # frame coordinates of every pixel, shared by texture and light
+    texture = _texture(kind, grid, frame.d, rng)
+    light = _light(grid, rng)
     paint = np.asarray(colour, np.float64) * (texture * light)[..., None]
     a = alpha[..., None]
     painted = np.clip(np.round(a * paint + (1 - a) * image), 0, 255).astype(np.uint8)
@@ -183,28 +184,27 @@ def _noise(shape: tuple[int, int], sigma_x: float, sigma_y: float, rng: np.rando
     return raw / max(float(raw.std()), 1e-6)
 
 
-def _texture(kind: str, shape: tuple[int, int], frame, rng: np.random.Generator) -> np.ndarray:
+def _texture(kind: str, grid: np.ndarray, d: float, rng: np.random.Generator) -> np.ndarray:
     """Brightness factor (h, w) around 1: strands for hair and beards, a print or knit for clothing,
-    a fine mesh for microphones, smooth skin for hands."""
-    d = frame.d
+    a fine mesh for microphones, smooth skin for hands. `grid` float (h, w, 2): the frame
+    coordinates of every pixel; `d` the eye distance in pixels."""
+    shape = grid.shape[:2]
     if kind in ("hair", "beard"):
         # strands run along the face's down direction; at small roll that is the image's y
         return 1 + rng.uniform(0.15, 0.35) * _noise(shape, max(0.5, 0.01 * d), max(1.0, 0.12 * d), rng)
     if kind in ("collar", "scarf"):
-        grid = frame.grid(shape)
         u, v = grid[..., 0] / 3, grid[..., 1] / 3
         weight = cloth_pattern(str(rng.choice(PATTERNS)), u, v, rng) if rng.random() < 0.5 else 0 * u
         return (1 - 0.5 * weight * rng.uniform(-1, 1)) * (1 + 0.06 * _noise(shape, 0.6, 0.6, rng))
     if kind == "microphone":
-        grid = frame.grid(shape) * 25
-        mesh = (np.abs(np.sin(grid[..., 0] + grid[..., 1])) > 0.9) | (np.abs(np.sin(grid[..., 0] - grid[..., 1])) > 0.9)
+        fine = grid * 25
+        mesh = (np.abs(np.sin(fine[..., 0] + fine[..., 1])) > 0.9) | (np.abs(np.sin(fine[..., 0] - fine[..., 1])) > 0.9)
         return 1 + 0.3 * mesh
     return 1 + 0.04 * _noise(shape, 1.0, 1.0, rng)
 
 
-def _light(shape: tuple[int, int], frame, rng: np.random.Generator) -> np.ndarray:
-    """A soft light gradient (h, w) across the face frame, 0.7 to 1.3."""
-    grid = frame.grid(shape)
+def _light(grid: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A soft light gradient (h, w) across the face frame (`grid` as `_texture`'s), 0.7 to 1.3."""
     slope = rng.normal(0, 0.12, 2)
     return np.clip(1 + grid[..., 0] * slope[0] + grid[..., 1] * slope[1], 0.7, 1.3)
 
