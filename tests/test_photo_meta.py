@@ -79,6 +79,27 @@ def test_quality_estimate_is_the_libjpeg_quality(quality):
     assert estimate_jpeg_quality(Image.open(buffer).quantization) == quality
 
 
+def test_quality_estimate_of_other_encoders_tables_is_the_nearest_quality():
+    """Tables no libjpeg quality gives (other encoders, one table only, 16-bit values): the quality
+    whose scaled standard tables are nearest in summed absolute difference, the highest of equally
+    near ones, as the definition computes it quality by quality."""
+    from unmask.photo_meta import _CHROMA, _LUMA
+
+    def nearest(tables):
+        def error(q):
+            scale = 5000 // q if q < 50 else 200 - 2 * q
+            return sum(abs(min(max((b * scale + 50) // 100, 1), 255) - v)
+                       for i, base in ((0, _LUMA), (1, _CHROMA)) if i in tables for b, v in zip(base, tables[i]))
+        return min(range(1, 101), key=lambda q: (error(q), -q))
+
+    rng = np.random.default_rng(5)
+    cases = [{0: list(rng.integers(1, 256, 64)), 1: list(rng.integers(1, 256, 64))} for _ in range(20)]
+    cases += [{0: list(rng.integers(1, 65536, 64))}, {1: [1] * 64}, {0: [255] * 64, 1: [255] * 64}, {0: [2] * 64}]
+    found = [estimate_jpeg_quality(tables) for tables in cases]
+    assert found == [nearest(tables) for tables in cases]
+    assert len(set(found)) > 5  # the cases reach many different qualities
+
+
 @pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp", ".heic"])
 def test_every_output_format_keeps_what_the_photo_carries(scene, suffix):
     """Read a camera JPEG turned by EXIF orientation 6 and write it in each format: upright pixels,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import ExifTags, Image, JpegImagePlugin
 
 from unmask.errors import ImageError
@@ -84,14 +85,15 @@ def estimate_jpeg_quality(tables: dict[int, list[int]]) -> int:
     """The libjpeg quality (1..100) whose scaled standard tables are closest to a JPEG's
     quantisation `tables` (Pillow's `quantization`: table id -> 64 values, natural order; table
     0 luminance, 1 chrominance): exact for files libjpeg wrote, the nearest for other encoders."""
-    pairs = [(tables[i], base) for i, base in ((0, _LUMA), (1, _CHROMA)) if i in tables]
-
-    def error(quality: int) -> float:
-        scale = 5000 // quality if quality < 50 else 200 - 2 * quality
-        return sum(abs(min(max((b * scale + 50) // 100, 1), 255) - v)
-                   for table, base in pairs for b, v in zip(base, table))
-
-    return min(range(1, 101), key=lambda q: (error(q), -q))
+    qualities = np.arange(1, 101)
+    scales = np.where(qualities < 50, 5000 // qualities, 200 - 2 * qualities)[:, None]
+    errors = np.zeros(len(qualities), np.int64)  # summed absolute differences, one per quality
+    for i, base in ((0, _LUMA), (1, _CHROMA)):
+        if i in tables:
+            values = np.asarray(tables[i], np.int64)[: len(base)]
+            scaled = np.clip((np.asarray(base[: len(values)], np.int64) * scales + 50) // 100, 1, 255)
+            errors += np.abs(scaled - values).sum(axis=1)
+    return int(qualities[errors == errors.min()].max())  # the closest; of equally close ones the highest
 
 
 def save_options(info: PhotoInfo | None, fmt: str, strip_location: bool = False) -> dict[str, Any]:
