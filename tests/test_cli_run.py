@@ -82,6 +82,25 @@ def test_not_an_image(inputs, capsys):
     assert "notes.jpg" in line and "not an image" in line
 
 
+def test_photo_not_found_exits_1_in_a_fresh_process(inputs, tmp_path):
+    """The real command in its own process: one error line and exit 1 (a daemon thread still in
+    OpenCV at exit used to abort the process, exit 134)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import unmask
+
+    src = str(Path(unmask.__file__).parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "unmask", "run", str(tmp_path / "absent.jpg"), "-r",
+                           str(inputs["reference"]), "-o", str(tmp_path / "x.jpg"), "--quiet"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.splitlines() == [f"error: {tmp_path / 'absent.jpg'}: file not found"]
+
+
 def test_no_face(inputs, capsys):
     # small, because a blank photo sends the detector through all its slower search stages
     blank = write_image(inputs["folder"] / "wall.png", np.full((64, 64, 3), 90, np.uint8))

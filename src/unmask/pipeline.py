@@ -415,13 +415,14 @@ def locate(
 def _start_colour_tables() -> None:
     """Have OpenCV build its CIELAB tables (about 0.07 s, once per process; the region finder's
     first colour conversion waits for them) in a thread while the photo is read and its faces
-    found: OpenCV releases the GIL, so on a free core they cost no time. Once per process."""
+    found: OpenCV releases the GIL, so on a free core they cost no time. Once per process. Not a
+    daemon thread: one still in OpenCV when Python exits (a photo not found) aborts the process."""
     import threading
 
     import cv2
 
     pixel = np.zeros((1, 1, 3), np.uint8)
-    threading.Thread(target=cv2.cvtColor, args=(pixel, cv2.COLOR_RGB2LAB), daemon=True).start()
+    threading.Thread(target=cv2.cvtColor, args=(pixel, cv2.COLOR_RGB2LAB)).start()
 
 
 def _masked_faces(spots: list[SceneFace], name: Path | None) -> tuple[list[SceneFace], bool]:
