@@ -4,8 +4,10 @@ Composites: procedural masks (`unmask.region.synthetic.render_mask`, every kind,
 a colour of `random_colour`, 40 % with the top edge moved up to the nose bridge's top) and mask
 templates (`unmask.region.templates`: RGBA pictures with anchor points, recoloured, half of those
 with a print of `cloth_pattern`: plaid, specks, text, stripes...; all moved a little off their
-anchors) on unmasked photos, plus unmasked photos with an empty region. The colours lean dark
-(black, navy, dark hues: 40 %), as real photos do. 30 % are seen as a turned head (`turn`) and
+anchors) on unmasked photos, plus unmasked photos with an empty region. Half of the masks are made
+larger (`larger_reach`: the lower edge further under the chin and out beside the jaw, as real
+masks reach down the neck) and 40 % darken towards their lower edge (`shaded`). The colours lean
+dark (black, navy, dark hues: 40 %), as real photos do. 30 % are seen as a turned head (`turn`) and
 25 % as a tight crop whose edge cuts the mask below the chin or beside a cheek (`cut_frame`).
 45 % of the masked composites and 90 % of the unmasked ones carry one or two things that are not
 mask (`unmask.region.negatives`: hair, a collar, a scarf, a beard, a hand, a microphone,
@@ -212,12 +214,62 @@ def negatives_for(rng: np.random.Generator, empty: bool) -> list[str]:
     return [str(k) for k in rng.choice(NEGATIVE_KINDS, int(rng.integers(1, 3)), replace=False)]
 
 
+LARGER_SHARE = 0.5
+"""Share of masks made larger (`larger_reach`): real masks reach from just under the chin to far
+down the neck, the templates and procedural outlines only about a tenth of the bridge-to-chin
+length below the chin."""
+LARGER_REACH = 0.4
+"""Largest extra reach under the chin, a share of the bridge-to-chin length (beside the jaw half of it)."""
+SHADE_SHARE = 0.4
+"""Share of composites whose mask darkens towards its lower edge (`shaded`), as under a chin."""
+
+
+def larger_reach(rng: np.random.Generator) -> float:
+    """How much farther than drawn a mask's lower edge reaches (`render_mask`'s `reach`): 0, or
+    up to `LARGER_REACH` (`LARGER_SHARE` of the time)."""
+    return float(rng.uniform(0, LARGER_REACH)) if rng.random() < LARGER_SHARE else 0.0
+
+
+def lower_edge_shift(landmarks: np.ndarray, anchors: np.ndarray, reach: float) -> np.ndarray:
+    """Extra shift (K, 2), units of d, of a template's anchors on the landmarks `anchors` (K,)
+    of the face's 68 `landmarks` (68, 2): those on the jaw move `reach` (a share of the
+    bridge-to-chin length) down the face at the chin and half of it outwards, as `render_mask`'s
+    `reach` moves a procedural mask's lower edge."""
+    frame = face_frame(landmarks)
+    length = float(np.linalg.norm(landmarks[8] - landmarks[27])) / frame.d
+    centre = landmarks[27:36].mean(axis=0)
+    shift = np.zeros((len(anchors), 2))
+    for k, index in enumerate(np.asarray(anchors)):
+        if index > 16:
+            continue
+        outward = landmarks[index] - centre
+        outward /= np.linalg.norm(outward) + 1e-9
+        chin = np.clip(1 - abs(index - 8) / 5, 0, 1) ** 1.5
+        shift[k] = reach * length * (chin * frame.down + outward / 2)
+    return shift
+
+
+def shaded(image: np.ndarray, region: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """`image` (uint8 RGB (H, W, 3)) with the mask's pixels (`region` bool (H, W)) darkened from
+    none at its top to 20-60 % at its lower edge, down the face (the face's 68 `landmarks`)."""
+    if not region.any():
+        return image
+    frame = face_frame(landmarks)
+    down = frame.grid(region.shape)[..., 1]
+    top, bottom = down[region].min(), down[region].max()
+    depth = np.clip((down - top) / max(bottom - top, 1e-6), 0, 1) ** 1.5 * rng.uniform(0.2, 0.6)
+    out = image.astype(np.float32)
+    out[region] *= 1 - depth[region, None]
+    return out.round().astype(np.uint8)
+
+
 def sample(canvas: np.ndarray, landmarks: np.ndarray, templates, rng: np.random.Generator
            ) -> tuple[np.ndarray, np.ndarray]:
     """One training pair: crop uint8 (SIDE, SIDE, 3) and region bool (SIDE, SIDE). Procedural
     masks in a random colour half the time, their top edge moved over the nose bridge 40 % of
     the time (respirators sit up to landmark 27); templates recoloured (a print half of those
-    times); then a turned head 30 % and a tight crop 25 % of the time. Things that are not mask
+    times); either made larger half of the time and shaded towards the lower edge 40 %; then a
+    turned head 30 % and a tight crop 25 % of the time. Things that are not mask
     (`negatives_for`) are painted under the mask or in front of it, their pixels out of the region."""
     beside = negatives_for(rng, empty := rng.random() < 0.12)
     skin = skin_colour(canvas, landmarks) if "hand" in beside else None  # before the mask covers the cheeks
@@ -229,7 +281,8 @@ def sample(canvas: np.ndarray, landmarks: np.ndarray, templates, rng: np.random.
     elif rng.random() < 0.43:
         colour = random_colour(rng) if rng.random() < 0.5 else None
         apex = rng.uniform(-0.7, 0.45) if rng.random() < 0.4 else None
-        masked, region = render_mask(canvas, landmarks, str(rng.choice(MASK_KINDS)), rng, colour, apex)
+        masked, region = render_mask(canvas, landmarks, str(rng.choice(MASK_KINDS)), rng, colour, apex,
+                                     reach=larger_reach(rng))
     else:
         template = templates[rng.integers(len(templates))]
         if rng.random() < (0.75 if template.name.startswith("surgical") else 0.5):
@@ -238,12 +291,15 @@ def sample(canvas: np.ndarray, landmarks: np.ndarray, templates, rng: np.random.
                 colour = printed(template.rgba.shape[:2], colour, rng)
             template = replace(template, rgba=recolour(template.rgba, colour))
         shift = rng.normal(0, 0.03, (len(template.landmarks), 2)) + rng.normal(0, [0.03, 0.07])
+        shift += lower_edge_shift(landmarks, template.landmarks, larger_reach(rng))
         masked, region = put_template(canvas, landmarks, template, shift)
     for kind in beside:
         if kind in OVER_MASK:
             colour = skin if kind == "hand" and rng.random() < 0.8 else None
             masked, covered = paint_negative(masked, landmarks, kind, rng, colour)
             region &= ~covered
+    if rng.random() < SHADE_SHARE:
+        masked = shaded(masked, region, landmarks, rng)
     if rng.random() < 0.3:
         masked, region, landmarks = turn(masked, region, landmarks, rng)
     if rng.random() < 0.25:

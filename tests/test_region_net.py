@@ -435,3 +435,22 @@ def test_composites_are_crops_with_their_region(templates_dir):
         assert crop.shape == (SIDE, SIDE, 3) and crop.dtype == np.uint8 and region.shape == (SIDE, SIDE)
         empty += not region.any()
     assert 1 <= empty <= 12  # about 12 % unmasked faces with an empty region
+
+
+def test_larger_templates_and_shade_of_the_training_composites():
+    module = _training_script()
+    anchors = np.array([2, 8, 14, 30])
+    assert not module.lower_edge_shift(LANDMARKS, anchors, 0.0).any()
+    shift = module.lower_edge_shift(LANDMARKS, anchors, 0.3)
+    length = np.linalg.norm(LANDMARKS[8] - LANDMARKS[27]) / np.linalg.norm(
+        LANDMARKS[42:48].mean(axis=0) - LANDMARKS[36:42].mean(axis=0))
+    assert shift[1, 1] == pytest.approx(0.3 * length * 1.5, rel=0.05)  # the chin: down, and out (down too)
+    assert shift[0, 0] < 0 < shift[2, 0] and not shift[3].any()  # jaw sides outwards; the nose stays
+    image = face_photo()
+    region = np.zeros(image.shape[:2], bool)
+    region[100:160, 60:130] = True
+    shaded = module.shaded(image, region, LANDMARKS, np.random.default_rng(0))
+    assert np.array_equal(shaded[~region], image[~region])
+    loss = image.astype(float) - shaded
+    assert loss[100:104, 60:130].mean() < 1 < loss[156:160, 60:130].mean()
+    assert (loss >= -0.5).all()

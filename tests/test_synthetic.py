@@ -129,3 +129,16 @@ def test_patterns_mix_two_colours(pattern):
         assert count - 1 >= 40 and second < 0.15
     with pytest.raises(ValueError, match="unknown pattern"):
         cloth_pattern("paisley", u, v, np.random.default_rng(0))
+
+
+def test_reach_makes_the_mask_larger_below_and_beside_the_jaw():
+    image = face_photo()
+    _, usual = render_mask(image, LANDMARKS, "surgical", 4)
+    _, same = render_mask(image, LANDMARKS, "surgical", 4, reach=0.0)
+    assert np.array_equal(usual, same)
+    _, larger = render_mask(image, LANDMARKS, "surgical", 4, reach=0.3)
+    assert larger.sum() > 1.2 * usual.sum() and (usual & ~larger).sum() < 0.002 * usual.sum()  # its corners move out a little
+    column = round(LANDMARKS[8, 0])
+    bottom, bottom_larger = np.nonzero(usual[:, column])[0][-1], np.nonzero(larger[:, column])[0][-1]
+    length = np.linalg.norm(LANDMARKS[8] - LANDMARKS[27])
+    assert bottom_larger - bottom == pytest.approx(0.3 * length, abs=2)

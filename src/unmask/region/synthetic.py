@@ -38,6 +38,7 @@ def render_mask(
     rng_or_seed: np.random.Generator | int,
     color: tuple[int, int, int] | None = None,
     apex: float | None = None,
+    reach: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Paint a synthetic face mask of `kind` (one of `MASK_KINDS`) on a face.
 
@@ -46,7 +47,8 @@ def render_mask(
     (RGB 0-255) overrides the base fabric colour; `apex` overrides where the upper edge crosses
     the nose, as a fraction of the way from landmark 28 to 29 (negative: above 28, towards the
     bridge's top 27; None: 0.25 for respirators, 0.45 for the others; ignored for pulled_down).
-    Returns `(masked, region)`: masked uint8 (H, W, 3) and region bool (H, W).
+    `reach` (>= 0, a share of the bridge-to-chin length) moves the lower edge that much farther
+    under the chin and half that much farther out beside the jaw: a larger mask. Returns `(masked, region)`: masked uint8 (H, W, 3) and region bool (H, W).
 
     Edges are antialiased inside the region only: coverage alpha >= 0.5 is the region (blended
     with that alpha), alpha < 0.5 is left untouched. So `region` is exactly the set of pixels
@@ -63,7 +65,7 @@ def render_mask(
         raise ValueError(f"expected (68, 2) landmarks, got {points.shape}")
     rng = rng_or_seed if isinstance(rng_or_seed, np.random.Generator) else np.random.default_rng(rng_or_seed)
 
-    top, bottom = _outline(points, kind, apex)
+    top, bottom = _outline(points, kind, apex, reach)
     outline = np.concatenate([top, bottom[::-1][1:-1]])
     height, width = image.shape[:2]
     alpha = coverage(outline, height, width)
@@ -96,9 +98,10 @@ def render_mask(
     return masked, region
 
 
-def _outline(points: np.ndarray, kind: str, apex_at: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _outline(points: np.ndarray, kind: str, apex_at: float | None = None, reach: float = 0.0
+             ) -> tuple[np.ndarray, np.ndarray]:
     """The mask's upper and lower edges, both running from its left to its right corner
-    (`apex_at`: `render_mask`'s `apex`).
+    (`apex_at`, `reach`: `render_mask`'s `apex` and `reach`).
 
     Returns two (N, 2) polylines sharing their end points. The lower edge follows the jaw line
     pushed outwards (fabric bulges beyond the jaw) and under the chin; the upper edge crosses the
@@ -120,8 +123,8 @@ def _outline(points: np.ndarray, kind: str, apex_at: float | None = None) -> tup
             apex_at = 0.25 if respirator else 0.45
         apex = points[28] + apex_at * (points[29] - points[28])
         corner_index = 1.35 if respirator else 1.0
-    bulge = (0.05 if respirator else 0.035) * bridge_to_chin
-    chin_drop = (0.10 if respirator else 0.13) * bridge_to_chin
+    bulge = ((0.05 if respirator else 0.035) + reach / 2) * bridge_to_chin
+    chin_drop = ((0.10 if respirator else 0.13) + reach) * bridge_to_chin
 
     def jaw_at(index: float) -> np.ndarray:
         i = int(np.floor(index))
