@@ -59,7 +59,9 @@ def serve(host: str = "127.0.0.1", port: int = 7860, weights: str | None = None,
             print(f"* Running on local URL:  {page.local_url}", flush=True)
             if not share:
                 print("* To also open a public link, start it with `unmask web --share`.", flush=True)
-        threading.Thread(target=_warm_up, daemon=True).start()
+        # not a daemon: a thread still inside dlib or OpenCV when Python exits (Ctrl-C during the
+        # warm-up) can abort the process; the warm-up ends within seconds
+        threading.Thread(target=_warm_up).start()
         page.block_thread()
     finally:
         shutil.rmtree(root, ignore_errors=True)
