@@ -56,7 +56,7 @@ from unmask.region.frame import face_frame
 from unmask.region.net import SIDE, crop_matrix, face_crop, network_input
 from unmask.region.negatives import NEGATIVE_KINDS, OVER_MASK, paint_negative, skin_colour
 from unmask.region.net_model import RegionNet, layer_names, read_onnx, write_onnx
-from unmask.region.synthetic import MASK_KINDS, PATTERNS, cloth_pattern, render_mask
+from unmask.region.synthetic import MASK_KINDS, PATTERNS, chin_weight, cloth_pattern, render_mask
 from unmask.region.templates import load_templates, put_template, recolour
 from unmask.images import read_image
 
@@ -244,8 +244,7 @@ def lower_edge_shift(landmarks: np.ndarray, anchors: np.ndarray, reach: float) -
             continue
         outward = landmarks[index] - centre
         outward /= np.linalg.norm(outward) + 1e-9
-        chin = np.clip(1 - abs(index - 8) / 5, 0, 1) ** 1.5
-        shift[k] = reach * length * (chin * frame.down + outward / 2)
+        shift[k] = reach * length * (chin_weight(index) * frame.down + outward / 2)
     return shift
 
 

@@ -48,7 +48,8 @@ def render_mask(
     the nose, as a fraction of the way from landmark 28 to 29 (negative: above 28, towards the
     bridge's top 27; None: 0.25 for respirators, 0.45 for the others; ignored for pulled_down).
     `reach` (>= 0, a share of the bridge-to-chin length) moves the lower edge that much farther
-    under the chin and half that much farther out beside the jaw: a larger mask. Returns `(masked, region)`: masked uint8 (H, W, 3) and region bool (H, W).
+    under the chin and half that much farther out beside the jaw: a larger mask.
+    Returns `(masked, region)`: masked uint8 (H, W, 3) and region bool (H, W).
 
     Edges are antialiased inside the region only: coverage alpha >= 0.5 is the region (blended
     with that alpha), alpha < 0.5 is left untouched. So `region` is exactly the set of pixels
@@ -139,8 +140,7 @@ def _outline(points: np.ndarray, kind: str, apex_at: float | None = None, reach:
     # lower edge: jaw from the left corner through the chin to the right corner
     indices = np.concatenate([[corner_index], np.arange(np.ceil(corner_index), 16 - corner_index + 1e-9, 1.0)])
     indices = np.unique(np.concatenate([indices, [16 - corner_index]]))
-    chin_weight = np.clip(1 - np.abs(indices - 8) / 5, 0, 1) ** 1.5
-    lower = np.array([pushed(jaw_at(i), w) for i, w in zip(indices, chin_weight)])
+    lower = np.array([pushed(jaw_at(i), w) for i, w in zip(indices, chin_weight(indices))])
     left, right = lower[0], lower[-1]
 
     # upper edge: corner -> over the cheek -> apex -> over the cheek -> corner, a smooth arc
@@ -164,6 +164,12 @@ def _smooth_curve(points: np.ndarray, count: int) -> np.ndarray:
         )
     dense.append(points[-1:])
     return _resample(np.concatenate(dense), count)
+
+
+def chin_weight(indices: np.ndarray) -> np.ndarray:
+    """How much of a mask's drop under the chin a point of the jaw line takes, for jaw landmark
+    indices (N,) (0..16, fractional allowed): 1 at the chin (8), falling to 0 five points away."""
+    return np.clip(1 - np.abs(np.asarray(indices, np.float64) - 8) / 5, 0, 1) ** 1.5
 
 
 def _resample(curve: np.ndarray, count: int) -> np.ndarray:
