@@ -13,7 +13,7 @@ from unmask.errors import ImageError, UnmaskError
 from unmask.face import find_face
 from unmask.region.synthetic import render_mask
 from unmask.images import read_image, write_image
-from unmask.references import closest_result, gather, mouth_opening, pose_mismatch, rank, sources
+from unmask.references import LIGHT_WEIGHT, closest_result, gather, mouth_opening, pose_mismatch, rank, sources
 
 
 def _small(image: np.ndarray, side: int = 480) -> np.ndarray:
@@ -74,10 +74,13 @@ def test_folder_with_a_corrupt_file_and_a_faceless_photo(person, tmp_path):
     assert [e["label"] for e in ranking if "rank" in e] == [str(folder / "b_good.png"), str(folder / "a_blurred.png")]
     used = [e for e in ranking if e.get("used")]
     assert len(used) == 1 and result.record["inputs"]["reference"] == used[0]["label"]
-    assert set(ranking[0]) == {"label", "rank", "used", "score", "terms", "measures", "result_identity"}
+    assert set(ranking[0]) == {"label", "rank", "used", "score", "terms", "measures", "result_identity", "result_light"}
     assert set(ranking[0]["terms"]) == {"pose", "mouth", "detail", "identity"}
-    # both are the person, so the face was completed with each and the result closer to the other kept
-    assert used[0]["result_identity"] == min(e["result_identity"] for e in ranking if "rank" in e)
+    # both are the person, so the face was completed with each and the result closer to the other
+    # kept, its light mismatch counted as identity distance
+    def cost(entry):
+        return entry["result_identity"] + LIGHT_WEIGHT * entry["result_light"]
+    assert cost(used[0]) == pytest.approx(min(cost(e) for e in ranking if "rank" in e), abs=1e-3)
     assert "choice" in result.record["seconds"]
     skipped = {e["label"]: e["skipped"] for e in ranking if "skipped" in e}
     assert set(skipped) == {str(folder / "c_corrupt.jpg"), str(folder / "d_noface.png")}
@@ -109,6 +112,12 @@ def test_the_result_most_like_the_other_photos_is_kept(people_dir, person):
     points = find_face(truth).landmarks
     index, distances = closest_result([(person["target"], points), (truth, points)], ranked[:2], ranked)
     assert index == 1 and distances[1] < distances[0] - 0.05, distances
+    # a light mismatch worth more than the identity gap turns the choice; an unknown one is ignored
+    gap = (distances[0] - distances[1]) / LIGHT_WEIGHT
+    faces = [(person["target"], points), (truth, points)]
+    assert closest_result(faces, ranked[:2], ranked, [0.0, gap + 1.0])[0] == 0
+    assert closest_result(faces, ranked[:2], ranked, [0.0, gap - 1.0])[0] == 1
+    assert closest_result(faces, ranked[:2], ranked, [0.0, float("nan")])[0] == 1
 
 
 def test_list_of_files_folders_and_arrays(person, tmp_path):

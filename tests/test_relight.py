@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from unmask.face.mean_shape import MEAN_SHAPE
-from unmask.relight import face_frame, gain_map, relight
+from unmask.relight import face_frame, gain_map, light_mismatch, relight
 
 S = 256
 
@@ -61,3 +61,26 @@ def test_too_little_skin_leaves_the_fill_as_it_is():
     assert gain_map(image, image[::-1], sample, points, ~sample) is None
     source = image[::-1]
     assert relight(image, source, sample, points, ~sample) is source
+
+
+def test_light_mismatch_sees_what_the_relighting_leaves():
+    """A smooth light difference is relit mostly away (its score falls to under a fifth); a rim
+    light down one side of the face, which no smooth gain removes, scores about its depth."""
+    points = MEAN_SHAPE * 90 + (128, 100)
+    x, y = face_frame(points, (S, S))
+    target = _lit_face(np.random.default_rng(0), np.clip(1.0 - 0.18 * x, 0.3, 1.3))
+    region = np.zeros((S, S), bool)
+    region[int(points[29, 1]):int(points[8, 1]) + 10, int(points[3, 0]):int(points[13, 0])] = True
+    head = (np.abs(x) < 1.0) & (y < 2.0)  # the head around the region, as warp samples it
+    sample = head & ~cv2.dilate(region.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    other = _lit_face(np.random.default_rng(0), np.clip(0.85 + 0.2 * x, 0.3, 1.3))
+    smooth = relight(target, other, sample, points, region)
+    assert light_mismatch(target, other, sample) > 15.0
+    assert light_mismatch(target, smooth, sample) < light_mismatch(target, other, sample) / 5
+    rim = target.astype(np.float64)
+    edge = (x > 0.6) & (x < 0.9)  # a bright band down the right side of the face
+    rim[edge] = np.minimum(rim[edge] * 1.5, 255)
+    rim = rim.astype(np.uint8)
+    assert light_mismatch(target, rim, sample) > 8.0
+    assert light_mismatch(target, rim, sample) > light_mismatch(target, target, sample) + 8.0
+    assert np.isnan(light_mismatch(target, rim, np.zeros((S, S), bool)))

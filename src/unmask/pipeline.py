@@ -163,8 +163,8 @@ class Filled:
     was made from, the face's `alignment`, the method's `completion` (aligned), `crop` the crop
     side, `points` the face's 68 landmarks in the photo (hidden ones estimated from the
     reference). What `fill` hands on also says which references were `tried` (best ranked
-    first), which one was kept (`pick`), the results' identity distances (`distances`, empty for
-    one try), the kept reference's upper-face `distance` and `limit`, and the seconds spent."""
+    first), which one was kept (`pick`), the results' identity distances and light mismatches
+    (`distances`, `mismatches`; empty for one try), the kept reference's upper-face `distance` and `limit`, and the seconds spent."""
 
     index: int
     case: Any  # unmask.methods.AlignedCase
@@ -175,6 +175,7 @@ class Filled:
     tried: list[Any] = field(default_factory=list)  # unmask.references.Ranked
     pick: int = 0
     distances: list[float] = field(default_factory=list)
+    mismatches: list[float] = field(default_factory=list)
     distance: float = float("nan")
     limit: float = float("nan")
     seconds: dict[str, float] = field(default_factory=dict)
@@ -547,11 +548,12 @@ def fill(scene: Scene, index: int, method: Any, tries: int | None = None, seed: 
             say(f"completing from reference {entry.candidate.label} (ranked {ranked.index(entry) + 1} of {len(ranked)})")
         fills.append(_fill(index, scene.photo.pixels, _working(spot), spot.region, entry.candidate, method, size,
                            seed, scene.expression, scene.photo.path, say, bars, clock))
-    pick, distances = 0, []
+    pick, distances, mismatches = 0, [], []
     if len(fills) > 1:
         say("keeping the result that looks most like the other photos of the person")
         faces = [(f.completion.image, f.alignment.to_crop(fills[0].points)) for f in fills]
-        pick, distances = references.closest_result(faces, tried, ranked)
+        mismatches = [f.completion.info.get("light_mismatch", float("nan")) for f in fills]
+        pick, distances = references.closest_result(faces, tried, ranked, mismatches)
         clock.lap("choice")
     chosen = tried[pick].candidate
     if len(ranked) > 1:
@@ -559,6 +561,7 @@ def fill(scene: Scene, index: int, method: Any, tries: int | None = None, seed: 
     distance, limit = tried[pick].measures["identity"], tried[pick].measures["identity_limit"]
     _check_identity(distance, limit, strict, chosen.path, say)
     return dataclasses.replace(fills[pick], tried=tried, pick=pick, distances=[float(d) for d in distances],
+                               mismatches=[float(m) for m in mismatches],
                                distance=float(distance), limit=limit, seconds=clock.laps)
 
 
@@ -682,7 +685,9 @@ def _ranking(spot: SceneFace, kept: Filled) -> list[dict[str, Any]]:
     from unmask import references
 
     return references.ranking_record(spot.ranked, spot.skipped, spot.ranked.index(kept.tried[kept.pick]),
-                                     {spot.ranked.index(e): d for e, d in zip(kept.tried, kept.distances)})
+                                     {spot.ranked.index(e): d for e, d in zip(kept.tried, kept.distances)},
+                                     {spot.ranked.index(e): m for e, m in zip(kept.tried, kept.mismatches)
+                                      if np.isfinite(m)})
 
 
 def _region_record(spot: SceneFace, kept: Filled) -> dict[str, Any]:

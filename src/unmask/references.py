@@ -51,6 +51,11 @@ TRIES = 3
 the `warp` method (it keeps the result `closest_result` prefers; the slow `stylegan` tries 1, the
 best ranked only). Chosen on the template cases of seeds 5 and 9 (docs/references.md)."""
 
+LIGHT_WEIGHT = 0.005
+"""Identity distance that one L* of light mismatch costs when `closest_result` chooses between
+completed faces (a rim light 10 levels deep weighs as much as 0.05 of identity distance). Fitted by
+scripts/fit_light_choice.py on template seed 5, checked on seed 0 and procedural cases."""
+
 _BAND_EYE_PX = 96  # the detail comparison never looks finer than this many pixels between the eyes
 
 Reference = str | Path | np.ndarray | NamedImage
@@ -168,14 +173,17 @@ def worth_trying(ranked: list[Ranked], tries: int) -> list[Ranked]:
 
 
 def closest_result(faces: list[tuple[np.ndarray, np.ndarray]], tried: list[Ranked],
-                   ranked: list[Ranked]) -> tuple[int, list[float]]:
-    """Which completed face looks most like the person. `faces`: one (image uint8 (S, S, 3), the
-    target's 68 landmarks (68, 2) in it) per entry of `tried` (from `worth_trying`), the landmarks
-    the same face points for all so that only the pixels differ. Each is described (dlib,
-    `unmask.metrics.descriptor`) and compared with the mean descriptor of the same-person
-    references of `ranked` other than the one it was made from (its lower face copies that one).
-    Returns the index of the closest (0 when no other reference is there to compare with) and the
-    distances (about 0.3-0.5 for the same person)."""
+                   ranked: list[Ranked], mismatches: Sequence[float] | None = None) -> tuple[int, list[float]]:
+    """Which completed face looks most like the person, under the target's light. `faces`: one
+    (image uint8 (S, S, 3), the target's 68 landmarks (68, 2) in it) per entry of `tried` (from
+    `worth_trying`), the landmarks the same face points for all so that only the pixels differ.
+    Each is described (dlib, `unmask.metrics.descriptor`) and compared with the mean descriptor of
+    the same-person references of `ranked` other than the one it was made from (its lower face
+    copies that one). `mismatches`: per face, the light its reference brought that the relighting
+    could not take away (`unmask.relight.light_mismatch`, L*); when all are known, each adds
+    `LIGHT_WEIGHT` per level to the face's distance. Returns the index of the best (0 when no
+    other reference is there to compare with) and the identity distances (about 0.3-0.5 for the
+    same person)."""
     from unmask.face import identity_distance
     from unmask.metrics import descriptor
 
@@ -188,21 +196,28 @@ def closest_result(faces: list[tuple[np.ndarray, np.ndarray]], tried: list[Ranke
         if not others:
             return 0, []
         distances.append(identity_distance(descriptor(image, landmarks), np.mean(others, axis=0)))
-    return int(np.argmin(distances)), distances
+    score = np.array(distances)
+    if mismatches is not None and np.all(np.isfinite(mismatches)):
+        score = score + LIGHT_WEIGHT * np.asarray(mismatches, float)
+    return int(np.argmin(score)), distances
 
 
 def ranking_record(ranked: list[Ranked], skipped: list[dict[str, str]], used: int = 0,
-                   result_identity: dict[int, float] | None = None) -> list[dict[str, Any]]:
+                   result_identity: dict[int, float] | None = None,
+                   result_light: dict[int, float] | None = None) -> list[dict[str, Any]]:
     """The JSON-able ranking for a result's record: one entry per candidate, best first
     ({"label", "rank", "used", "score", "terms", "measures"}; the references the face was completed
-    with also "result_identity", `closest_result`'s distance keyed by rank), then the skipped photos.
-    `used`: the rank of the reference whose result was kept."""
+    with also "result_identity" and "result_light", `closest_result`'s identity distance and light
+    mismatch, keyed by rank), then the skipped photos. `used`: the rank of the reference whose
+    result was kept."""
     entries = []
     for number, entry in enumerate(ranked):
         entries.append({"label": entry.candidate.label, "rank": number, "used": number == used, "score": entry.score,
                         "terms": entry.terms, "measures": entry.measures})
         if result_identity and number in result_identity:
             entries[-1]["result_identity"] = round(result_identity[number], 4)
+        if result_light and number in result_light:
+            entries[-1]["result_light"] = round(result_light[number], 2)
     return entries + skipped
 
 

@@ -125,3 +125,28 @@ def relight(target: np.ndarray, source: np.ndarray, sample: np.ndarray, points: 
     if gain is None:
         return source
     return np.clip(np.round(source.astype(np.float32) * gain), 0, 255).astype(np.uint8)
+
+
+MISMATCH_BLUR = 0.04
+"""`light_mismatch` compares lightness blurred by a Gaussian of this fraction of the crop side:
+patches of light (a rim light, a cast shadow), not features."""
+
+
+def light_mismatch(target: np.ndarray, relit: np.ndarray, sample: np.ndarray) -> float:
+    """What the relighting could not take away, in L*: the 90th percentile over `sample` (bool
+    (S, S), the visible head's skin outside the region) of |blurred L* relit - blurred L* target -
+    their median difference| (uint8 (S, S, 3) crops), computed at about `WORK_SIDE` px a side. 0
+    when the relit reference's visible face has the target's light; a rim light or a cast shadow
+    that the target does not show scores about its depth. NaN when the sample is empty."""
+    from unmask.metrics import lightness
+
+    factor = max(1, target.shape[0] // WORK_SIDE)
+    size = (target.shape[1] // factor, target.shape[0] // factor)
+    where = cv2.resize(sample.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0.5
+    if not where.any():
+        return float("nan")
+    sigma = MISMATCH_BLUR * size[1]
+    blurred = [cv2.GaussianBlur(lightness(cv2.resize(image, size, interpolation=cv2.INTER_AREA)), (0, 0), sigma)
+               for image in (relit, target)]
+    difference = (blurred[0] - blurred[1])[where]
+    return float(np.percentile(np.abs(difference - np.median(difference)), 90))

@@ -40,7 +40,7 @@ from unmask.methods.base import AlignedCase, Completion, Method, Progress
 from unmask.methods.neck import (MAX_COVER, SEEN_WEIGHT, NeckLayout, bridge_open_runs, collar_line, cover_foreign,
                                  fill_clothing, neck_skin, open_below, seen_collar, smooth_line)
 from unmask.references import TRIES, pose_mismatch
-from unmask.relight import relight
+from unmask.relight import light_mismatch, relight
 
 _SHADOW = 0.02  # the target's skin this close to the region (a mask's shadow) does not teach the light
 _FOREHEAD = 0.6  # the forehead's visible height above the brows, in eye distances
@@ -98,8 +98,8 @@ class WarpMethod(Method):
         skin = visible_skin(case.target, target_points) & ~case.region
         say("relighting it to the target's light")
         shadow = grow_region(case.region, max(1, round(_SHADOW * case.size)))
-        warped = relight(case.target, warped, (head_zone(target_points, case.size) | face | skin) & ~shadow,
-                         target_points, case.region)
+        head = head_zone(target_points, case.size) & ~shadow
+        warped = relight(case.target, warped, head | ((face | skin) & ~shadow), target_points, case.region)
         say("Poisson compositing")
         source = warped
         if self.surroundings:
@@ -134,6 +134,7 @@ class WarpMethod(Method):
                 "mirrored_reference": bool(mirrored),
                 "yaw": {"target": round(float(target_yaw), 3), "reference": round(float(ref_yaw), 3)},
                 "target_landmarks": np.round(target_points, 2).tolist(),
+                "light_mismatch": round(light_mismatch(case.target, warped, head), 3),
                 "seconds": round(time.perf_counter() - start, 3),
             },
         )
