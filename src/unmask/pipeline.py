@@ -164,7 +164,8 @@ class Filled:
     side, `points` the face's 68 landmarks in the photo (hidden ones estimated from the
     reference). What `fill` hands on also says which references were `tried` (best ranked
     first), which one was kept (`pick`), the results' identity distances and light mismatches
-    (`distances`, `mismatches`; empty for one try), the kept reference's upper-face `distance` and `limit`, and the seconds spent."""
+    (`distances`, `mismatches`; empty for one try or nothing to compare with), the kept
+    reference's upper-face `distance` and `limit`, and the seconds spent."""
 
     index: int
     case: Any  # unmask.methods.AlignedCase
@@ -554,6 +555,7 @@ def fill(scene: Scene, index: int, method: Any, tries: int | None = None, seed: 
         faces = [(f.completion.image, f.alignment.to_crop(fills[0].points)) for f in fills]
         mismatches = [f.completion.info.get("light_mismatch", float("nan")) for f in fills]
         pick, distances = references.closest_result(faces, tried, ranked, mismatches)
+        mismatches = mismatches if distances else []  # no other photo to compare with: no choice made
         clock.lap("choice")
     chosen = tried[pick].candidate
     if len(ranked) > 1:
