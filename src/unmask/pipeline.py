@@ -551,7 +551,7 @@ def fill(scene: Scene, index: int, method: Any, tries: int | None = None, seed: 
                            seed, scene.expression, scene.photo.path, say, bars, clock))
     pick, distances, mismatches = 0, [], []
     if len(fills) > 1:
-        say("keeping the result that looks most like the other photos of the person")
+        say("keeping the result most like the other photos of the person, in the photo's light")
         faces = [(f.completion.image, f.alignment.to_crop(fills[0].points)) for f in fills]
         mismatches = [f.completion.info.get("light_mismatch", float("nan")) for f in fills]
         pick, distances = references.closest_result(faces, tried, ranked, mismatches)
