@@ -27,6 +27,7 @@ import numpy as np
 
 from unmask.blend import typical_pixels
 from unmask.face.skin import visible_skin
+from unmask.metrics import lightness
 
 WORK_SIDE = 128
 """The gain is fitted at about this many pixels a crop side (a smooth surface needs no more)."""
@@ -39,6 +40,9 @@ distances): the quadratic terms are pulled harder towards zero than the plane.""
 SKIN_FLOOR = (30.0, 10.0, 10.0)
 """A sample pixel must be within this CIELAB (L, a*, b*) distance (or 3 robust deviations) of its
 photo's forehead and nose bridge: shading may change the lightness a lot, not the colour."""
+MISMATCH_BLUR = 0.04
+"""`light_mismatch` compares lightness blurred by a Gaussian of this fraction of the crop side:
+patches of light (a rim light, a cast shadow), not features."""
 _SHAPE_LIMIT = 0.5  # the gain stays within exp(+-0.5) = 0.61..1.65 of its median over the region
 _EXTRAPOLATE = 0.15  # the surface may leave its range on the samples by this much (log gain)
 _HUBER = 1.5  # robust deviations beyond which a sample's weight falls off
@@ -127,19 +131,12 @@ def relight(target: np.ndarray, source: np.ndarray, sample: np.ndarray, points: 
     return np.clip(np.round(source.astype(np.float32) * gain), 0, 255).astype(np.uint8)
 
 
-MISMATCH_BLUR = 0.04
-"""`light_mismatch` compares lightness blurred by a Gaussian of this fraction of the crop side:
-patches of light (a rim light, a cast shadow), not features."""
-
-
 def light_mismatch(target: np.ndarray, relit: np.ndarray, sample: np.ndarray) -> float:
     """What the relighting could not take away, in L*: the 90th percentile over `sample` (bool
     (S, S), the visible head's skin outside the region) of |blurred L* relit - blurred L* target -
     their median difference| (uint8 (S, S, 3) crops), computed at about `WORK_SIDE` px a side. 0
     when the relit reference's visible face has the target's light; a rim light or a cast shadow
     that the target does not show scores about its depth. NaN when the sample is empty."""
-    from unmask.metrics import lightness
-
     factor = max(1, target.shape[0] // WORK_SIDE)
     size = (target.shape[1] // factor, target.shape[0] // factor)
     where = cv2.resize(sample.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0.5
